@@ -1,0 +1,58 @@
+"""Stable identity keys for graph nodes.
+
+A key is an opaque string that identifies one node in every store. Job and dataset keys
+are exactly Marquez's node ids (``job:{namespace}:{name}``, ``dataset:{namespace}:{name}``),
+so a key doubles as the ``nodeId`` of the query API. Namespaces (``gs://bucket``,
+``postgres://host:5432``) and names may contain ``:`` themselves, so keys are never split
+to recover their parts: nodes carry ``namespace`` and ``name`` as properties instead.
+
+>>> dataset_key("s3://bucket", "raw/orders")
+'dataset:s3://bucket:raw/orders'
+"""
+
+from __future__ import annotations
+
+
+def job_key(namespace: str, name: str) -> str:
+    """Key of the job ``(namespace, name)``."""
+    return f"job:{namespace}:{name}"
+
+
+def dataset_key(namespace: str, name: str) -> str:
+    """Key of the dataset ``(namespace, name)``."""
+    return f"dataset:{namespace}:{name}"
+
+
+def run_key(run_id: str) -> str:
+    """Key of the run with OpenLineage ``runId`` (a UUID, lower-cased by the parser)."""
+    return f"run:{run_id}"
+
+
+def dataset_version_key(dataset: str, version: str) -> str:
+    """Key of version ``version`` of the dataset whose key is ``dataset``."""
+    return f"datasetVersion:{dataset.removeprefix('dataset:')}@{version}"
+
+
+def field_key(dataset: str, path: str) -> str:
+    """Key of the field (column) at ``path`` (dotted for nested fields) of ``dataset``."""
+    return f"field:{dataset.removeprefix('dataset:')}#{path}"
+
+
+def namespace_key(namespace: str) -> str:
+    """Key of a namespace node."""
+    return f"namespace:{namespace}"
+
+
+def owner_key(name: str) -> str:
+    """Key of an owner, by the owner name the ownership facet gives (e.g. ``team:data``)."""
+    return f"owner:{name}"
+
+
+def tag_key(key: str, value: str) -> str:
+    """Key of the tag ``key=value``."""
+    return f"tag:{key}={value}"
+
+
+# The implicit "before any known write" version a read links to when no version of the
+# dataset is known at the read's time (see docs/decisions/0002-dataset-versions.md).
+INITIAL_VERSION = "initial"

@@ -1,0 +1,1 @@
+"""Pure normalization of OpenLineage events into graph mutations (no I/O, no clock)."""

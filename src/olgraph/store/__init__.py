@@ -1,0 +1,1 @@
+"""Graph stores: the one seam between olgraph and where the graph lives."""

@@ -1,0 +1,218 @@
+"""The ``GraphStore`` seam and the shapes it answers with.
+
+Two implementations must give identical answers to every method here: the embedded
+SQLite store (``olgraph.store.embedded``) and Neo4j (``olgraph.store.neo4j``).
+``tests/contract/`` holds the one suite that checks both.
+
+Lineage semantics shared by both stores:
+
+* Lineage edges are job-level: ``(Dataset)-[:CONSUMED_BY]->(Job)-[:PRODUCES]->(Dataset)``.
+  Downstream follows them forward, upstream backward; ``distance`` counts these edges, so
+  a job reading dataset D is at distance 1 from D and the datasets it writes at 2.
+* ``ALIAS_OF`` (symlinks) joins datasets into one: crossing it costs no distance, in either
+  direction, and alias nodes and edges are part of the result.
+* Deleted nodes (``deleted = true``, e.g. after a DROP) are neither returned nor crossed
+  unless ``include_deleted`` is set; the start node is always returned.
+* Traversal starts at the start node and stops at ``depth`` or after ``max_nodes`` nodes
+  (then ``truncated`` is true); results are ordered by (distance, id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from olgraph.normalize.mutations import Mutation, PropValue
+
+Direction = Literal["upstream", "downstream", "both"]
+NodeType = Literal["dataset", "model", "job", "run"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """A job or dataset as queries return it.
+
+    ``type`` is ``model`` for datasets with the ``Model`` label. ``props`` holds the typed
+    properties (``description``, ``datasetType``, ``processingType``, ``firstSeenAt``,
+    ``lastSeenAt``…) but neither facet JSON nor internal bookkeeping.
+    """
+
+    id: str
+    type: NodeType
+    namespace: str
+    name: str
+    deleted: bool = False
+    props: dict[str, PropValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeView:
+    """A lineage relationship: ``CONSUMED_BY``, ``PRODUCES`` or ``ALIAS_OF``."""
+
+    source: str
+    target: str
+    type: str
+    props: dict[str, PropValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageResult:
+    """The lineage subgraph around a start node. ``nodes[0]`` is the start node."""
+
+    nodes: list[NodeView]
+    edges: list[EdgeView]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactItem:
+    """One live node downstream of the impact root.
+
+    ``last_run_at``/``last_run_state``: for a job, its most recent run (by the run's last
+    event time); for a dataset or model, the most recent run that wrote it.
+    """
+
+    id: str
+    type: NodeType
+    namespace: str
+    name: str
+    distance: int
+    owners: list[str]
+    last_run_at: str | None
+    last_run_state: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactResult:
+    """Everything live downstream of ``root`` (not including it), ordered by (distance, id)."""
+
+    root: NodeView
+    affected: list[ImpactItem]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRef:
+    """A dataset version a run read or wrote."""
+
+    dataset: str
+    version: str
+    version_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """One run: state, times, hierarchy, what it read and wrote, and its facets (name → JSON)."""
+
+    run_id: str
+    job: str | None
+    state: str | None
+    started_at: str | None
+    ended_at: str | None
+    updated_at: str | None
+    parent_run_id: str | None
+    inputs: list[VersionRef]
+    outputs: list[VersionRef]
+    facets: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    """One version of a dataset."""
+
+    id: str
+    version: str
+    created_at: str | None
+    run_id: str | None
+    implicit: bool
+    props: dict[str, PropValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetView:
+    """One dataset (or model) with its facets, fields, owners, tags and versions (newest first)."""
+
+    node: NodeView
+    facets: dict[str, Any]
+    fields: list[str]
+    owners: list[str]
+    tags: list[str]
+    versions: list[VersionView]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing; ``total`` counts every match, not just this page."""
+
+    items: list[Any]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class GraphDump:
+    """The whole graph in canonical form, for tests that compare stores or arrival orders.
+
+    ``nodes`` maps key → (sorted labels, every stored property including ``_versions``);
+    ``edges`` maps (type, source key, target key) → properties.
+    """
+
+    nodes: dict[str, tuple[tuple[str, ...], dict[str, PropValue]]]
+    edges: dict[tuple[str, str, str], dict[str, PropValue]]
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    """Where the graph lives. Every method is safe to call concurrently.
+
+    Example::
+
+        store = EmbeddedStore(path)
+        await store.open()
+        await store.apply(normalize(event))
+        result = await store.lineage("dataset:db:orders", "downstream", depth=5, max_nodes=1000)
+    """
+
+    async def open(self) -> None:
+        """Connect and apply constraints/indexes idempotently (``schemas/``)."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+    async def ping(self) -> None:
+        """Raise :class:`~olgraph.errors.StoreUnavailable` when the store cannot be reached."""
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        """Apply one batch atomically: all of it or none. Idempotent and order independent."""
+
+    async def get_node(self, key: str) -> NodeView | None:
+        """The job or dataset with this key, deleted or not."""
+
+    async def lineage(
+        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+    ) -> LineageResult:
+        """The lineage subgraph around ``key`` (which must exist)."""
+
+    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+        """Every live dataset, model and job downstream of ``key`` (which must exist)."""
+
+    async def list_namespaces(self, limit: int, offset: int) -> Page:
+        """Namespace names (``Page.items``: ``str``), sorted."""
+
+    async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
+        """Datasets and models of a namespace (``NodeView``), sorted by name."""
+
+    async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
+        """Jobs of a namespace (``NodeView``), sorted by name."""
+
+    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+        """Runs of a job (``RunView``), newest first by (started_at or updated_at), then run id."""
+
+    async def get_run(self, run_id: str) -> RunView | None:
+        """One run by its OpenLineage runId."""
+
+    async def get_dataset(self, key: str) -> DatasetView | None:
+        """One dataset with its versions."""
+
+    async def dump(self) -> GraphDump:
+        """The whole graph, canonical (tests only; do not call on large graphs)."""

@@ -1,0 +1,101 @@
+"""The property merge rules every store applies (pure; shared so the stores cannot drift).
+
+A node or relationship stores its properties plus a ``_versions`` map (property name →
+LWW version) so that last-writer-wins is decided the same way in every store and in any
+arrival order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from olgraph.normalize.mutations import Merge, Prop, PropValue
+
+VERSIONS_PROP = "_versions"
+"""Name of the property holding the JSON map of LWW versions (a JSON string in both stores)."""
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON of ``value``: sorted keys, no whitespace (used to break LWW ties)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _lww_wins(new_version: str, new_value: Any, old_version: str | None, old_value: Any) -> bool:
+    if old_version is None:
+        return True
+    if new_version != old_version:
+        return new_version > old_version
+    return canonical(new_value) > canonical(old_value)
+
+
+def _merge_one(old: PropValue, prop: Prop) -> PropValue:
+    new = prop.value
+    if old is None:
+        return new
+    if new is None:
+        return old
+    if prop.merge is Merge.MIN:
+        return new if new < old else old  # type: ignore[operator]
+    if prop.merge is Merge.MAX:
+        return new if new > old else old  # type: ignore[operator]
+    if prop.merge is Merge.OR:
+        return bool(old) or bool(new)
+    if prop.merge is Merge.UNION:
+        return sorted({*old, *new})  # type: ignore[misc]
+    raise ValueError(f"unknown merge rule {prop.merge!r}")
+
+
+def merge_props(
+    stored: Mapping[str, PropValue], versions: Mapping[str, str], writes: Iterable[Prop]
+) -> tuple[dict[str, PropValue], dict[str, str]]:
+    """Merge ``writes`` into ``stored`` props; return the new props and the new version map.
+
+    ``stored`` must not contain :data:`VERSIONS_PROP`. Properties whose merged value is
+    ``None`` (LWW tombstones) are left out of the returned props but keep their version.
+
+    >>> merge_props({"n": 1}, {}, [Prop("n", 3, Merge.MAX)])
+    ({'n': 3}, {})
+    """
+    props: dict[str, PropValue] = dict(stored)
+    vers: dict[str, str] = dict(versions)
+    for prop in writes:
+        if prop.merge is Merge.LWW:
+            if _lww_wins(prop.version, prop.value, vers.get(prop.name), props.get(prop.name)):
+                vers[prop.name] = prop.version
+                props[prop.name] = prop.value
+        else:
+            props[prop.name] = _merge_one(props.get(prop.name), prop)
+    return {k: v for k, v in props.items() if v is not None}, vers
+
+
+def links_win(new_version: str, new_links: Any, old_version: str | None, old_links: Any) -> bool:
+    """Whether a :class:`~olgraph.normalize.mutations.ReplaceLinks` write replaces the stored set."""
+    return _lww_wins(new_version, new_links, old_version, old_links)
+
+
+def encode_versions(versions: Mapping[str, str]) -> str:
+    """Serialize a version map for storage."""
+    return canonical(dict(versions))
+
+
+def decode_versions(raw: str | None) -> dict[str, str]:
+    """Parse a stored version map (``None`` → empty)."""
+    if not raw:
+        return {}
+    data: dict[str, str] = orjson.loads(raw)
+    return data
+
+
+def derive_props(label: str, props: Mapping[str, PropValue]) -> dict[str, PropValue]:
+    """Properties computed from others after a merge (both stores call this on every write).
+
+    ``Dataset.deleted``: dropped (``droppedAt``) and not written since (``lastModifiedAt``).
+    """
+    out = dict(props)
+    if label == "Dataset":
+        dropped, modified = props.get("droppedAt"), props.get("lastModifiedAt")
+        out["deleted"] = dropped is not None and (modified is None or str(dropped) >= str(modified))
+    return out

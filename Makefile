@@ -1,0 +1,43 @@
+# The two commands of the README:  `make run` (the embedded default, no servers needed)
+# and `make test` (lint, types and the whole suite; provisions a real Neo4j itself).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest services-up services-down docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/olgraph serve
+
+test: lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/python -m pytest
+
+services-up: install
+	$(BIN)/olgraph services up neo4j
+
+services-down: install
+	$(BIN)/olgraph services down neo4j
+
+docs: install
+	$(BIN)/python scripts/gen_config_docs.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

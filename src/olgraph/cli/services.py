@@ -1,0 +1,89 @@
+"""``olgraph services up|down|status [SERVICE...]``: the local development servers, without Docker.
+
+Example::
+
+    $ olgraph services up
+    neo4j bolt://127.0.0.1:7687
+    $ olgraph services status neo4j
+    neo4j bolt://127.0.0.1:7687 running
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from olgraph.devservices import Launcher, ServiceError, launchers
+
+F = TypeVar("F", bound=Callable[..., object])
+
+_names_argument = click.argument("names", metavar="[SERVICE]...", nargs=-1)
+_cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for jars, data and state (default: $OLGRAPH_SERVICES_CACHE or ~/.cache/olgraph/services).",
+)
+
+
+def _service_options(func: F) -> F:
+    return _names_argument(_cache_dir_option(func))
+
+
+@click.group("services")
+def services() -> None:
+    """Run the local Neo4j that development and the tests use (SERVICE: neo4j; default all)."""
+
+
+@services.command("up")
+@_service_options
+def up_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
+    """Fetch (first run only) and start each SERVICE; print where it listens."""
+    for name, launcher in _select(names).items():
+        with _reporting(name):
+            info = launcher.up(cache_dir)
+        click.echo(f"{name} {info.uri}")
+
+
+@services.command("down")
+@_service_options
+def down_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
+    """Stop each SERVICE (its data is kept)."""
+    for name, launcher in _select(names).items():
+        with _reporting(name):
+            stopped = launcher.down(cache_dir)
+        click.echo(f"{name} stopped" if stopped else f"{name} was not running")
+
+
+@services.command("status")
+@_service_options
+def status_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
+    """Print whether each SERVICE runs, and where."""
+    for name, launcher in _select(names).items():
+        with _reporting(name):
+            info = launcher.status(cache_dir)
+        click.echo(f"{name} {info.uri} running" if info is not None and info.running else f"{name} stopped")
+
+
+def _select(names: tuple[str, ...]) -> dict[str, Launcher]:
+    available = launchers()
+    unknown = [name for name in names if name not in available]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown service {', '.join(unknown)}; choose from {', '.join(sorted(available))}",
+            param_hint="SERVICE",
+        )
+    return {name: available[name] for name in (names or tuple(available))}
+
+
+@contextlib.contextmanager
+def _reporting(name: str) -> Iterator[None]:
+    """Turn a launcher failure into a click error: message on stderr, exit status 1."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise click.ClickException(f"{name}: {exc}") from exc

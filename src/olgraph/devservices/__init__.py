@@ -1,0 +1,26 @@
+"""Local development services (Neo4j now, Kafka later) started from Maven Central jars, no Docker.
+
+Each service is a launcher module with ``up``/``down``/``status`` (see :class:`Launcher`);
+:func:`launchers` maps service names to them for the CLI and the test fixtures.
+
+Example::
+
+    from olgraph.devservices import launchers
+
+    info = launchers()["neo4j"].up()
+    print(info.uri)  # bolt://127.0.0.1:7687
+"""
+
+from __future__ import annotations
+
+from olgraph.devservices._common import Launcher, ServiceInfo
+from olgraph.errors import ServiceError
+
+__all__ = ["Launcher", "ServiceError", "ServiceInfo", "launchers"]
+
+
+def launchers() -> dict[str, Launcher]:
+    """Map each service name to its launcher; a new service (``kafka``) is one more entry here."""
+    from olgraph.devservices import neo4j  # noqa: PLC0415 - keep the driver import off the package import
+
+    return {neo4j.NAME: neo4j}

@@ -1,0 +1,366 @@
+"""Run a local Neo4j Community server from Maven Central jars, without Docker (DESIGN section 8).
+
+Layout under ``<services cache>/neo4j/`` (see :func:`olgraph.devservices._common.services_root`)::
+
+    pom.xml, lib/, lib.complete   the Maven project that fetches the jars once (its own lib folder)
+    instance/conf/neo4j.conf      generated on every start
+    instance/data, instance/logs  the database and Neo4j's own logs (neo4j.log, debug.log)
+    instance/console.log          the JVM's stdout and stderr
+    state.json                    pid and ports of the running server
+
+Example::
+
+    info = up()  # fetches jars on first use, starts, waits for ``RETURN 1``
+    print(info.uri)  # bolt://127.0.0.1:7687
+    down()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from neo4j import GraphDatabase
+from neo4j.exceptions import DriverError, Neo4jError
+
+from olgraph.devservices._common import (
+    ServiceInfo,
+    choose_port,
+    file_lock,
+    find_java_home,
+    java_major_version,
+    port_accepts,
+    process_alive,
+    process_cmdline,
+    progress,
+    read_json,
+    remove_file,
+    run_maven,
+    services_root,
+    spawn_detached,
+    tail,
+    terminate,
+    write_json,
+)
+from olgraph.errors import ServiceError
+
+NAME = "neo4j"
+NEO4J_VERSION = "5.26.30"
+# Maven 3.8's built-in default (2.8) predates useful fixes; pin a current release.
+DEPENDENCY_PLUGIN_VERSION = "3.8.1"
+ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+JAVA_VERSIONS = (17, 21)  # Neo4j 5.26 runs on these only
+DEFAULT_BOLT_PORT = 7687
+DEFAULT_HTTP_PORT = 7474
+MEMORY = "512m"
+START_TIMEOUT = 120.0
+HOST = "127.0.0.1"
+
+# Heap must be given to the JVM directly: the server.memory.heap.* settings are only read by the
+# `neo4j` shell bootloader, which we bypass. The rest mirrors the JVM flags Neo4j ships in neo4j.conf.
+JVM_FLAGS = (
+    f"-Xms{MEMORY}",
+    f"-Xmx{MEMORY}",
+    "-XX:+UseG1GC",
+    "-XX:-OmitStackTraceInFastThrow",
+    "-XX:+DisableExplicitGC",
+    "-Djdk.nio.maxCachedBufferSize=1024",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+    "-Dfile.encoding=UTF-8",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+)
+
+
+@dataclass(frozen=True)
+class Neo4jPaths:
+    """Where the launcher keeps the Maven project, the server instance, and its state."""
+
+    root: Path
+
+    @classmethod
+    def under(cls, cache_dir: Path | None = None) -> Neo4jPaths:
+        """Paths for the Neo4j service inside the services cache (``cache_dir`` or the default)."""
+        return cls(services_root(cache_dir) / NAME)
+
+    @property
+    def lib(self) -> Path:
+        """The folder the jars are copied into; the server's classpath."""
+        return self.root / "lib"
+
+    @property
+    def instance(self) -> Path:
+        """The server's ``--home-dir``."""
+        return self.root / "instance"
+
+    @property
+    def conf_dir(self) -> Path:
+        """The server's ``--config-dir``."""
+        return self.instance / "conf"
+
+    @property
+    def console_log(self) -> Path:
+        """The JVM's stdout and stderr."""
+        return self.instance / "console.log"
+
+    @property
+    def state_file(self) -> Path:
+        """Pid and ports of the running server."""
+        return self.root / "state.json"
+
+
+@dataclass(frozen=True)
+class Neo4jState:
+    """What ``state.json`` records about a started server."""
+
+    pid: int
+    bolt_port: int
+    http_port: int
+    version: str
+    java_home: str
+
+    @property
+    def bolt_uri(self) -> str:
+        """``bolt://127.0.0.1:<port>``."""
+        return f"bolt://{HOST}:{self.bolt_port}"
+
+    @property
+    def http_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://{HOST}:{self.http_port}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object stored in ``state.json``."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Neo4jState | None:
+        """Parse ``state.json`` content; None when it is missing or malformed."""
+        if data is None:
+            return None
+        try:
+            return cls(
+                pid=int(data["pid"]),
+                bolt_port=int(data["bolt_port"]),
+                http_port=int(data["http_port"]),
+                version=str(data["version"]),
+                java_home=str(data["java_home"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def render_pom(version: str = NEO4J_VERSION) -> str:
+    """The Maven project whose only job is to copy the Neo4j Community jars into ``lib/``.
+
+    ``org.neo4j:neo4j`` holds ``CommunityEntryPoint`` and pulls in ``neo4j-bolt`` (the Bolt
+    connector) and ``neo4j-server`` (HTTP) transitively.
+    """
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by olgraph.devservices.neo4j; rewritten on every fetch. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>dev.olgraph.services</groupId>
+  <artifactId>neo4j-server-jars</artifactId>
+  <version>{version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.neo4j</groupId>
+      <artifactId>neo4j</artifactId>
+      <version>{version}</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>{DEPENDENCY_PLUGIN_VERSION}</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+"""
+
+
+def render_conf(instance_dir: Path, bolt_port: int, http_port: int) -> str:
+    """``neo4j.conf`` for a loopback-only, auth-less development server."""
+    settings = {
+        "dbms.security.auth_enabled": "false",
+        "server.default_listen_address": HOST,
+        "server.default_advertised_address": HOST,
+        "server.bolt.enabled": "true",
+        "server.bolt.listen_address": f"{HOST}:{bolt_port}",
+        "server.bolt.advertised_address": f"{HOST}:{bolt_port}",
+        "server.bolt.tls_level": "DISABLED",
+        "server.http.enabled": "true",
+        "server.http.listen_address": f"{HOST}:{http_port}",
+        "server.http.advertised_address": f"{HOST}:{http_port}",
+        "server.https.enabled": "false",
+        "server.directories.data": str(instance_dir / "data"),
+        "server.directories.logs": str(instance_dir / "logs"),
+        "server.memory.heap.initial_size": MEMORY,
+        "server.memory.heap.max_size": MEMORY,
+        "server.memory.pagecache.size": MEMORY,
+        "dbms.usage_report.enabled": "false",
+        # A throwaway dev database: do not reserve 256 MiB of transaction log per database up front.
+        "db.tx_log.preallocate": "false",
+        "db.tx_log.rotation.size": "32M",
+    }
+    lines = ["# Generated by olgraph.devservices.neo4j on every start; edits are lost."]
+    lines += [f"{key}={value}" for key, value in settings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def java_command(java_home: Path, lib_dir: Path, instance_dir: Path) -> list[str]:
+    """The argv that starts the server in the foreground of its own process."""
+    return [
+        str(java_home / "bin" / "java"),
+        *JVM_FLAGS,
+        "-cp",
+        f"{lib_dir}{os.sep}*",
+        ENTRY_POINT,
+        f"--home-dir={instance_dir}",
+        f"--config-dir={instance_dir / 'conf'}",
+    ]
+
+
+def ensure_jars(paths: Neo4jPaths, java_home: Path) -> None:
+    """Fetch the server jars with Maven unless ``lib/`` already holds the ones for this pom."""
+    pom = render_pom()
+    marker = paths.root / "lib.complete"
+    digest = hashlib.sha256(pom.encode()).hexdigest()
+    if paths.lib.is_dir() and marker.is_file() and marker.read_text().strip() == digest:
+        return
+    paths.root.mkdir(parents=True, exist_ok=True)
+    remove_file(marker)
+    shutil.rmtree(paths.lib, ignore_errors=True)  # stale jars of another version would clash
+    (paths.root / "pom.xml").write_text(pom, encoding="utf-8")
+    progress(f"fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {paths.lib} (first run only)…")
+    started = time.monotonic()
+    goals = ["dependency:copy-dependencies", "-DoutputDirectory=lib", "-DincludeScope=runtime"]
+    run_maven(paths.root, goals, java_home, paths.root / "mvn.log")
+    marker.write_text(digest + "\n", encoding="utf-8")
+    progress(f"fetched {len(list(paths.lib.glob('*.jar')))} jars in {time.monotonic() - started:.0f}s")
+
+
+def bolt_answers(uri: str, timeout: float = 5.0) -> bool:
+    """True when the server at ``uri`` (auth disabled) answers ``RETURN 1``."""
+    try:
+        with (
+            GraphDatabase.driver(uri, auth=None, connection_timeout=timeout) as driver,
+            driver.session() as session,
+        ):
+            record = session.run("RETURN 1 AS ok").single(strict=True)
+            return bool(record["ok"] == 1)
+    except (DriverError, Neo4jError, OSError):
+        return False
+
+
+def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> ServiceInfo:
+    """Start the local Neo4j server unless it already runs, and wait until it answers queries.
+
+    Idempotent: a healthy running server is returned as is (``started=False``).
+    Raises :class:`ServiceError` when no Java 17/21 JDK or ``mvn`` is found, the fetch fails, or the
+    server does not answer ``RETURN 1`` within ``timeout`` seconds (the log tail is in the message).
+    """
+    paths = Neo4jPaths.under(cache_dir)
+    with file_lock(paths.root / ".lock"):
+        state = Neo4jState.from_json(read_json(paths.state_file))
+        if state is not None and _is_our_server(state, paths):
+            _wait_ready(paths, state, timeout)
+            return _info(state, running=True)
+        java_home = find_java_home(JAVA_VERSIONS, os.environ.get("JAVA_HOME"))
+        ensure_jars(paths, java_home)
+        state = _start(paths, java_home)
+        try:
+            waited = _wait_ready(paths, state, timeout)
+        except ServiceError:
+            terminate(state.pid, grace=10.0)
+            remove_file(paths.state_file)
+            raise
+        progress(f"neo4j ready on {state.bolt_uri} after {waited:.1f}s")
+        return _info(state, running=True, started=True)
+
+
+def down(cache_dir: Path | None = None) -> bool:
+    """Stop the local Neo4j server; return False when it was not running. Data is kept."""
+    paths = Neo4jPaths.under(cache_dir)
+    with file_lock(paths.root / ".lock"):
+        state = Neo4jState.from_json(read_json(paths.state_file))
+        running = state is not None and _is_our_server(state, paths)
+        if state is not None and running:
+            progress(f"stopping neo4j (pid {state.pid})…")
+            terminate(state.pid)
+        remove_file(paths.state_file)
+        return running
+
+
+def status(cache_dir: Path | None = None) -> ServiceInfo | None:
+    """Describe the last started server (``running`` tells whether its process lives), or None."""
+    paths = Neo4jPaths.under(cache_dir)
+    state = Neo4jState.from_json(read_json(paths.state_file))
+    if state is None:
+        return None
+    return _info(state, running=_is_our_server(state, paths))
+
+
+def _start(paths: Neo4jPaths, java_home: Path) -> Neo4jState:
+    bolt_port = choose_port(DEFAULT_BOLT_PORT)
+    http_port = choose_port(DEFAULT_HTTP_PORT, taken={bolt_port})
+    for folder in (paths.conf_dir, paths.instance / "data", paths.instance / "logs"):
+        folder.mkdir(parents=True, exist_ok=True)
+    (paths.conf_dir / "neo4j.conf").write_text(render_conf(paths.instance, bolt_port, http_port))
+    remove_file(paths.console_log)
+    env = {k: v for k, v in os.environ.items() if k not in {"NEO4J_HOME", "NEO4J_CONF"}}
+    env["JAVA_HOME"] = str(java_home)
+    progress(
+        f"starting neo4j {NEO4J_VERSION} on bolt://{HOST}:{bolt_port} "
+        f"(Java {java_major_version(java_home)} at {java_home})…"
+    )
+    pid = spawn_detached(java_command(java_home, paths.lib, paths.instance), env, paths.console_log)
+    state = Neo4jState(pid, bolt_port, http_port, NEO4J_VERSION, str(java_home))
+    write_json(paths.state_file, state.to_json())
+    return state
+
+
+def _wait_ready(paths: Neo4jPaths, state: Neo4jState, timeout: float) -> float:
+    started = time.monotonic()
+    while True:
+        if not process_alive(state.pid):
+            raise ServiceError(f"neo4j (pid {state.pid}) exited during start-up\n{_log_tails(paths)}")
+        if port_accepts(state.bolt_port) and bolt_answers(state.bolt_uri):
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise ServiceError(
+                f"neo4j (pid {state.pid}) did not answer RETURN 1 on {state.bolt_uri} "
+                f"within {timeout:.0f}s\n{_log_tails(paths)}"
+            )
+        time.sleep(0.5)
+
+
+def _is_our_server(state: Neo4jState, paths: Neo4jPaths) -> bool:
+    if not process_alive(state.pid):
+        return False
+    cmdline = process_cmdline(state.pid)  # None off Linux: trust the pid
+    return cmdline is None or (ENTRY_POINT in cmdline and str(paths.instance) in cmdline)
+
+
+def _info(state: Neo4jState, running: bool, started: bool = False) -> ServiceInfo:
+    return ServiceInfo(NAME, state.bolt_uri, state.http_url, state.pid, running, started)
+
+
+def _log_tails(paths: Neo4jPaths) -> str:
+    neo4j_log = paths.instance / "logs" / "neo4j.log"
+    return (
+        f"--- {paths.console_log} ---\n{tail(paths.console_log, 20)}\n"
+        f"--- {neo4j_log} ---\n{tail(neo4j_log, 40)}"
+    )

@@ -33,6 +33,9 @@ def _lww_wins(new_version: str, new_value: Any, old_version: str | None, old_val
 
 def _merge_one(old: PropValue, prop: Prop) -> PropValue:
     new = prop.value
+    if prop.merge is Merge.UNION:
+        # sorted set in every case, so the stored list never depends on write order
+        return sorted({*(old or ()), *(new or ())})  # type: ignore[misc]
     if old is None:
         return new
     if new is None:
@@ -43,8 +46,6 @@ def _merge_one(old: PropValue, prop: Prop) -> PropValue:
         return new if new > old else old  # type: ignore[operator]
     if prop.merge is Merge.OR:
         return bool(old) or bool(new)
-    if prop.merge is Merge.UNION:
-        return sorted({*old, *new})  # type: ignore[misc]
     raise ValueError(f"unknown merge rule {prop.merge!r}")
 
 

@@ -1,0 +1,146 @@
+"""The mutation accumulator the normalizer writes into, and small helpers it shares.
+
+:class:`GraphBuilder` collects node and edge writes in first-mention order, merging the
+writes of one node (or edge) into one mutation, so the output is deterministic and
+compact. It also guarantees the invariant the stores rely on: an edge's endpoints are
+upserted in the same batch, because the only way to add an edge is through helpers that
+upsert both ends.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from olgraph.keys import dataset_key, job_key, namespace_key, run_key
+from olgraph.normalize.mutations import (
+    Label,
+    Link,
+    Merge,
+    Mutation,
+    Prop,
+    PropValue,
+    ReadVersion,
+    RelType,
+    ReplaceLinks,
+    UpsertEdge,
+    UpsertNode,
+)
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON text (sorted keys, compact): the stored form of facets."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def lww(name: str, value: PropValue, version: str) -> Prop:
+    """A last-writer-wins write versioned by ``version`` (usually the event time)."""
+    return Prop(name, value, Merge.LWW, version)
+
+
+def fixed(name: str, value: PropValue) -> Prop:
+    """An identity property: the same value in every write, so its version never matters."""
+    return Prop(name, value, Merge.LWW, "")
+
+
+def seen(at: str, first: str = "firstSeenAt", last: str = "lastSeenAt") -> tuple[Prop, Prop]:
+    """The earliest/latest-seen pair of time properties."""
+    return Prop(first, at, Merge.MIN), Prop(last, at, Merge.MAX)
+
+
+@dataclass
+class _Node:
+    label: Label
+    props: list[Prop] = field(default_factory=list)
+    extra_labels: set[str] = field(default_factory=set)
+
+
+class GraphBuilder:
+    """Accumulates the mutations of one event, in a deterministic order."""
+
+    def __init__(self) -> None:
+        self._nodes: dict[str, _Node] = {}
+        self._edges: dict[tuple[RelType, str, str], list[Prop]] = {}
+        self._links: list[ReplaceLinks] = []
+        self._reads: list[ReadVersion] = []
+
+    def node(self, key: str, label: Label, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
+        """Upsert node ``key`` with ``props``; returns ``key``."""
+        node = self._nodes.setdefault(key, _Node(label))
+        _extend(node.props, props)
+        node.extra_labels.update(extra_labels)
+        return key
+
+    def edge(self, rel: RelType, source: str, target: str, *props: Prop) -> None:
+        """Upsert ``(source)-[rel]->(target)``; both ends must already be upserted."""
+        if source not in self._nodes or target not in self._nodes:
+            raise KeyError(f"edge {rel} {source} -> {target} has an endpoint that was not upserted")
+        _extend(self._edges.setdefault((rel, source, target), []), props)
+
+    def replace_links(self, links: ReplaceLinks) -> None:
+        """Add a replace-the-set write; its other nodes must already be upserted."""
+        self._links.append(links)
+
+    def read_version(self, run: str, dataset: str, at: str) -> None:
+        """Record an implicit (unversioned) read of ``dataset`` by ``run``."""
+        read = ReadVersion(run=run, dataset=dataset, at=at)
+        if read not in self._reads:
+            self._reads.append(read)
+
+    def namespace(self, namespace: str) -> str:
+        """Upsert the Namespace node."""
+        return self.node(namespace_key(namespace), Label.NAMESPACE, fixed("name", namespace))
+
+    def job(self, namespace: str, name: str, *props: Prop) -> str:
+        """Upsert a Job (with its Namespace and CONTAINS edge)."""
+        key = self.node(
+            job_key(namespace, name), Label.JOB, fixed("namespace", namespace), fixed("name", name), *props
+        )
+        self.edge(RelType.CONTAINS, self.namespace(namespace), key)
+        return key
+
+    def dataset(self, namespace: str, name: str, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
+        """Upsert a Dataset (with its Namespace and CONTAINS edge)."""
+        key = self.node(
+            dataset_key(namespace, name),
+            Label.DATASET,
+            fixed("namespace", namespace),
+            fixed("name", name),
+            *props,
+            extra_labels=extra_labels,
+        )
+        self.edge(RelType.CONTAINS, self.namespace(namespace), key)
+        return key
+
+    def run(self, run_id: str, *props: Prop) -> str:
+        """Upsert a Run."""
+        return self.node(run_key(run_id), Label.RUN, fixed("runId", run_id), *props)
+
+    def mutations(self) -> list[Mutation]:
+        """Every node first (stores apply nodes before edges), then edges, links and reads."""
+        out: list[Mutation] = [
+            UpsertNode(key, node.label, tuple(node.props), frozenset(node.extra_labels))
+            for key, node in self._nodes.items()
+        ]
+        out.extend(UpsertEdge(rel, src, dst, tuple(props)) for (rel, src, dst), props in self._edges.items())
+        out.extend(self._links)
+        out.extend(self._reads)
+        return out
+
+
+def _extend(target: list[Prop], props: tuple[Prop, ...]) -> None:
+    """Append ``props``, skipping exact repeats (one node is often named twice by an event)."""
+    for prop in props:
+        if prop not in target:
+            target.append(prop)
+
+
+def link(key: str, **props: PropValue) -> Link:
+    """A :class:`Link` to ``key`` with the non-null ``props`` in name order."""
+    return Link(key, tuple(sorted((k, v) for k, v in props.items() if v is not None)))

@@ -1,0 +1,411 @@
+"""Query routes: lineage, impact, and listings of namespaces, datasets, jobs and runs.
+
+Every route needs the ``read`` role. Parameters and JSON fields are camelCase on the wire
+(the OpenLineage/Marquez style). Bad input raises :class:`~olgraph.query.InvalidParameter`
+(400) and an unknown node, run or dataset :class:`~olgraph.query.UnknownReference` (404);
+both name the parameter at fault, and the app's one error table turns them into responses.
+
+Path parameters use ``{name:path}`` because namespaces (``gs://bucket``) and names contain
+``/``; when a name itself contains ``/jobs/`` the query-parameter forms
+(``/jobs/runs?nodeId=…``) are the unambiguous ones.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from olgraph.api.auth import get_runtime, require_role
+from olgraph.query import InvalidParameter, UnknownReference
+from olgraph.query.impact import (
+    IMPACT_FORMATS,
+    affected_row,
+    read_impact,
+    render_csv,
+    render_ndjson,
+    summarize,
+)
+from olgraph.query.lineage import QueryLimits, check_page, read_lineage
+from olgraph.query.nodes import get_node_or_404, resolve_dataset_key, resolve_job_key, resolve_node_key
+from olgraph.runtime import Runtime
+from olgraph.store.base import (
+    DatasetView,
+    EdgeView,
+    NodeView,
+    Page,
+    RunView,
+    VersionRef,
+    VersionView,
+)
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+NodeIdParam = Annotated[
+    str | None, Query(alias="nodeId", description="e.g. dataset:postgres://db:5432:public.orders")
+]
+TypeParam = Annotated[
+    str | None, Query(alias="type", description="dataset, model or job (with namespace, name)")
+]
+NamespaceParam = Annotated[str | None, Query(description="namespace (with type and name, instead of nodeId)")]
+NameParam = Annotated[str | None, Query(description="name (with type and namespace, instead of nodeId)")]
+DepthParam = Annotated[int | None, Query(description="hops to follow (default and cap: server settings)")]
+LimitParam = Annotated[int | None, Query(description="page size (default and cap: server settings)")]
+OffsetParam = Annotated[int | None, Query(description="items to skip")]
+
+T = TypeVar("T")
+
+router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Depends(require_role("read"))])
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class NodeOut(WireModel):
+    """A job, dataset or model; its typed properties (``firstSeenAt``…) appear as extra fields."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    namespace: str
+    name: str
+    deleted: bool
+
+
+class EdgeOut(WireModel):
+    """A lineage edge (``CONSUMED_BY``, ``PRODUCES``, ``ALIAS_OF``) with its properties as extras."""
+
+    model_config = ConfigDict(extra="allow")
+    source: str
+    target: str
+    type: str
+
+
+class LineageOut(WireModel):
+    """The lineage subgraph around ``nodes[0]``."""
+
+    nodes: list[NodeOut]
+    edges: list[EdgeOut]
+    truncated: bool
+
+
+class AffectedOut(WireModel):
+    """One live node downstream of the impact root."""
+
+    id: str
+    type: str
+    namespace: str
+    name: str
+    distance: int
+    owners: list[str]
+    last_run_at: str | None
+    last_run_state: str | None
+
+
+class SummaryOut(WireModel):
+    """Counts of affected nodes: all, by type, by owner."""
+
+    total: int
+    by_type: dict[str, int]
+    by_owner: dict[str, int]
+
+
+class ImpactOut(WireModel):
+    """What breaks if ``root`` goes away."""
+
+    root: NodeOut
+    affected: list[AffectedOut]
+    summary: SummaryOut
+    truncated: bool
+
+
+class NamespaceOut(WireModel):
+    """One namespace."""
+
+    name: str
+
+
+class VersionRefOut(WireModel):
+    """A dataset version a run read or wrote."""
+
+    dataset: str
+    version: str
+    version_id: str
+
+
+class RunOut(WireModel):
+    """One run with what it read and wrote and its facets (name → facet JSON)."""
+
+    run_id: str
+    job: str | None
+    state: str | None
+    started_at: str | None
+    ended_at: str | None
+    updated_at: str | None
+    parent_run_id: str | None
+    inputs: list[VersionRefOut]
+    outputs: list[VersionRefOut]
+    facets: dict[str, Any]
+
+
+class VersionOut(WireModel):
+    """One dataset version; its statistics (``rowCount``…) appear as extra fields."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    version: str
+    created_at: str | None
+    run_id: str | None
+    implicit: bool
+
+
+class DatasetOut(NodeOut):
+    """One dataset or model with its facets, fields, owners, tags and versions (newest first)."""
+
+    facets: dict[str, Any]
+    fields: list[str]
+    owners: list[str]
+    tags: list[str]
+    versions: list[VersionOut]
+
+
+class PageOut(WireModel, Generic[T]):
+    """One page of a listing; ``total`` counts every match."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def _extras(props: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Properties that do not collide with the model's own fields (those win)."""
+    reserved = {f.alias or n for n, f in model.model_fields.items()} | set(model.model_fields)
+    return {k: v for k, v in props.items() if k not in reserved}
+
+
+def node_out(node: NodeView) -> NodeOut:
+    """The wire shape of a node."""
+    return NodeOut(
+        id=node.id,
+        type=node.type,
+        namespace=node.namespace,
+        name=node.name,
+        deleted=node.deleted,
+        **_extras(node.props, NodeOut),
+    )
+
+
+def edge_out(edge: EdgeView) -> EdgeOut:
+    """The wire shape of an edge."""
+    return EdgeOut(source=edge.source, target=edge.target, type=edge.type, **_extras(edge.props, EdgeOut))
+
+
+def run_out(run: RunView) -> RunOut:
+    """The wire shape of a run."""
+    return RunOut(
+        run_id=run.run_id,
+        job=run.job,
+        state=run.state,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+        updated_at=run.updated_at,
+        parent_run_id=run.parent_run_id,
+        inputs=[_ref_out(r) for r in run.inputs],
+        outputs=[_ref_out(r) for r in run.outputs],
+        facets=run.facets,
+    )
+
+
+def _ref_out(ref: VersionRef) -> VersionRefOut:
+    return VersionRefOut(dataset=ref.dataset, version=ref.version, version_id=ref.version_id)
+
+
+def _version_out(version: VersionView) -> VersionOut:
+    return VersionOut(
+        id=version.id,
+        version=version.version,
+        created_at=version.created_at,
+        run_id=version.run_id,
+        implicit=version.implicit,
+        **_extras(version.props, VersionOut),
+    )
+
+
+def dataset_out(view: DatasetView) -> DatasetOut:
+    """The wire shape of a dataset with its details."""
+    node = view.node
+    return DatasetOut(
+        id=node.id,
+        type=node.type,
+        namespace=node.namespace,
+        name=node.name,
+        deleted=node.deleted,
+        facets=view.facets,
+        fields=view.fields,
+        owners=view.owners,
+        tags=view.tags,
+        versions=[_version_out(v) for v in view.versions],
+        **_extras(node.props, DatasetOut),
+    )
+
+
+def _limits(runtime: Runtime) -> QueryLimits:
+    return QueryLimits.of(runtime.settings.query)
+
+
+@router.get("/lineage", response_model=LineageOut)
+async def get_lineage(
+    runtime: RuntimeDep,
+    *,
+    node_id: NodeIdParam = None,
+    node_type: TypeParam = None,
+    namespace: NamespaceParam = None,
+    name: NameParam = None,
+    direction: Annotated[str | None, Query(description="upstream, downstream or both (default)")] = None,
+    depth: DepthParam = None,
+    include_deleted: Annotated[bool, Query(alias="includeDeleted")] = False,
+) -> LineageOut:
+    """Nodes and edges around a job or dataset, up to ``depth`` hops in ``direction``."""
+    key = resolve_node_key(node_id, node_type, namespace, name)
+    result = await read_lineage(
+        runtime.store,
+        key,
+        direction=direction,
+        depth=depth,
+        limits=_limits(runtime),
+        include_deleted=include_deleted,
+    )
+    return LineageOut(
+        nodes=[node_out(n) for n in result.nodes],
+        edges=[edge_out(e) for e in result.edges],
+        truncated=result.truncated,
+    )
+
+
+@router.get(
+    "/impact",
+    response_model=ImpactOut,
+    responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}},
+)
+async def get_impact(
+    runtime: RuntimeDep,
+    *,
+    node_id: NodeIdParam = None,
+    node_type: TypeParam = None,
+    namespace: NamespaceParam = None,
+    name: NameParam = None,
+    depth: DepthParam = None,
+    fmt: Annotated[str | None, Query(alias="format", description="json (default), csv or ndjson")] = None,
+) -> ImpactOut | Response:
+    """Every live dataset, model and job downstream of a node, with a summary.
+
+    ``csv`` and ``ndjson`` give one row/line per affected node; their ``X-Olgraph-Truncated``
+    header says whether the node cap cut the answer short.
+    """
+    fmt = fmt or "json"
+    if fmt not in IMPACT_FORMATS:
+        raise InvalidParameter("format", f"must be one of {', '.join(IMPACT_FORMATS)}, got {fmt!r}")
+    key = resolve_node_key(node_id, node_type, namespace, name)
+    result = await read_impact(runtime.store, key, depth, _limits(runtime))
+    rows = [affected_row(item) for item in result.affected]
+    if fmt != "json":
+        headers = {"X-Olgraph-Truncated": str(result.truncated).lower()}
+        if fmt == "csv":
+            return Response(render_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(render_ndjson(rows), media_type="application/x-ndjson", headers=headers)
+    summary = summarize(result.affected)
+    return ImpactOut(
+        root=node_out(result.root),
+        affected=[AffectedOut.model_validate(row) for row in rows],
+        summary=SummaryOut(total=summary.total, by_type=summary.by_type, by_owner=summary.by_owner),
+        truncated=result.truncated,
+    )
+
+
+def _page_out(page: Page, items: list[T], limit: int, offset: int) -> PageOut[T]:
+    return PageOut[T](items=items, total=page.total, limit=limit, offset=offset)
+
+
+@router.get("/namespaces", response_model=PageOut[NamespaceOut])
+async def list_namespaces(
+    runtime: RuntimeDep, limit: LimitParam = None, offset: OffsetParam = None
+) -> PageOut[NamespaceOut]:
+    """Every namespace, sorted by name."""
+    size, start = check_page(limit, offset, _limits(runtime))
+    page = await runtime.store.list_namespaces(size, start)
+    return _page_out(page, [NamespaceOut(name=n) for n in page.items], size, start)
+
+
+@router.get("/namespaces/{namespace:path}/datasets", response_model=PageOut[NodeOut])
+async def list_datasets(
+    runtime: RuntimeDep, namespace: str, limit: LimitParam = None, offset: OffsetParam = None
+) -> PageOut[NodeOut]:
+    """Datasets and models of a namespace, sorted by name."""
+    size, start = check_page(limit, offset, _limits(runtime))
+    page = await runtime.store.list_datasets(namespace, size, start)
+    return _page_out(page, [node_out(n) for n in page.items], size, start)
+
+
+@router.get("/namespaces/{namespace:path}/jobs/{name:path}/runs", response_model=PageOut[RunOut])
+async def list_job_runs_by_path(
+    runtime: RuntimeDep, namespace: str, name: str, limit: LimitParam = None, offset: OffsetParam = None
+) -> PageOut[RunOut]:
+    """Runs of the job ``namespace``/``name``, newest first."""
+    return await _list_runs(runtime, resolve_job_key(None, namespace, name), limit, offset)
+
+
+@router.get("/namespaces/{namespace:path}/jobs", response_model=PageOut[NodeOut])
+async def list_jobs(
+    runtime: RuntimeDep, namespace: str, limit: LimitParam = None, offset: OffsetParam = None
+) -> PageOut[NodeOut]:
+    """Jobs of a namespace, sorted by name."""
+    size, start = check_page(limit, offset, _limits(runtime))
+    page = await runtime.store.list_jobs(namespace, size, start)
+    return _page_out(page, [node_out(n) for n in page.items], size, start)
+
+
+@router.get("/jobs/runs", response_model=PageOut[RunOut])
+async def list_job_runs(
+    runtime: RuntimeDep,
+    *,
+    node_id: NodeIdParam = None,
+    namespace: NamespaceParam = None,
+    name: NameParam = None,
+    limit: LimitParam = None,
+    offset: OffsetParam = None,
+) -> PageOut[RunOut]:
+    """Runs of a job (``nodeId=job:…`` or namespace + name), newest first."""
+    return await _list_runs(runtime, resolve_job_key(node_id, namespace, name), limit, offset)
+
+
+async def _list_runs(runtime: Runtime, key: str, limit: int | None, offset: int | None) -> PageOut[RunOut]:
+    size, start = check_page(limit, offset, _limits(runtime))
+    await get_node_or_404(runtime.store, key)
+    page = await runtime.store.list_runs(key, size, start)
+    return _page_out(page, [run_out(r) for r in page.items], size, start)
+
+
+@router.get("/runs/{runId}", response_model=RunOut)
+async def get_run(runtime: RuntimeDep, run_id: Annotated[str, Path(alias="runId")]) -> RunOut:
+    """One run by its OpenLineage runId."""
+    run = await runtime.store.get_run(run_id.strip().lower())
+    if run is None:
+        raise UnknownReference("runId", f"run {run_id!r} was not found")
+    return run_out(run)
+
+
+@router.get("/datasets", response_model=DatasetOut)
+async def get_dataset(
+    runtime: RuntimeDep, node_id: NodeIdParam = None, namespace: NamespaceParam = None, name: NameParam = None
+) -> DatasetOut:
+    """One dataset (``nodeId=dataset:…`` or namespace + name) with its versions and details."""
+    key = resolve_dataset_key(node_id, namespace, name)
+    view = await runtime.store.get_dataset(key)
+    if view is None:
+        raise UnknownReference("nodeId", f"dataset {key!r} was not found")
+    return dataset_out(view)

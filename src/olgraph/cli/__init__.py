@@ -1,0 +1,30 @@
+"""The ``olgraph`` command line.
+
+``olgraph serve`` runs the server; ``olgraph lineage`` and ``olgraph impact`` ask a running
+server over HTTP; ``olgraph services`` runs the local development Neo4j.
+
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(main, ["--version"]).output
+'olgraph, version 0.1.0\\n'
+"""
+
+from __future__ import annotations
+
+import click
+
+from olgraph import __version__
+from olgraph.cli.query import impact_command, lineage_command
+from olgraph.cli.serve import serve_command
+from olgraph.cli.services import services
+
+
+@click.group("olgraph", context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="olgraph")
+def main() -> None:
+    """olgraph: an OpenLineage collector and lineage graph store."""
+
+
+main.add_command(serve_command)
+main.add_command(lineage_command)
+main.add_command(impact_command)
+main.add_command(services)

@@ -1,0 +1,217 @@
+"""``olgraph lineage`` and ``olgraph impact``: ask a running olgraph server over HTTP.
+
+Exit codes are part of the interface, so scripts can tell answers from failures:
+``lineage`` exits 0 on an answer; ``impact`` exits 0 when nothing live depends on the
+node and 1 when something does (a CI gate before deleting a table); both exit 2 on a
+usage error, an unreachable server or an error answer (whose message is printed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from olgraph.cli._output import echo, fail, render_csv_rows, render_json, render_table
+from olgraph.query.impact import describe_impact, render_csv, render_ndjson
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_URL = "http://127.0.0.1:5000"
+EXIT_NO_DEPENDENTS = 0
+EXIT_DEPENDENTS = 1
+EXIT_FAILURE = 2
+
+LINEAGE_CSV_COLUMNS = ("id", "type", "namespace", "name", "deleted")
+
+
+def _client_options(func: F) -> F:
+    """The options every HTTP command takes: server URL, API key, timeout."""
+    func = click.option(
+        "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds."
+    )(func)
+    func = click.option(
+        "--api-key",
+        envvar="OLGRAPH_API_KEY",
+        show_envvar=True,
+        default=None,
+        help="API key with the 'read' role, sent as a Bearer token.",
+    )(func)
+    return click.option(
+        "--url",
+        envvar="OLGRAPH_URL",
+        show_envvar=True,
+        default=DEFAULT_URL,
+        show_default=True,
+        help="Base URL of the olgraph server.",
+    )(func)
+
+
+def _depth_option(func: F) -> F:
+    return click.option(
+        "--depth", type=click.IntRange(min=0), default=None, help="Hops to follow (default: the server's)."
+    )(func)
+
+
+def fetch_json(url: str, path: str, params: Mapping[str, Any], api_key: str | None, timeout: float) -> Any:
+    """GET ``path`` from the server and return its JSON; on any failure print why and exit 2."""
+    headers = {"Accept": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    query = {k: v for k, v in params.items() if v is not None}
+    try:
+        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
+            response = client.get(path, params=query)
+    except httpx.InvalidURL as exc:
+        raise fail(f"--url {url!r} is not a valid URL: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise fail(f"cannot reach the olgraph server at {url}: {exc or type(exc).__name__}") from exc
+    if response.is_error:
+        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise fail(f"the server at {url} did not answer with JSON (is it an olgraph server?)") from exc
+
+
+def error_message(response: httpx.Response) -> str:
+    """The human message of an error answer, whatever shape its body has."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip() or response.reason_phrase
+    if isinstance(body, dict):
+        for key in ("detail", "error", "message", "reason"):
+            if key in body:
+                return _message_text(body[key])
+    return _message_text(body)
+
+
+def _message_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}]
+        return "; ".join(_message_text(v) for v in value)
+    if isinstance(value, dict) and "msg" in value:
+        where = ".".join(str(p) for p in value.get("loc", ()) if p not in ("query", "path", "body"))
+        return f"{where}: {value['msg']}" if where else str(value["msg"])
+    return render_json(value)
+
+
+@click.command("lineage", short_help="Nodes and edges upstream/downstream of NODE_ID.")
+@click.argument("node_id")
+@click.option(
+    "--direction",
+    type=click.Choice(["upstream", "downstream", "both"]),
+    default="both",
+    show_default=True,
+)
+@_depth_option
+@click.option("--include-deleted", is_flag=True, help="Also return and cross deleted (dropped) nodes.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@_client_options
+def lineage_command(
+    *,
+    node_id: str,
+    direction: str,
+    depth: int | None,
+    include_deleted: bool,
+    fmt: str,
+    url: str,
+    api_key: str | None,
+    timeout: float,
+) -> None:
+    """Print the lineage around NODE_ID (e.g. 'dataset:postgres://db:5432:public.orders').
+
+    Table and CSV list the nodes (the table also lists the edges); JSON is the server's answer.
+    Exits 0 on an answer, 2 on a usage error, an unreachable server or an error answer.
+    """
+    params = {"nodeId": node_id, "direction": direction, "depth": depth}
+    if include_deleted:
+        params["includeDeleted"] = "true"
+    document = fetch_json(url, "/api/v1/lineage", params, api_key, timeout)
+    if fmt == "json":
+        echo(render_json(document))
+    elif fmt == "csv":
+        echo(render_csv_rows(LINEAGE_CSV_COLUMNS, document["nodes"]))
+    else:
+        echo(lineage_table(document))
+
+
+def lineage_table(document: Mapping[str, Any]) -> str:
+    """Nodes and edges of a lineage answer as two aligned tables and a count line."""
+    nodes, edges = document["nodes"], document["edges"]
+    node_rows = [[n["type"], n["id"], "deleted" if n.get("deleted") else ""] for n in nodes]
+    edge_rows = [[e["source"], e["type"], e["target"]] for e in edges]
+    parts = [
+        render_table(["type", "id", "state"], node_rows),
+        "",
+        render_table(["source", "edge", "target"], edge_rows) if edges else "(no edges)",
+        "",
+        f"{len(nodes)} nodes, {len(edges)} edges"
+        + (" (truncated at the server's node cap: there may be more)" if document.get("truncated") else ""),
+    ]
+    return "\n".join(parts)
+
+
+IMPACT_HELP = """Print every live dataset, model and job downstream of NODE_ID: what breaks if it goes.
+
+\b
+Exit status (for CI gates, e.g. before dropping a table):
+  0  nothing live depends on NODE_ID
+  1  something live depends on NODE_ID (the list is printed)
+  2  usage error, server unreachable, or an error answer (e.g. unknown node)
+"""
+
+
+@click.command(
+    "impact", help=IMPACT_HELP, short_help="What breaks if NODE_ID goes (exit 1 when anything does)."
+)
+@click.argument("node_id")
+@_depth_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "ndjson"]),
+    default="table",
+    show_default=True,
+)
+@_client_options
+def impact_command(
+    *, node_id: str, depth: int | None, fmt: str, url: str, api_key: str | None, timeout: float
+) -> None:
+    """See IMPACT_HELP (click shows it)."""
+    document = fetch_json(url, "/api/v1/impact", {"nodeId": node_id, "depth": depth}, api_key, timeout)
+    affected = document["affected"]
+    if fmt == "json":
+        echo(render_json(document))
+    elif fmt == "csv":
+        echo(render_csv(affected))
+    elif fmt == "ndjson":
+        echo(render_ndjson(affected))
+    else:
+        echo(impact_table(document))
+    raise click.exceptions.Exit(EXIT_DEPENDENTS if affected else EXIT_NO_DEPENDENTS)
+
+
+def impact_table(document: Mapping[str, Any]) -> str:
+    """The affected nodes as an aligned table followed by the summary line."""
+    summary = document["summary"]
+    line = describe_impact(summary["total"], summary["byType"], bool(document.get("truncated")))
+    root = document["root"]["id"]
+    if not document["affected"]:
+        return f"{line}: nothing live depends on {root}"
+    rows = [
+        [a["distance"], a["type"], a["id"], a["owners"], a["lastRunAt"], a["lastRunState"]]
+        for a in document["affected"]
+    ]
+    table = render_table(["distance", "type", "id", "owners", "last run at", "last run state"], rows)
+    return f"{table}\n\n{line}"

@@ -1,0 +1,101 @@
+"""Resolving what a query names (a ``nodeId``, or type + namespace + name) to a graph key.
+
+A node id *is* the node's key (docs/decisions/0005-node-ids-are-keys.md): namespaces such as
+``gs://bucket`` and names such as ``db:table`` contain ``:``, so an id is never split. It is
+only checked for shape here and then looked up exactly.
+
+>>> resolve_node_key(node_id="dataset:gs://bucket:path/to:x")
+'dataset:gs://bucket:path/to:x'
+>>> resolve_node_key(node_type="job", namespace="airflow", name="etl.load")
+'job:airflow:etl.load'
+"""
+
+from __future__ import annotations
+
+from olgraph.keys import dataset_key, job_key
+from olgraph.query import InvalidParameter, UnknownReference
+from olgraph.store.base import GraphStore, NodeView
+
+NODE_PREFIXES = ("dataset:", "job:")
+"""Prefixes of the node ids the query API answers about."""
+
+# A model is a dataset with an extra label: its key is a dataset key.
+_KEY_BUILDERS = {"dataset": dataset_key, "model": dataset_key, "job": job_key}
+
+
+def check_node_id(node_id: str, param: str = "nodeId") -> str:
+    """Return ``node_id`` when it is shaped like a job or dataset id, else raise InvalidParameter.
+
+    The part after the prefix must split into a non-empty namespace and a non-empty name at
+    *some* ``:`` (which one is deliberately not decided: both may contain ``:``).
+    """
+    prefix = next((p for p in NODE_PREFIXES if node_id.startswith(p)), None)
+    if prefix is None:
+        raise InvalidParameter(
+            param,
+            f"{node_id!r} is not a node id; expected 'dataset:{{namespace}}:{{name}}' "
+            "or 'job:{namespace}:{name}'",
+        )
+    rest = node_id[len(prefix) :]
+    if ":" not in rest[1:-1]:
+        raise InvalidParameter(
+            param, f"{node_id!r} has an empty namespace or name; expected '{prefix}{{namespace}}:{{name}}'"
+        )
+    return node_id
+
+
+def resolve_node_key(
+    node_id: str | None = None,
+    node_type: str | None = None,
+    namespace: str | None = None,
+    name: str | None = None,
+) -> str:
+    """The key a query names: ``node_id`` itself, or one built from type, namespace and name.
+
+    Exactly one of the two forms must be given; every failure names the parameter at fault.
+    """
+    parts = {"type": node_type, "namespace": namespace, "name": name}
+    given = [k for k, v in parts.items() if v is not None]
+    if node_id is not None:
+        if given:
+            raise InvalidParameter(
+                "nodeId", f"give either nodeId or type/namespace/name, not both (got {given})"
+            )
+        return check_node_id(node_id)
+    if not given:
+        raise InvalidParameter("nodeId", "required (or give type, namespace and name)")
+    for key, value in parts.items():
+        if not value:
+            raise InvalidParameter(key, "required and non-empty when nodeId is not given")
+    builder = _KEY_BUILDERS.get(str(node_type))
+    if builder is None:
+        raise InvalidParameter("type", f"{node_type!r} is not one of 'dataset', 'model', 'job'")
+    return builder(str(namespace), str(name))
+
+
+def resolve_dataset_key(node_id: str | None, namespace: str | None, name: str | None) -> str:
+    """Like :func:`resolve_node_key`, for routes that only answer about datasets."""
+    if node_id is None and (namespace is not None or name is not None):
+        return resolve_node_key(node_type="dataset", namespace=namespace, name=name)
+    key = resolve_node_key(node_id=node_id)
+    if not key.startswith("dataset:"):
+        raise InvalidParameter("nodeId", f"{key!r} is not a dataset id ('dataset:{{namespace}}:{{name}}')")
+    return key
+
+
+def resolve_job_key(node_id: str | None, namespace: str | None, name: str | None) -> str:
+    """Like :func:`resolve_node_key`, for routes that only answer about jobs."""
+    if node_id is None and (namespace is not None or name is not None):
+        return resolve_node_key(node_type="job", namespace=namespace, name=name)
+    key = resolve_node_key(node_id=node_id)
+    if not key.startswith("job:"):
+        raise InvalidParameter("nodeId", f"{key!r} is not a job id ('job:{{namespace}}:{{name}}')")
+    return key
+
+
+async def get_node_or_404(store: GraphStore, key: str) -> NodeView:
+    """The node with ``key``, or :class:`~olgraph.query.UnknownReference` (a NotFound) naming it."""
+    node = await store.get_node(key)
+    if node is None:
+        raise UnknownReference("nodeId", f"node {key!r} was not found")
+    return node

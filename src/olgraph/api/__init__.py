@@ -1,0 +1,1 @@
+"""The HTTP API: OpenLineage ingest, lineage queries and operational endpoints (FastAPI)."""

@@ -1,0 +1,75 @@
+"""The FastAPI application: ingest, query and operational routes over one runtime.
+
+Example::
+
+    app = create_app(Settings(data_dir=Path("/var/lib/olgraph")))
+    uvicorn.run(app, host=settings.server.host, port=settings.server.port)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI
+
+from olgraph import __version__
+from olgraph.api import ingest, ops, query
+from olgraph.api.auth import get_runtime
+from olgraph.api.errors import install_error_handlers
+from olgraph.config import Settings, check_serving_security
+from olgraph.runtime import Runtime, build_runtime
+
+__all__ = ["create_app", "get_runtime"]
+
+DESCRIPTION = """\
+An OpenLineage-compatible lineage collector and graph store.
+
+Producers send OpenLineage events to `POST /api/v1/lineage` (the path every OpenLineage
+client uses); they are durably logged, then applied to the lineage graph, which the query
+endpoints answer from. Authenticate with `Authorization: Bearer <API key>`.
+"""
+
+TAGS = [
+    {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
+    {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
+    {"name": "operations", "description": "Health, readiness, statistics and raw events."},
+]
+
+
+def _lifespan(
+    settings: Settings, runtime: Runtime | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        active = runtime or build_runtime(settings)
+        async with active:
+            app.state.runtime = active
+            try:
+                yield
+            finally:
+                del app.state.runtime
+
+    return lifespan
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    """The olgraph HTTP app for ``settings``.
+
+    Its lifespan opens the store and the event log and starts the consumer (or uses
+    ``runtime``, e.g. an API-only one without consumer), and closes them on shutdown.
+    Raises :class:`~olgraph.config.InsecureSettings` for an unauthenticated non-loopback host.
+    """
+    check_serving_security(settings)
+    app = FastAPI(
+        title="olgraph",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan(settings, runtime),
+    )
+    install_error_handlers(app, settings.server.retry_after_seconds)
+    app.include_router(ingest.router)
+    app.include_router(query.router)
+    app.include_router(ops.router)
+    return app

@@ -1,0 +1,155 @@
+"""The OpenLineage ingest endpoints: ``POST /api/v1/lineage`` and ``POST /api/v1/lineage/batch``.
+
+An event is accepted once it is durably in the event log; the consumer applies it to the
+graph later. So a 2xx never stands for an event that could still be lost, and a slow or
+unavailable graph store never slows producers down.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from olgraph.api.auth import get_runtime, require_role
+from olgraph.api.body import read_body
+from olgraph.errors import InvalidEvent, PayloadTooLarge
+from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.kafka_key import kafka_key
+from olgraph.ingest.parse import canonical_json, decode_json, parse_event
+from olgraph.keys import job_key
+from olgraph.log.base import NewEvent
+from olgraph.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[Depends(require_role("ingest"))])
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "Not JSON, too deep, or not a storable OpenLineage event (`field` names the problem)"
+    },
+    401: {"description": "Missing or unknown API key"},
+    403: {"description": "The API key lacks the `ingest` role"},
+    413: {"description": "Body, decompressed body or batch over the configured limits"},
+    415: {"description": "Content-Type is not JSON, or an unsupported Content-Encoding"},
+    503: {"description": "The event log cannot take events now; retry after `Retry-After` seconds"},
+}
+
+
+def _request_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """OpenAPI for a body the route reads itself (streamed, maybe gzip), not through FastAPI."""
+    return {
+        "requestBody": {
+            "required": True,
+            "description": description,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+class Accepted(BaseModel):
+    """The event is durably logged and will be applied to the graph."""
+
+    model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
+
+    status: Literal["accepted"] = "accepted"
+    content_id: str = Field(alias="contentId", description="sha256 of the event's canonical JSON")
+
+
+class BatchSummary(BaseModel):
+    """Counts of a batch, as the OpenLineage OpenAPI names them."""
+
+    received: int
+    successful: int
+    failed: int
+    retriable: int
+    non_retriable: int
+
+
+class FailedEvent(BaseModel):
+    """One element of a batch that was not accepted."""
+
+    index: int
+    reason: str
+    retriable: bool
+
+
+class BatchResult(BaseModel):
+    """The answer to a batch: valid elements are accepted even when others fail."""
+
+    status: Literal["success", "partial_success"]
+    summary: BatchSummary
+    failed_events: list[FailedEvent]
+
+
+def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
+    """What the log keeps of an accepted event."""
+    job = job_key(event.job_namespace, event.job_name) if event.job_namespace and event.job_name else None
+    return NewEvent(
+        raw=raw,
+        content_id=event.content_id,
+        kind=event.kind,
+        run_id=event.run_id,
+        job_key=job,
+        kafka_key=kafka_key(event),
+    )
+
+
+@router.post(
+    "/lineage",
+    status_code=201,
+    response_model=Accepted,
+    summary="Send one OpenLineage event",
+    responses=_ERRORS,
+    openapi_extra=_request_body({"type": "object"}, "A RunEvent, DatasetEvent or JobEvent (gzip allowed)."),
+)
+async def post_event(request: Request, runtime: RuntimeDep) -> Accepted:
+    """Log one RunEvent, DatasetEvent or JobEvent; 201 once it is on disk."""
+    limits = runtime.settings.limits
+    body = await read_body(request, limits)
+    event = parse_event(decode_json(body, limits.max_json_depth))
+    await runtime.log.append([logged_form(event, body)])
+    runtime.notify_appended()
+    return Accepted(contentId=event.content_id)
+
+
+@router.post(
+    "/lineage/batch",
+    response_model=BatchResult,
+    summary="Send a batch of OpenLineage events",
+    responses=_ERRORS,
+    openapi_extra=_request_body(
+        {"type": "array", "items": {"type": "object"}}, "A JSON array of events (gzip allowed)."
+    ),
+)
+async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
+    """Log every valid element of a JSON array of events; report the others by index."""
+    limits = runtime.settings.limits
+    # One level more than a single event: the array itself.
+    data = decode_json(await read_body(request, limits), limits.max_json_depth + 1)
+    if not isinstance(data, list):
+        raise InvalidEvent("a batch must be a JSON array of events")
+    if len(data) > limits.max_batch_events:
+        raise PayloadTooLarge(f"a batch may hold at most {limits.max_batch_events} events, got {len(data)}")
+    accepted: list[NewEvent] = []
+    failed: list[FailedEvent] = []
+    for index, element in enumerate(data):
+        try:
+            event = parse_event(element)
+        except InvalidEvent as exc:
+            failed.append(FailedEvent(index=index, reason=str(exc), retriable=False))
+            continue
+        accepted.append(logged_form(event, canonical_json(element)))
+    if accepted:
+        await runtime.log.append(accepted)
+        runtime.notify_appended()
+    summary = BatchSummary(
+        received=len(data),
+        successful=len(accepted),
+        failed=len(failed),
+        retriable=0,
+        non_retriable=len(failed),
+    )
+    status: Literal["success", "partial_success"] = "partial_success" if failed else "success"
+    return BatchResult(status=status, summary=summary, failed_events=failed)

@@ -1,0 +1,221 @@
+"""The consumer: applies logged events to the graph store, at least once, in log order.
+
+One round reads up to ``batch_size`` events after the committed offset, parses and
+normalizes each, applies all their mutations in one ``store.apply`` call and then commits
+the offset (with the dead letters of the round) in one log transaction. A crash between
+apply and commit re-applies the round on restart, which is harmless: every mutation is an
+idempotent upsert.
+
+Failures, and what they cost:
+
+* an event that does not parse or normalize → dead letter with the reason; the rest go on;
+* the store is unavailable (:class:`~olgraph.errors.StoreUnavailable`) → wait (bounded
+  exponential back-off) and retry the same batch, for as long as it takes;
+* the store rejects the batch (any other :class:`~olgraph.errors.StoreError`) → apply the
+  events one by one, and dead-letter those the store rejects on their own;
+* anything unexpected (the log unreadable, a bug) → back off and start the round again:
+  nothing is committed, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from olgraph.config import ConsumerSettings
+from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
+from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.log.base import DeadLetter, EventLog, LoggedEvent
+from olgraph.normalize.mutations import Mutation
+from olgraph.normalize.normalizer import normalize
+from olgraph.store.base import GraphStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONSUMER = "olgraph"
+"""The consumer name (group) the single-process deployment commits its offset under."""
+
+
+class _Stopping(Exception):
+    """Raised inside a round when shutdown interrupts a back-off: the round is abandoned."""
+
+
+@dataclass(slots=True)
+class ConsumerStats:
+    """What this consumer process has done since it started (the log keeps the totals)."""
+
+    rounds: int = 0
+    applied: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    event: LoggedEvent
+    mutations: list[Mutation]
+
+
+def event_to_mutations(raw: bytes, max_json_depth: int = 64) -> list[Mutation]:
+    """Parse and normalize one logged event. Raises ``InvalidEvent`` when it is not one."""
+    return normalize(parse_event(decode_json(raw, max_json_depth)))
+
+
+class Consumer:
+    """Moves events from an :class:`EventLog` into a :class:`GraphStore`.
+
+    Example::
+
+        consumer = Consumer(log, store, settings.consumer)
+        consumer.start()
+        ...
+        consumer.notify()        # after an append: wake up now rather than at the next poll
+        await consumer.stop()    # finishes the round in progress
+    """
+
+    def __init__(
+        self,
+        log: EventLog,
+        store: GraphStore,
+        settings: ConsumerSettings,
+        *,
+        name: str = DEFAULT_CONSUMER,
+        max_json_depth: int = 64,
+    ) -> None:
+        self.log = log
+        self.store = store
+        self.settings = settings
+        self.name = name
+        self.max_json_depth = max_json_depth
+        self.stats = ConsumerStats()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the consumer task is alive."""
+        return self._task is not None and not self._task.done()
+
+    def notify(self) -> None:
+        """Wake the consumer: events were appended."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start consuming in a background task."""
+        self._stopping.clear()
+        self._task = asyncio.create_task(self.run(), name=f"olgraph-consumer-{self.name}")
+
+    async def stop(self) -> None:
+        """Finish the round in progress (unless it is waiting out a back-off), then stop."""
+        self._stopping.set()
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                processed = await self.run_once()
+            except _Stopping:
+                break
+            except Exception as exc:  # the round is not committed, so retrying it loses nothing
+                logger.exception("consumer round failed; retrying")
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                failures += 1
+                await self._sleep(self._backoff(failures))
+                continue
+            failures = 0
+            if processed == 0:
+                await self._idle()
+
+    async def run_once(self) -> int:
+        """Apply one batch after the committed offset; return how many events it held."""
+        self._wake.clear()
+        after = await self.log.committed(self.name)
+        events = await self.log.read(after, self.settings.batch_size)
+        if not events:
+            return 0
+        prepared, dead = self._prepare(events)
+        dead.extend(await self._apply(prepared))
+        await self.log.commit(self.name, events[-1].offset, dead)
+        self.stats.rounds += 1
+        self.stats.applied += len(events) - len(dead)
+        self.stats.dead_lettered += len(dead)
+        return len(events)
+
+    def _prepare(self, events: Sequence[LoggedEvent]) -> tuple[list[_Prepared], list[DeadLetter]]:
+        prepared: list[_Prepared] = []
+        dead: list[DeadLetter] = []
+        for event in events:
+            try:
+                prepared.append(_Prepared(event, event_to_mutations(event.raw, self.max_json_depth)))
+            except InvalidEvent as exc:
+                dead.append(DeadLetter(event.offset, f"invalid event: {exc}", event.raw))
+            except Exception as exc:  # a normalizer bug must not stall every later event
+                logger.exception("normalizing event at offset %d failed", event.offset)
+                dead.append(
+                    DeadLetter(event.offset, f"normalization failed: {type(exc).__name__}: {exc}", event.raw)
+                )
+        return prepared, dead
+
+    async def _apply(self, prepared: Sequence[_Prepared]) -> list[DeadLetter]:
+        """Apply the whole batch; when the store rejects it, isolate the events it rejects."""
+        try:
+            await self._apply_with_retry([m for p in prepared for m in p.mutations])
+        except StoreError as exc:
+            logger.warning(
+                "store rejected a batch of %d events (%s); applying one by one", len(prepared), exc
+            )
+            return await self._isolate(prepared)
+        return []
+
+    async def _isolate(self, prepared: Sequence[_Prepared]) -> list[DeadLetter]:
+        dead: list[DeadLetter] = []
+        for item in prepared:
+            try:
+                await self._apply_with_retry(item.mutations)
+            except StoreError as exc:
+                logger.warning("store rejected the event at offset %d: %s", item.event.offset, exc)
+                dead.append(DeadLetter(item.event.offset, f"store rejected the event: {exc}", item.event.raw))
+        return dead
+
+    async def _apply_with_retry(self, mutations: Sequence[Mutation]) -> None:
+        """Apply, waiting out ``StoreUnavailable``; other ``StoreError``s propagate."""
+        attempt = 0
+        while True:
+            try:
+                await self.store.apply(mutations)
+                return
+            except StoreUnavailable as exc:
+                attempt += 1
+                self.stats.retries += 1
+                self.stats.last_error = f"store unavailable: {exc}"
+                delay = self._backoff(attempt)
+                logger.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
+                if await self._sleep(delay):
+                    raise _Stopping from exc
+
+    def _backoff(self, attempt: int) -> float:
+        initial, cap = self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds
+        return float(min(cap, initial * 2 ** min(attempt - 1, 32)))
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` or until stopping; return whether stopping."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _idle(self) -> None:
+        """Wait for an append notification, a stop, or the poll interval."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)

@@ -1,0 +1,119 @@
+"""The ``EventLog`` seam: where accepted events wait, durably, until the consumer applies them.
+
+Two deployments share this interface: the local log (``olgraph.log.local``, one SQLite file
+in the single-process mode) and Kafka (the distributed mode). The contract:
+
+* :meth:`EventLog.append` returns only once the events are durable (fsynced, or acknowledged by
+  every in-sync replica). That is what a 2xx from the ingest API promises.
+* Offsets grow with the order of appends and are never reused; a consumer commits the offset
+  up to which it has applied events, together with the dead letters of that stretch.
+* Failures to write or read raise :class:`~olgraph.errors.EventLogUnavailable` (retriable).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An accepted event to append, with what the log indexes it by.
+
+    ``raw`` is the event's JSON (as received for a single POST, re-serialized for a batch
+    element); ``kafka_key`` is the partition key the OpenLineage clients compute, so a
+    distributed deployment can forward the event unchanged.
+    """
+
+    raw: bytes
+    content_id: str
+    kind: str
+    run_id: str | None
+    job_key: str | None
+    kafka_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event as stored in the log."""
+
+    offset: int
+    received_at: str
+    content_id: str
+    kind: str
+    run_id: str | None
+    job_key: str | None
+    kafka_key: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An event the consumer could not apply, and why. ``at`` is set by the log."""
+
+    offset: int
+    reason: str
+    raw: bytes
+    at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LogCounts:
+    """How far the log and one consumer have come (for ``GET /api/v1/stats``).
+
+    ``accepted = applied + failed + pending``.
+    """
+
+    accepted: int
+    applied: int
+    failed: int
+    pending: int
+    last_offset: int
+    committed_offset: int
+
+
+@runtime_checkable
+class EventLog(Protocol):
+    """A durable, ordered log of accepted events. Every method is safe to call concurrently.
+
+    Example::
+
+        log = LocalEventLog(Path("events.db"))
+        await log.open()
+        [offset] = await log.append([NewEvent(raw, cid, "RunEvent", run_id, job, key)])
+        batch = await log.read(after=await log.committed("embedded"), limit=500)
+    """
+
+    async def open(self) -> None:
+        """Create or open the log."""
+
+    async def close(self) -> None:
+        """Flush and release it."""
+
+    async def append(self, events: Sequence[NewEvent]) -> list[int]:
+        """Append durably, in order; return the offsets given to ``events``."""
+
+    async def read(self, after: int, limit: int) -> list[LoggedEvent]:
+        """Up to ``limit`` events with an offset greater than ``after``, in log order."""
+
+    async def committed(self, consumer: str) -> int:
+        """The offset up to which ``consumer`` has applied events (0: none)."""
+
+    async def commit(self, consumer: str, offset: int, dead_letters: Sequence[DeadLetter] = ()) -> None:
+        """Record, atomically, that ``consumer`` is done up to ``offset`` and which events failed.
+
+        Dead letters are keyed by offset, so committing the same stretch twice is harmless.
+        """
+
+    async def dead_letters(self, limit: int, after: int = 0) -> list[DeadLetter]:
+        """Dead letters with an offset greater than ``after``, in log order."""
+
+    async def counts(self, consumer: str) -> LogCounts:
+        """Totals for the stats endpoint."""
+
+    async def raw_events_for_run(self, run_id: str) -> list[LoggedEvent]:
+        """The events of one run in log order, one per content id (retried POSTs are not repeated)."""
+
+    async def check_writable(self) -> None:
+        """Raise :class:`~olgraph.errors.EventLogUnavailable` unless an append could succeed now."""

@@ -1,0 +1,99 @@
+"""Operational endpoints: health, readiness, stats and a run's raw events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from ingest_app_support import JSON, isolated_env, make_settings, run_event, running_app
+
+from olgraph.log import NewEvent
+
+__all__ = ["isolated_env"]
+
+
+async def test_health_and_readiness(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "checks": {"store": "ok", "log": "ok"}}
+
+
+async def test_not_ready_when_the_log_is_unusable(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (app, client):
+        await app.state.runtime.log.close()
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        body = response.json()
+        assert body["status"] == "unavailable"
+        assert body["checks"]["store"] == "ok"
+        assert "closed" in body["checks"]["log"]
+        assert (await client.get("/healthz")).status_code == 200  # alive, just not ready
+        ingest = await client.post("/api/v1/lineage", content=orjson.dumps(run_event()))
+        assert ingest.status_code == 503
+        assert ingest.headers["retry-after"] == "5"
+
+
+async def test_not_ready_when_the_store_is_unusable(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (app, client):
+        await app.state.runtime.consumer.stop()
+        await app.state.runtime.store.close()
+        response = await client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["checks"]["log"] == "ok"
+        assert response.json()["checks"]["store"] != "ok"
+
+
+async def test_stats_reach_applied_equals_accepted(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (app, client):
+        for n in range(5):
+            assert (
+                await client.post("/api/v1/lineage", content=orjson.dumps(run_event(n)))
+            ).status_code == 201
+        await app.state.runtime.wait_until_applied(timeout=10)
+        stats = (await client.get("/api/v1/stats")).json()
+        assert stats["accepted"] == stats["applied"] == 5
+        assert (stats["failed"], stats["pending"], stats["lastOffset"], stats["appliedOffset"]) == (
+            0,
+            0,
+            5,
+            5,
+        )
+        assert stats["consumer"] == {"running": True, "retries": 0, "lastError": None}
+
+
+async def test_stats_count_dead_letters(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (app, client):
+        runtime = app.state.runtime
+        await client.post("/api/v1/lineage", content=orjson.dumps(run_event(1)))
+        # A poison event can only come from elsewhere (the API validates): put it in the log directly.
+        await runtime.log.append([NewEvent(b'{"broken": ', "c", "run", None, None, "k")])
+        runtime.notify_appended()
+        await runtime.wait_until_applied(timeout=10)
+        stats = (await client.get("/api/v1/stats")).json()
+        assert (stats["accepted"], stats["applied"], stats["failed"], stats["pending"]) == (2, 1, 1, 0)
+        [letter] = await runtime.log.dead_letters(limit=10)
+        assert letter.offset == 2
+        assert "invalid JSON" in letter.reason
+
+
+async def test_raw_events_of_a_run_in_arrival_order(tmp_path: Path) -> None:
+    start = run_event(7)
+    complete = run_event(7, eventType="COMPLETE", eventTime="2024-05-01T13:00:00Z")
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        for event in (complete, run_event(8), start, complete):  # the last one is a client retry
+            assert (
+                await client.post("/api/v1/lineage", content=orjson.dumps(event), headers=JSON)
+            ).status_code == 201
+        run_id = start["run"]["runId"]
+        response = await client.get(f"/api/v1/runs/{run_id.upper()}/events")
+        assert response.status_code == 200
+        assert response.json() == {"runId": run_id, "events": [complete, start]}
+        missing = await client.get("/api/v1/runs/00000000-0000-0000-0000-00000000ffff/events")
+        assert missing.status_code == 404
+        assert missing.json() == {
+            "error": "no events for run 00000000-0000-0000-0000-00000000ffff",
+            "field": None,
+        }

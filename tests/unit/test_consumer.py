@@ -1,0 +1,305 @@
+"""The consumer, against the real embedded store and local log (failures injected around the store)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import olgraph.consumer as consumer_module
+from olgraph.config import ConsumerSettings
+from olgraph.consumer import Consumer
+from olgraph.errors import StoreError, StoreUnavailable
+from olgraph.ingest.parse import parse_event
+from olgraph.log import LocalEventLog, NewEvent
+from olgraph.normalize.mutations import Mutation, UpsertNode
+from olgraph.store.embedded import EmbeddedStore
+
+FAST = ConsumerSettings(
+    batch_size=100, poll_interval_seconds=0.05, backoff_initial_seconds=0.01, backoff_max_seconds=0.05
+)
+
+
+def run_event(
+    n: int, job: str = "job", inputs: Sequence[str] = (), outputs: Sequence[str] = ()
+) -> dict[str, Any]:
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": f"2024-05-01T12:00:{n % 60:02d}Z",
+        "run": {"runId": str(uuid.UUID(int=n))},
+        "job": {"namespace": "ns", "name": job},
+        "inputs": [{"namespace": "db", "name": name} for name in inputs],
+        "outputs": [{"namespace": "db", "name": name} for name in outputs],
+        "producer": "https://example.org/test",
+    }
+
+
+def logged(event: dict[str, Any]) -> NewEvent:
+    parsed = parse_event(event)
+    return NewEvent(orjson.dumps(event), parsed.content_id, parsed.kind, parsed.run_id, None, "k")
+
+
+def raw_event(raw: bytes) -> NewEvent:
+    return NewEvent(raw, "c", "run", None, None, "k")
+
+
+class FlakyStore:
+    """The embedded store, whose ``apply`` first fails ``failures`` times with ``error``."""
+
+    def __init__(self, inner: EmbeddedStore, failures: int, error: Exception | None = None) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.error = error or StoreUnavailable("store down")
+        self.calls = 0
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        await self.inner.apply(mutations)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class RejectingStore:
+    """The embedded store, rejecting (non-retriably) every batch that touches a job named ``poison``."""
+
+    def __init__(self, inner: EmbeddedStore) -> None:
+        self.inner = inner
+        self.batch_sizes: list[int] = []
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        self.batch_sizes.append(len(mutations))
+        if any(isinstance(m, UpsertNode) and m.key == "job:ns:poison" for m in mutations):
+            raise StoreError("constraint violated")
+        await self.inner.apply(mutations)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
+    graph = EmbeddedStore(tmp_path / "graph.db")
+    await graph.open()
+    yield graph
+    await graph.close()
+
+
+@pytest.fixture
+async def log(tmp_path: Path) -> AsyncIterator[LocalEventLog]:
+    event_log = LocalEventLog(tmp_path / "events.db")
+    await event_log.open()
+    yield event_log
+    await event_log.close()
+
+
+async def _eventually(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_round_applies_events_and_commits(log: LocalEventLog, store: EmbeddedStore) -> None:
+    await log.append([logged(run_event(1, inputs=["a"], outputs=["b"])), logged(run_event(2))])
+    consumer = Consumer(log, store, FAST)
+    assert await consumer.run_once() == 2
+    assert await log.committed("olgraph") == 2
+    assert await store.get_node("job:ns:job") is not None
+    assert await store.get_node("dataset:db:a") is not None
+    assert await store.get_node("dataset:db:b") is not None
+    run = await store.get_run(str(uuid.UUID(int=1)))
+    assert run is not None
+    assert run.state == "COMPLETE"
+    assert await consumer.run_once() == 0
+    assert (consumer.stats.applied, consumer.stats.dead_lettered) == (2, 0)
+
+
+async def test_batch_size_bounds_a_round(log: LocalEventLog, store: EmbeddedStore) -> None:
+    await log.append([logged(run_event(n)) for n in range(5)])
+    consumer = Consumer(log, store, ConsumerSettings(batch_size=2))
+    assert [await consumer.run_once() for _ in range(4)] == [2, 2, 1, 0]
+    assert await log.committed("olgraph") == 5
+
+
+async def test_poison_events_are_dead_lettered_and_the_rest_applied(
+    log: LocalEventLog, store: EmbeddedStore
+) -> None:
+    await log.append(
+        [
+            logged(run_event(1)),
+            raw_event(b"{not json"),
+            raw_event(b'{"eventTime": "2024-05-01T00:00:00Z", "run": {"runId": "x"}, "job": {}}'),
+            logged(run_event(2, job="other")),
+        ]
+    )
+    consumer = Consumer(log, store, FAST)
+    assert await consumer.run_once() == 4
+    letters = await log.dead_letters(limit=10)
+    assert [d.offset for d in letters] == [2, 3]
+    assert letters[0].reason.startswith("invalid event: invalid JSON")
+    assert letters[0].raw == b"{not json"
+    assert "job" in letters[1].reason
+    assert await store.get_node("job:ns:other") is not None
+    counts = await log.counts("olgraph")
+    assert (counts.accepted, counts.applied, counts.failed, counts.pending) == (4, 2, 2, 0)
+
+
+async def test_normalizer_failure_is_a_dead_letter_not_a_crash(
+    log: LocalEventLog, store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = consumer_module.normalize
+
+    def broken_for_job_bug(event: Any) -> list[Mutation]:
+        if event.job_name == "bug":
+            raise KeyError("surprise")
+        return real(event)
+
+    monkeypatch.setattr(consumer_module, "normalize", broken_for_job_bug)
+    await log.append([logged(run_event(1, job="bug")), logged(run_event(2))])
+    consumer = Consumer(log, store, FAST)
+    assert await consumer.run_once() == 2
+    [letter] = await log.dead_letters(limit=10)
+    assert letter.offset == 1
+    assert "KeyError" in letter.reason
+    assert await store.get_run(str(uuid.UUID(int=2))) is not None
+
+
+async def test_unavailable_store_retries_the_same_batch(log: LocalEventLog, store: EmbeddedStore) -> None:
+    flaky = FlakyStore(store, failures=3)
+    await log.append([logged(run_event(1)), logged(run_event(2))])
+    consumer = Consumer(log, flaky, FAST)  # type: ignore[arg-type]
+    assert await consumer.run_once() == 2
+    assert flaky.calls == 4
+    assert consumer.stats.retries == 3
+    assert await log.dead_letters(limit=10) == []
+    assert await store.get_run(str(uuid.UUID(int=2))) is not None
+
+
+async def test_backoff_is_exponential_and_bounded(log: LocalEventLog, store: EmbeddedStore) -> None:
+    settings = ConsumerSettings(backoff_initial_seconds=0.5, backoff_max_seconds=4.0)
+    consumer = Consumer(log, store, settings)
+    assert [consumer._backoff(n) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert consumer._backoff(10_000) == 4.0
+
+
+async def test_rejected_batch_is_isolated_event_by_event(log: LocalEventLog, store: EmbeddedStore) -> None:
+    rejecting = RejectingStore(store)
+    await log.append([logged(run_event(1)), logged(run_event(2, job="poison")), logged(run_event(3))])
+    consumer = Consumer(log, rejecting, FAST)  # type: ignore[arg-type]
+    assert await consumer.run_once() == 3
+    [letter] = await log.dead_letters(limit=10)
+    assert letter.offset == 2
+    assert "store rejected the event: constraint violated" in letter.reason
+    assert await store.get_run(str(uuid.UUID(int=1))) is not None
+    assert await store.get_run(str(uuid.UUID(int=3))) is not None
+    assert await store.get_node("job:ns:poison") is None
+    assert len(rejecting.batch_sizes) == 4  # the whole batch once, then each event alone
+    assert await log.committed("olgraph") == 3
+
+
+async def test_restart_resumes_from_committed_offset_and_reapplying_is_harmless(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path / "graph.db")
+    await store.open()
+    try:
+        first_log = LocalEventLog(tmp_path / "events.db")
+        await first_log.open()
+        await first_log.append([logged(run_event(n, inputs=["in"], outputs=[f"out{n}"])) for n in (1, 2)])
+        assert await Consumer(first_log, store, FAST).run_once() == 2
+        await first_log.close()
+
+        log = LocalEventLog(tmp_path / "events.db")  # as after a restart
+        await log.open()
+        await log.append([logged(run_event(n, outputs=[f"out{n}"])) for n in (3, 4)])
+        resumed = Consumer(log, store, FAST)
+        assert await resumed.run_once() == 2  # only the two new ones
+        before = await store.dump()
+
+        await log.commit("olgraph", 0)  # forget progress: every event is delivered again
+        again = Consumer(log, store, FAST)
+        assert await again.run_once() == 4
+        assert await store.dump() == before
+        await log.close()
+    finally:
+        await store.close()
+
+
+async def test_notify_wakes_the_consumer_without_waiting_for_the_poll(
+    log: LocalEventLog, store: EmbeddedStore
+) -> None:
+    consumer = Consumer(log, store, ConsumerSettings(poll_interval_seconds=60))
+    consumer.start()
+    try:
+        await asyncio.sleep(0.05)  # let it go idle
+        await log.append([logged(run_event(1))])
+        started = time.monotonic()
+        consumer.notify()
+
+        async def applied() -> bool:
+            return await log.committed("olgraph") == 1
+
+        await _eventually(applied, timeout=5)
+        assert time.monotonic() - started < 5
+    finally:
+        await consumer.stop()
+    assert not consumer.running
+
+
+async def test_polling_finds_events_appended_without_notify(log: LocalEventLog, store: EmbeddedStore) -> None:
+    consumer = Consumer(log, store, FAST)
+    consumer.start()
+    try:
+        await log.append([logged(run_event(1))])
+
+        async def applied() -> bool:
+            return await log.committed("olgraph") == 1
+
+        await _eventually(applied)
+    finally:
+        await consumer.stop()
+
+
+async def test_stop_interrupts_a_backoff_without_committing(log: LocalEventLog, store: EmbeddedStore) -> None:
+    flaky = FlakyStore(store, failures=10**9)
+    slow = ConsumerSettings(backoff_initial_seconds=30, backoff_max_seconds=30, poll_interval_seconds=0.05)
+    consumer = Consumer(log, flaky, slow)  # type: ignore[arg-type]
+    await log.append([logged(run_event(1))])
+    consumer.start()
+
+    async def retrying() -> bool:
+        return consumer.stats.retries >= 1
+
+    await _eventually(retrying)
+    started = time.monotonic()
+    await consumer.stop()
+    assert time.monotonic() - started < 5
+    assert await log.committed("olgraph") == 0  # delivered again after the restart
+    assert consumer.stats.last_error is not None
+    assert "store down" in consumer.stats.last_error
+
+
+async def test_unexpected_error_restarts_the_round(log: LocalEventLog, store: EmbeddedStore) -> None:
+    flaky = FlakyStore(store, failures=2, error=RuntimeError("bug in a store"))
+    consumer = Consumer(log, flaky, FAST)  # type: ignore[arg-type]
+    await log.append([logged(run_event(1))])
+    consumer.start()
+    try:
+
+        async def applied() -> bool:
+            return await log.committed("olgraph") == 1
+
+        await _eventually(applied)
+    finally:
+        await consumer.stop()
+    assert consumer.stats.last_error == "RuntimeError: bug in a store"
+    assert await log.dead_letters(limit=10) == []
+    assert await store.get_run(str(uuid.UUID(int=1))) is not None

@@ -21,7 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from olgraph.errors import OlgraphError
+from olgraph.errors import InsecureSettings
 
 Role = Literal["ingest", "read", "analyst", "admin"]
 """What an API key may do: ``ingest`` POSTs events, ``read`` queries, ``analyst`` reads (and
@@ -29,10 +29,6 @@ runs read-only Cypher), ``admin`` may do everything."""
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MIB = 1024 * 1024
-
-
-class InsecureSettings(OlgraphError):
-    """The settings would expose an unauthenticated server beyond this machine."""
 
 
 class _Group(BaseModel):

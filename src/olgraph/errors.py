@@ -5,11 +5,16 @@ whether retrying the same operation can succeed (``retriable``), and the HTTP la
 classes to status codes in exactly one table (``olgraph.api.errors``).
 
     OlgraphError
-    ├── InvalidEvent            the body is not a storable OpenLineage event (400)
+    ├── FieldError              an error about one named field or parameter
+    │   ├── InvalidEvent        the body is not a storable OpenLineage event (400)
+    │   ├── InvalidQuery        a query parameter is wrong (400)
+    │   └── NotFound            the node, run or dataset asked for does not exist (404)
+    ├── AuthenticationRequired  no API key, or an unknown one (401)
+    ├── PermissionDenied        the key's role does not allow the operation (403)
     ├── PayloadTooLarge         body or decompressed body over a limit (413)
     ├── UnsupportedMediaType    wrong Content-Type / Content-Encoding (415)
-    ├── NotFound                the node, run or dataset asked for does not exist (404)
-    ├── InvalidQuery            a query parameter is wrong (400)
+    ├── NotReady                a request arrived before start-up finished (503)
+    ├── InsecureSettings        the settings would expose an unauthenticated server
     ├── StoreError              the graph store failed
     │   └── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
     ├── EventLogError           the event log failed
@@ -26,11 +31,10 @@ class OlgraphError(Exception):
     retriable: bool = False
 
 
-class InvalidEvent(OlgraphError):
-    """The input is not an OpenLineage event olgraph can store.
-
-    ``field`` names the offending location in the event (e.g. ``run.runId`` or
-    ``outputs[0].facets.ownership.owners[0].name``); the message says what is wrong with it.
+class FieldError(OlgraphError):
+    """An error about one location: ``field`` names it (an event path such as ``run.runId``
+    or ``outputs[0].facets.ownership.owners[0].name``, or a query parameter such as ``depth``),
+    and the message says what is wrong with it. The API's error body carries both.
     """
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -39,20 +43,42 @@ class InvalidEvent(OlgraphError):
         super().__init__(self.reason)
 
 
+class InvalidEvent(FieldError):
+    """The input is not an OpenLineage event olgraph can store."""
+
+
+class InvalidQuery(FieldError):
+    """A query parameter is malformed or out of range."""
+
+
+class NotFound(FieldError):
+    """The requested node, run or dataset does not exist."""
+
+
+class AuthenticationRequired(OlgraphError):
+    """No API key was sent, or the key is not configured (401)."""
+
+
+class PermissionDenied(OlgraphError):
+    """The API key's role does not allow this operation (403)."""
+
+
+class NotReady(OlgraphError):
+    """A request arrived before the app finished starting (or after it began stopping)."""
+
+    retriable = True
+
+
+class InsecureSettings(OlgraphError):
+    """The settings would expose an unauthenticated server beyond this machine."""
+
+
 class PayloadTooLarge(OlgraphError):
     """The request body, or what it decompresses to, exceeds a configured limit."""
 
 
 class UnsupportedMediaType(OlgraphError):
     """The request's Content-Type or Content-Encoding is not one olgraph accepts."""
-
-
-class NotFound(OlgraphError):
-    """The requested node, run or dataset does not exist."""
-
-
-class InvalidQuery(OlgraphError):
-    """A query parameter is malformed or out of range."""
 
 
 class StoreError(OlgraphError):

@@ -11,7 +11,8 @@ from types import ModuleType
 import pytest
 from pydantic import ValidationError
 
-from olgraph.config import InsecureSettings, Settings, check_serving_security, is_loopback
+from olgraph.config import Settings, check_serving_security, is_loopback
+from olgraph.errors import InsecureSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SHA = "ab" * 32

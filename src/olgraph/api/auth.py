@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from olgraph.api.errors import AuthenticationRequired, PermissionDenied
 from olgraph.config import ApiKey, Role
-from olgraph.errors import OlgraphError
+from olgraph.errors import AuthenticationRequired, NotReady, PermissionDenied
 from olgraph.runtime import Runtime
 
 GRANTS: dict[Role, frozenset[Role]] = {
@@ -49,10 +48,6 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous", "admin")
-
-
-class RuntimeNotStarted(OlgraphError):
-    """A request arrived before the app's lifespan started the runtime."""
 
 
 def hash_api_key(key: str) -> str:
@@ -92,7 +87,7 @@ def get_runtime(request: Request) -> Runtime:
     """Dependency: the :class:`~olgraph.runtime.Runtime` (store, log, settings) serving ``request``."""
     runtime = getattr(request.app.state, "runtime", None)
     if not isinstance(runtime, Runtime):
-        raise RuntimeNotStarted("olgraph is not started (the app's lifespan has not run)")
+        raise NotReady("olgraph is not started (the app's lifespan has not run)")
     return runtime
 
 

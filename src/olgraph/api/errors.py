@@ -16,26 +16,20 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from olgraph.errors import (
+    AuthenticationRequired,
     EventLogError,
     EventLogUnavailable,
     InvalidEvent,
     InvalidQuery,
     NotFound,
+    NotReady,
     OlgraphError,
     PayloadTooLarge,
+    PermissionDenied,
     StoreError,
     StoreUnavailable,
     UnsupportedMediaType,
 )
-
-
-class AuthenticationRequired(OlgraphError):
-    """No API key, or one that is not configured (401)."""
-
-
-class PermissionDenied(OlgraphError):
-    """The API key's role does not allow this operation (403)."""
-
 
 STATUS_BY_ERROR: dict[type[OlgraphError], int] = {
     InvalidEvent: 400,
@@ -46,6 +40,7 @@ STATUS_BY_ERROR: dict[type[OlgraphError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     StoreUnavailable: 503,
+    NotReady: 503,
     EventLogUnavailable: 503,
     StoreError: 500,
     EventLogError: 500,

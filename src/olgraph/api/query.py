@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from olgraph.api.auth import get_runtime, require_role
-from olgraph.query import InvalidParameter, UnknownReference
+from olgraph.errors import InvalidQuery, NotFound
 from olgraph.query.impact import (
     IMPACT_FORMATS,
     affected_row,
@@ -309,7 +309,7 @@ async def get_impact(
     """
     fmt = fmt or "json"
     if fmt not in IMPACT_FORMATS:
-        raise InvalidParameter("format", f"must be one of {', '.join(IMPACT_FORMATS)}, got {fmt!r}")
+        raise InvalidQuery(f"must be one of {', '.join(IMPACT_FORMATS)}, got {fmt!r}", field="format")
     key = resolve_node_key(node_id, node_type, namespace, name)
     result = await read_impact(runtime.store, key, depth, _limits(runtime))
     rows = [affected_row(item) for item in result.affected]
@@ -395,7 +395,7 @@ async def get_run(runtime: RuntimeDep, run_id: Annotated[str, Path(alias="runId"
     """One run by its OpenLineage runId."""
     run = await runtime.store.get_run(run_id.strip().lower())
     if run is None:
-        raise UnknownReference("runId", f"run {run_id!r} was not found")
+        raise NotFound(f"run {run_id!r} was not found", field="runId")
     return run_out(run)
 
 
@@ -407,5 +407,5 @@ async def get_dataset(
     key = resolve_dataset_key(node_id, namespace, name)
     view = await runtime.store.get_dataset(key)
     if view is None:
-        raise UnknownReference("nodeId", f"dataset {key!r} was not found")
+        raise NotFound(f"dataset {key!r} was not found", field="nodeId")
     return dataset_out(view)

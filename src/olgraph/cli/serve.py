@@ -24,7 +24,8 @@ from pydantic import ValidationError
 
 from olgraph import __version__
 from olgraph.cli._output import fail
-from olgraph.config import InsecureSettings, Settings, check_serving_security
+from olgraph.config import Settings, check_serving_security
+from olgraph.errors import InsecureSettings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 

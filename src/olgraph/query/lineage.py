@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, cast, get_args
 
-from olgraph.query import InvalidParameter
+from olgraph.errors import InvalidQuery
 from olgraph.query.nodes import get_node_or_404
 from olgraph.store.base import Direction, GraphStore, LineageResult
 
@@ -58,10 +58,10 @@ def check_depth(depth: int | None, limits: QueryLimits) -> int:
     if depth is None:
         return min(limits.default_depth, limits.max_depth)
     if depth < 0:
-        raise InvalidParameter("depth", f"must be >= 0, got {depth}")
+        raise InvalidQuery(f"must be >= 0, got {depth}", field="depth")
     if depth > limits.max_depth:
-        raise InvalidParameter(
-            "depth", f"must be <= {limits.max_depth} (the server's max_depth), got {depth}"
+        raise InvalidQuery(
+            f"must be <= {limits.max_depth} (the server's max_depth), got {depth}", field="depth"
         )
     return depth
 
@@ -71,7 +71,7 @@ def check_direction(direction: str | None) -> Direction:
     if direction is None:
         return "both"
     if direction not in DIRECTIONS:
-        raise InvalidParameter("direction", f"must be one of {', '.join(DIRECTIONS)}, got {direction!r}")
+        raise InvalidQuery(f"must be one of {', '.join(DIRECTIONS)}, got {direction!r}", field="direction")
     return cast(Direction, direction)
 
 
@@ -80,9 +80,9 @@ def check_page(limit: int | None, offset: int | None, limits: QueryLimits) -> tu
     size = min(limits.default_page, limits.max_page) if limit is None else limit
     start = 0 if offset is None else offset
     if size < 1 or size > limits.max_page:
-        raise InvalidParameter("limit", f"must be between 1 and {limits.max_page}, got {size}")
+        raise InvalidQuery(f"must be between 1 and {limits.max_page}, got {size}", field="limit")
     if start < 0 or start > MAX_OFFSET:
-        raise InvalidParameter("offset", f"must be between 0 and {MAX_OFFSET}, got {start}")
+        raise InvalidQuery(f"must be between 0 and {MAX_OFFSET}, got {start}", field="offset")
     return size, start
 
 

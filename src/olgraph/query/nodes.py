@@ -12,8 +12,8 @@ only checked for shape here and then looked up exactly.
 
 from __future__ import annotations
 
+from olgraph.errors import InvalidQuery, NotFound
 from olgraph.keys import dataset_key, job_key
-from olgraph.query import InvalidParameter, UnknownReference
 from olgraph.store.base import GraphStore, NodeView
 
 NODE_PREFIXES = ("dataset:", "job:")
@@ -31,15 +31,16 @@ def check_node_id(node_id: str, param: str = "nodeId") -> str:
     """
     prefix = next((p for p in NODE_PREFIXES if node_id.startswith(p)), None)
     if prefix is None:
-        raise InvalidParameter(
-            param,
+        raise InvalidQuery(
             f"{node_id!r} is not a node id; expected 'dataset:{{namespace}}:{{name}}' "
             "or 'job:{namespace}:{name}'",
+            field=param,
         )
     rest = node_id[len(prefix) :]
     if ":" not in rest[1:-1]:
-        raise InvalidParameter(
-            param, f"{node_id!r} has an empty namespace or name; expected '{prefix}{{namespace}}:{{name}}'"
+        raise InvalidQuery(
+            f"{node_id!r} has an empty namespace or name; expected '{prefix}{{namespace}}:{{name}}'",
+            field=param,
         )
     return node_id
 
@@ -58,18 +59,18 @@ def resolve_node_key(
     given = [k for k, v in parts.items() if v is not None]
     if node_id is not None:
         if given:
-            raise InvalidParameter(
-                "nodeId", f"give either nodeId or type/namespace/name, not both (got {given})"
+            raise InvalidQuery(
+                f"give either nodeId or type/namespace/name, not both (got {given})", field="nodeId"
             )
         return check_node_id(node_id)
     if not given:
-        raise InvalidParameter("nodeId", "required (or give type, namespace and name)")
+        raise InvalidQuery("required (or give type, namespace and name)", field="nodeId")
     for key, value in parts.items():
         if not value:
-            raise InvalidParameter(key, "required and non-empty when nodeId is not given")
+            raise InvalidQuery("required and non-empty when nodeId is not given", field=key)
     builder = _KEY_BUILDERS.get(str(node_type))
     if builder is None:
-        raise InvalidParameter("type", f"{node_type!r} is not one of 'dataset', 'model', 'job'")
+        raise InvalidQuery(f"{node_type!r} is not one of 'dataset', 'model', 'job'", field="type")
     return builder(str(namespace), str(name))
 
 
@@ -79,7 +80,7 @@ def resolve_dataset_key(node_id: str | None, namespace: str | None, name: str | 
         return resolve_node_key(node_type="dataset", namespace=namespace, name=name)
     key = resolve_node_key(node_id=node_id)
     if not key.startswith("dataset:"):
-        raise InvalidParameter("nodeId", f"{key!r} is not a dataset id ('dataset:{{namespace}}:{{name}}')")
+        raise InvalidQuery(f"{key!r} is not a dataset id ('dataset:{{namespace}}:{{name}}')", field="nodeId")
     return key
 
 
@@ -89,7 +90,7 @@ def resolve_job_key(node_id: str | None, namespace: str | None, name: str | None
         return resolve_node_key(node_type="job", namespace=namespace, name=name)
     key = resolve_node_key(node_id=node_id)
     if not key.startswith("job:"):
-        raise InvalidParameter("nodeId", f"{key!r} is not a job id ('job:{{namespace}}:{{name}}')")
+        raise InvalidQuery(f"{key!r} is not a job id ('job:{{namespace}}:{{name}}')", field="nodeId")
     return key
 
 
@@ -97,5 +98,5 @@ async def get_node_or_404(store: GraphStore, key: str) -> NodeView:
     """The node with ``key``, or :class:`~olgraph.query.UnknownReference` (a NotFound) naming it."""
     node = await store.get_node(key)
     if node is None:
-        raise UnknownReference("nodeId", f"node {key!r} was not found")
+        raise NotFound(f"node {key!r} was not found", field="nodeId")
     return node

@@ -10,15 +10,17 @@ from ingest_app_support import isolated_env, make_settings, run_event, running_a
 
 from olgraph import __version__
 from olgraph.api.app import create_app
-from olgraph.api.errors import STATUS_BY_ERROR, AuthenticationRequired, PermissionDenied, status_for
-from olgraph.config import InsecureSettings
+from olgraph.api.errors import STATUS_BY_ERROR, status_for
 from olgraph.errors import (
+    AuthenticationRequired,
     EventLogUnavailable,
+    InsecureSettings,
     InvalidEvent,
     InvalidQuery,
     NotFound,
     OlgraphError,
     PayloadTooLarge,
+    PermissionDenied,
     ServiceError,
     StoreError,
     StoreUnavailable,

@@ -9,8 +9,8 @@ import pytest
 from ingest_app_support import KEYS, api_keys, bearer, isolated_env, make_settings, run_event, running_app
 
 from olgraph.api.auth import ANONYMOUS, GRANTS, Principal, authenticate, authorize, hash_api_key
-from olgraph.api.errors import AuthenticationRequired, PermissionDenied
 from olgraph.config import ApiKey
+from olgraph.errors import AuthenticationRequired, PermissionDenied
 
 __all__ = ["isolated_env"]
 

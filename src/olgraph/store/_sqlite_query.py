@@ -1,0 +1,286 @@
+"""Read queries of the embedded store (private; synchronous, on the store's worker thread).
+
+Traversals go through :class:`olgraph.store.common.LineageWalk`: one SQL statement per hop
+covers the whole frontier. Views are built with :mod:`olgraph.store.common` so both stores
+answer alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+
+from olgraph import keys
+from olgraph.errors import NotFound
+from olgraph.normalize.mutations import Label, PropValue
+from olgraph.store import common
+from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_list, load_nodes, loads
+from olgraph.store.base import (
+    DatasetView,
+    Direction,
+    EdgeView,
+    GraphDump,
+    ImpactResult,
+    LineageResult,
+    NodeView,
+    Page,
+    RunView,
+    VersionRef,
+)
+
+_NEIGHBOURS = {
+    # request field -> (edges table with index hint, types, column matched to the frontier, far column).
+    # Incoming lookups name their index: SQLite otherwise may prefer the primary key's type
+    # prefix and scan every relationship of that type (test_no_query_scans_a_table).
+    "downstream": ("edges e", "('CONSUMED_BY', 'PRODUCES')", "src", "dst"),
+    "upstream": ("edges e INDEXED BY edges_by_dst", "('CONSUMED_BY', 'PRODUCES')", "dst", "src"),
+    "alias_out": ("edges e", "('ALIAS_OF')", "src", "dst"),
+    "alias_in": ("edges e INDEXED BY edges_by_dst", "('ALIAS_OF')", "dst", "src"),
+}
+
+
+def get_node(conn: sqlite3.Connection, key: str) -> NodeView | None:
+    """The job, dataset or run ``key``, or None."""
+    row = load_nodes(conn, [key]).get(key)
+    if row is None or common.node_type(row.labels) is None:
+        return None
+    return common.node_view(row.key, row.labels, row.props)
+
+
+def _start(conn: sqlite3.Connection, key: str) -> NodeView:
+    view = get_node(conn, key)
+    if view is None:
+        raise NotFound(f"no job or dataset with id {key!r}")
+    return view
+
+
+def _expand(conn: sqlite3.Connection, request: common.ExpandRequest) -> common.ExpandResponse:
+    """Answer one walk request with a single UNION ALL statement."""
+    parts, params = [], []
+    for name, frontier in (
+        ("downstream", request.downstream),
+        ("upstream", request.upstream),
+        ("alias_out", request.aliases),
+        ("alias_in", request.aliases),
+    ):
+        if not frontier:
+            continue
+        table, types, near, far = _NEIGHBOURS[name]
+        parts.append(
+            f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM json_each(?) f "
+            f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value "
+            f"CROSS JOIN nodes n ON n.key = e.{far}"
+        )
+        params.append(key_list(frontier))
+    edges: list[EdgeView] = []
+    nodes: dict[str, NodeView] = {}
+    for rel, src, dst, props, key, labels, node_props in conn.execute(" UNION ALL ".join(parts), params):
+        label_set = loads(labels)
+        if common.node_type(label_set) is None:
+            continue
+        edges.append(common.edge_view(rel, src, dst, loads(props)))
+        nodes[key] = common.node_view(key, label_set, loads(node_props))
+    return common.ExpandResponse(edges=edges, nodes=nodes)
+
+
+def _walk(
+    conn: sqlite3.Connection,
+    key: str,
+    direction: Direction,
+    depth: int,
+    max_nodes: int,
+    *,
+    include_deleted: bool,
+) -> common.LineageWalk:
+    walk = common.LineageWalk(_start(conn, key), direction, depth, max_nodes, include_deleted)
+    common.walk_sync(walk, lambda request: _expand(conn, request))
+    return walk
+
+
+def lineage(
+    conn: sqlite3.Connection,
+    key: str,
+    direction: Direction,
+    depth: int,
+    max_nodes: int,
+    *,
+    include_deleted: bool,
+) -> LineageResult:
+    """See :meth:`olgraph.store.base.GraphStore.lineage`."""
+    return _walk(conn, key, direction, depth, max_nodes, include_deleted=include_deleted).result()
+
+
+def impact(conn: sqlite3.Connection, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact`."""
+    walk = _walk(conn, key, "downstream", depth, max_nodes, include_deleted=False)
+    affected = common.impact_keys(walk)
+    jobs = [k for k in affected if walk.views[k].type == "job"]
+    datasets = [k for k in affected if walk.views[k].type != "job"]
+    return common.build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
+
+
+def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+    rows = conn.execute(
+        "SELECT e.dst, o.key, o.props FROM json_each(?) f "
+        "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src",
+        (key_list(node_keys),),
+    )
+    owners: dict[str, list[str]] = defaultdict(list)
+    for node, owner, props in rows:
+        owners[node].append(common.owner_name(owner, loads(props)))
+    return owners
+
+
+# The most recent run per node; the ordering is the one common.pick_last_run defines.
+_LAST_RUN = (
+    "SELECT node, run, updated, state FROM (SELECT f.value AS node, r.key AS run, "
+    "json_extract(r.props, '$.updatedAt') AS updated, json_extract(r.props, '$.state') AS state, "
+    "row_number() OVER (PARTITION BY f.value "
+    "ORDER BY coalesce(json_extract(r.props, '$.updatedAt'), '') DESC, r.key DESC) AS rank "
+    "FROM json_each(?) f {joins}) WHERE rank = 1"
+)
+_JOB_RUNS = "CROSS JOIN edges e ON e.type = 'RUN_OF' AND e.dst = f.value CROSS JOIN nodes r ON r.key = e.src"
+_WRITER_RUNS = (
+    "CROSS JOIN edges v ON v.type = 'VERSION_OF' AND v.dst = f.value "
+    "CROSS JOIN edges w ON w.type = 'WROTE' AND w.dst = v.src CROSS JOIN nodes r ON r.key = w.src"
+)
+
+
+def _last_runs(
+    conn: sqlite3.Connection, jobs: Iterable[str], datasets: Iterable[str]
+) -> dict[str, tuple[str | None, str | None]]:
+    out: dict[str, tuple[str | None, str | None]] = {}
+    for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
+        for node, run, updated, state in conn.execute(_LAST_RUN.format(joins=joins), (key_list(node_keys),)):
+            out[node] = common.pick_last_run([(run, updated, state)])
+    return out
+
+
+# ---------------------------------------------------------------- listings
+
+
+def _page_of_nodes(
+    conn: sqlite3.Connection, where: str, params: tuple[str, ...], limit: int, offset: int
+) -> Page:
+    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT key, labels, props FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?",
+        (*params, limit, offset),
+    )
+    return Page(items=[common.node_view(k, loads(lab), loads(p)) for k, lab, p in rows], total=total)
+
+
+def list_namespaces(conn: sqlite3.Connection, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_namespaces`."""
+    where = "label = 'Namespace'"
+    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}").fetchone()[0]
+    rows = conn.execute(
+        f"SELECT name FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?", (limit, offset)
+    )
+    return Page(items=[str(name) for (name,) in rows], total=total)
+
+
+def list_datasets(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_datasets`."""
+    return _page_of_nodes(conn, "label = 'Dataset' AND namespace = ?", (namespace,), limit, offset)
+
+
+def list_jobs(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_jobs`."""
+    return _page_of_nodes(conn, "label = 'Job' AND namespace = ?", (namespace,), limit, offset)
+
+
+_RUNS_OF_JOB = (
+    "FROM edges e CROSS JOIN nodes r ON r.key = e.src AND r.label = 'Run' "
+    "WHERE e.type = 'RUN_OF' AND e.dst = ?"
+)
+
+
+def list_runs(conn: sqlite3.Connection, job_key: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_runs` (order: :func:`common.run_sort_key`)."""
+    total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key,)).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT r.key, r.props {_RUNS_OF_JOB} "
+        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.updatedAt'), '') "
+        "DESC, json_extract(r.props, '$.runId') ASC LIMIT ? OFFSET ?",
+        (job_key, limit, offset),
+    )
+    runs = [(key, loads(props)) for key, props in rows]
+    io = _run_io(conn, [key for key, _ in runs])
+    return Page(items=[_run_view(key, props, job_key, io) for key, props in runs], total=total)
+
+
+# ---------------------------------------------------------------- runs and datasets
+
+_RunIO = dict[tuple[str, str], list[VersionRef]]
+
+
+def _run_io(conn: sqlite3.Connection, run_keys: list[str]) -> _RunIO:
+    """(run key, "in"/"out") → versions read/written, for all ``run_keys`` in one statement."""
+    rows = conn.execute(
+        "SELECT e.dst, 'in', v.key, v.props FROM json_each(?1) f CROSS JOIN edges e ON e.type = 'READ_BY' "
+        "AND e.dst = f.value CROSS JOIN nodes v ON v.key = e.src UNION ALL "
+        "SELECT e.src, 'out', v.key, v.props FROM json_each(?1) f CROSS JOIN edges e ON e.type = 'WROTE' "
+        "AND e.src = f.value CROSS JOIN nodes v ON v.key = e.dst",
+        (key_list(run_keys),),
+    )
+    out: _RunIO = defaultdict(list)
+    for run, kind, version, props in rows:
+        out[(run, kind)].append(common.version_ref(version, loads(props)))
+    return out
+
+
+def _run_view(key: str, props: dict[str, PropValue], job: str | None, io: _RunIO) -> RunView:
+    return common.run_view(props, job, io.get((key, "in"), []), io.get((key, "out"), []))
+
+
+def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
+    key = keys.run_key(run_id.lower())
+    row = load_nodes(conn, [key]).get(key)
+    if row is None or row.label != Label.RUN.value:
+        return None
+    job = conn.execute("SELECT dst FROM edges WHERE type = 'RUN_OF' AND src = ? ORDER BY dst LIMIT 1", (key,))
+    found = job.fetchone()
+    return _run_view(key, row.props, found[0] if found else None, _run_io(conn, [key]))
+
+
+def _neighbours(
+    conn: sqlite3.Connection, rel: str, key: str, incoming: bool
+) -> list[tuple[str, dict[str, PropValue]]]:
+    near, far = ("dst", "src") if incoming else ("src", "dst")
+    rows = conn.execute(
+        f"SELECT n.key, n.props FROM edges e CROSS JOIN nodes n ON n.key = e.{far} "
+        f"WHERE e.type = ? AND e.{near} = ?",
+        (rel, key),
+    )
+    return [(k, loads(p)) for k, p in rows]
+
+
+def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
+    row = load_nodes(conn, [key]).get(key)
+    if row is None or row.label != Label.DATASET.value:
+        return None
+    fields = sorted(str(p.get("name", k)) for k, p in _neighbours(conn, "HAS_FIELD", key, incoming=False))
+    owners = sorted({common.owner_name(k, p) for k, p in _neighbours(conn, "OWNS", key, incoming=True)})
+    tags = sorted(common.tag_name(k) for k, _ in _neighbours(conn, "TAGGED", key, incoming=False))
+    versions = [common.version_view(k, p) for k, p in _neighbours(conn, "VERSION_OF", key, incoming=True)]
+    return DatasetView(
+        node=common.node_view(key, row.labels, row.props),
+        facets=common.facets_from_props(row.props),
+        fields=fields,
+        owners=owners,
+        tags=tags,
+        versions=common.sort_versions(versions),
+    )
+
+
+def dump(conn: sqlite3.Connection) -> GraphDump:
+    """See :meth:`olgraph.store.base.GraphStore.dump`."""
+    nodes = {
+        r.key: (tuple(sorted(r.labels)), common.dump_props(r.props, r.versions)) for r in iter_nodes(conn)
+    }
+    edges = {e.id: common.dump_props(e.props, e.versions) for e in iter_edges(conn)}
+    return GraphDump(nodes=nodes, edges=edges)

@@ -1,0 +1,210 @@
+"""Row-level access to the embedded store's SQLite file (private to ``olgraph.store``).
+
+Everything here is synchronous and runs on the store's single worker thread. Key lists
+are passed as one JSON array parameter and expanded with ``json_each``, so a query over
+any number of keys is one statement (no parameter-count limits, no per-key round trips).
+
+Queries join with ``CROSS JOIN``, which SQLite never reorders: the planner cannot estimate
+how many rows ``json_each`` yields and otherwise may scan every relationship of a type
+once per key instead of seeking from the (few) keys given.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from olgraph.normalize.mutations import PropValue
+
+SCHEMA_RESOURCE = ("sql", "001_graph.sql")
+"""The DDL, shipped inside the package (``schemas/sqlite/001_graph.sql`` is a copy)."""
+
+EdgeId = tuple[str, str, str]
+"""(type, source key, target key): a relationship's identity."""
+
+
+@dataclass(slots=True)
+class NodeRow:
+    """One node as stored: primary label, all labels, props (no ``_versions``) and version map."""
+
+    key: str
+    label: str
+    labels: set[str]
+    props: dict[str, PropValue] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EdgeRow:
+    """One relationship as stored."""
+
+    type: str
+    src: str
+    dst: str
+    props: dict[str, PropValue] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> EdgeId:
+        """The relationship's identity."""
+        return (self.type, self.src, self.dst)
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON text (sorted keys) for a column."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    """Parse a JSON column (``None`` → empty object)."""
+    return orjson.loads(text) if text else {}
+
+
+def key_list(keys: Iterable[str]) -> str:
+    """A JSON array of distinct keys, to bind to a ``json_each(?)`` parameter."""
+    return dumps(sorted(set(keys)))
+
+
+def schema_sql() -> str:
+    """The DDL text applied at open."""
+    package = resources.files("olgraph.store")
+    return package.joinpath(*SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the store file: WAL, ``synchronous=FULL``, schema applied.
+
+    The connection is in autocommit mode; callers open transactions explicitly.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a committed batch survives power loss; the consumer commits offsets after it.
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conn.executescript(schema_sql())
+    return conn
+
+
+# ---------------------------------------------------------------- nodes
+
+
+def _node_row(key: str, label: str, labels: str, props: str, versions: str) -> NodeRow:
+    return NodeRow(key, label, set(loads(labels) or ()), loads(props), loads(versions))
+
+
+def load_nodes(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, NodeRow]:
+    """The stored nodes among ``keys`` (missing keys are simply absent)."""
+    rows = conn.execute(
+        "SELECT n.key, n.label, n.labels, n.props, n.versions FROM json_each(?) f "
+        "CROSS JOIN nodes n ON n.key = f.value",
+        (key_list(keys),),
+    )
+    return {r[0]: _node_row(*r) for r in rows}
+
+
+def existing_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are stored nodes."""
+    rows = conn.execute(
+        "SELECT n.key FROM json_each(?) f CROSS JOIN nodes n ON n.key = f.value", (key_list(keys),)
+    )
+    return {r[0] for r in rows}
+
+
+def save_nodes(conn: sqlite3.Connection, rows: Iterable[NodeRow]) -> None:
+    """Insert or overwrite nodes."""
+    conn.executemany(
+        "INSERT INTO nodes (key, label, labels, namespace, name, props, versions) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET label = excluded.label, "
+        "labels = excluded.labels, namespace = excluded.namespace, name = excluded.name, "
+        "props = excluded.props, versions = excluded.versions",
+        [
+            (
+                r.key,
+                r.label,
+                dumps(sorted(r.labels)),
+                _opt_text(r.props.get("namespace")),
+                _opt_text(r.props.get("name")),
+                dumps(r.props),
+                dumps(r.versions),
+            )
+            for r in rows
+        ],
+    )
+
+
+def _opt_text(value: PropValue) -> str | None:
+    return None if value is None else str(value)
+
+
+def delete_node(conn: sqlite3.Connection, key: str) -> None:
+    """Delete a node and every relationship touching it."""
+    conn.execute("DELETE FROM edges WHERE src = ?", (key,))
+    conn.execute("DELETE FROM edges WHERE dst = ?", (key,))
+    conn.execute("DELETE FROM nodes WHERE key = ?", (key,))
+
+
+def iter_nodes(conn: sqlite3.Connection) -> Iterator[NodeRow]:
+    """Every node (for ``dump``)."""
+    for row in conn.execute("SELECT key, label, labels, props, versions FROM nodes ORDER BY key"):
+        yield _node_row(*row)
+
+
+# ---------------------------------------------------------------- edges
+
+
+def load_edges(conn: sqlite3.Connection, ids: Iterable[EdgeId]) -> dict[EdgeId, EdgeRow]:
+    """The stored relationships among ``ids``."""
+    rows = conn.execute(
+        "SELECT e.type, e.src, e.dst, e.props, e.versions FROM json_each(?) f "
+        "CROSS JOIN edges e ON e.type = json_extract(f.value, '$[0]') "
+        "AND e.src = json_extract(f.value, '$[1]') AND e.dst = json_extract(f.value, '$[2]')",
+        (dumps(sorted(set(ids))),),
+    )
+    out = {}
+    for t, s, d, p, v in rows:
+        out[(t, s, d)] = EdgeRow(t, s, d, loads(p), loads(v))
+    return out
+
+
+def save_edges(conn: sqlite3.Connection, rows: Iterable[EdgeRow]) -> None:
+    """Insert or overwrite relationships."""
+    conn.executemany(
+        "INSERT INTO edges (type, src, dst, props, versions) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (type, src, dst) DO UPDATE SET props = excluded.props, versions = excluded.versions",
+        [(r.type, r.src, r.dst, dumps(r.props), dumps(r.versions)) for r in rows],
+    )
+
+
+def delete_edges(conn: sqlite3.Connection, ids: Iterable[EdgeId]) -> None:
+    """Delete relationships by identity."""
+    conn.executemany("DELETE FROM edges WHERE type = ? AND src = ? AND dst = ?", list(ids))
+
+
+def edges_of(conn: sqlite3.Connection, rel_type: str, key: str, incoming: bool) -> list[EdgeRow]:
+    """Relationships of ``rel_type`` into (``incoming``) or out of ``key``."""
+    column = "dst" if incoming else "src"
+    rows = conn.execute(
+        f"SELECT type, src, dst, props, versions FROM edges WHERE type = ? AND {column} = ?", (rel_type, key)
+    )
+    return [EdgeRow(t, s, d, loads(p), loads(v)) for t, s, d, p, v in rows]
+
+
+def iter_edges(conn: sqlite3.Connection) -> Iterator[EdgeRow]:
+    """Every relationship (for ``dump``)."""
+    for t, s, d, p, v in conn.execute(
+        "SELECT type, src, dst, props, versions FROM edges ORDER BY type, src, dst"
+    ):
+        yield EdgeRow(t, s, d, loads(p), loads(v))
+
+
+def props_of(rows: Mapping[str, NodeRow], key: str) -> dict[str, PropValue]:
+    """Props of ``key`` in ``rows``, or empty."""
+    row = rows.get(key)
+    return row.props if row is not None else {}

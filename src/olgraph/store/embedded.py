@@ -1,0 +1,179 @@
+"""The embedded graph store: the whole graph in one SQLite file (the zero-setup default).
+
+One connection, used only from one dedicated worker thread, so every call is serialized
+and safe to make concurrently from asyncio code. Writes run in one ``BEGIN IMMEDIATE``
+transaction per batch; reads run in one read transaction each (a consistent snapshot).
+The file is in WAL mode with ``synchronous=FULL``: a batch that ``apply`` returned from is
+durable, which is what lets the consumer commit its offsets afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
+from olgraph.normalize.mutations import Mutation
+from olgraph.store import _sqlite_query as q
+from olgraph.store._sqlite_apply import apply_batch
+from olgraph.store._sqlite_rows import connect
+from olgraph.store.base import (
+    DatasetView,
+    Direction,
+    GraphDump,
+    ImpactResult,
+    LineageResult,
+    NodeView,
+    Page,
+    RunView,
+)
+
+T = TypeVar("T")
+
+_BUSY_MARKERS = ("locked", "busy", "unable to open")
+
+
+def _map_error(exc: sqlite3.Error) -> StoreError:
+    """Translate an sqlite3 error into ours: contention and unreachable files are retriable."""
+    text = str(exc).lower()
+    if isinstance(exc, sqlite3.OperationalError) and any(m in text for m in _BUSY_MARKERS):
+        return StoreUnavailable(f"embedded store unavailable: {exc}")
+    return StoreError(f"embedded store failed: {exc}")
+
+
+class EmbeddedStore:
+    """A :class:`~olgraph.store.base.GraphStore` in one SQLite file.
+
+    Example::
+
+        store = EmbeddedStore(Path("olgraph.db"))
+        await store.open()
+        await store.apply(mutations)
+        page = await store.list_datasets("warehouse", limit=50, offset=0)
+        await store.close()
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _call(self, fn: Callable[..., T], *args: object, write: bool = False) -> T:
+        """Run ``fn(conn, *args)`` on the worker thread; reads inside one read transaction."""
+        if self._executor is None:
+            raise StoreError("embedded store is not open")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._run, fn, args, write))
+
+    def _run(self, fn: Callable[..., T], args: tuple[object, ...], write: bool) -> T:
+        conn = self._conn
+        if conn is None:
+            raise StoreError("embedded store is not open")
+        try:
+            if write:
+                return fn(conn, *args)  # the function manages its own transaction
+            conn.execute("BEGIN")
+            try:
+                return fn(conn, *args)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise _map_error(exc) from exc
+
+    def _connect(self) -> None:
+        try:
+            self._conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise _map_error(exc) from exc
+
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Create or open the file and apply the schema idempotently."""
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="olgraph-sqlite")
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
+        except OlgraphError:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+            raise
+
+    async def close(self) -> None:
+        """Close the connection and stop the worker thread."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        await asyncio.get_running_loop().run_in_executor(executor, self._disconnect)
+        executor.shutdown(wait=True)
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailable` when the file cannot be read."""
+        if self._executor is None:
+            raise StoreUnavailable("embedded store is not open")
+        await self._call(lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone())
+
+    # ------------------------------------------------------------ writes
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        """Apply one batch in one transaction (see ``olgraph.store._sqlite_apply``)."""
+        if mutations:
+            await self._call(apply_batch, list(mutations), write=True)
+
+    # ------------------------------------------------------------ reads
+
+    async def get_node(self, key: str) -> NodeView | None:
+        """The job, dataset or run with this key, deleted or not."""
+        return await self._call(q.get_node, key)
+
+    async def lineage(
+        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+    ) -> LineageResult:
+        """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
+        fn = functools.partial(q.lineage, include_deleted=include_deleted)
+        return await self._call(fn, key, direction, depth, max_nodes)
+
+    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+        """Every live dataset, model and job downstream of ``key``."""
+        return await self._call(q.impact, key, depth, max_nodes)
+
+    async def list_namespaces(self, limit: int, offset: int) -> Page:
+        """Namespace names, sorted."""
+        return await self._call(q.list_namespaces, limit, offset)
+
+    async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
+        """Datasets and models of ``namespace``, by name."""
+        return await self._call(q.list_datasets, namespace, limit, offset)
+
+    async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
+        """Jobs of ``namespace``, by name."""
+        return await self._call(q.list_jobs, namespace, limit, offset)
+
+    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+        """Runs of a job, newest first."""
+        return await self._call(q.list_runs, job_key, limit, offset)
+
+    async def get_run(self, run_id: str) -> RunView | None:
+        """One run by runId."""
+        return await self._call(q.get_run, run_id)
+
+    async def get_dataset(self, key: str) -> DatasetView | None:
+        """One dataset with facets, fields, owners, tags and versions."""
+        return await self._call(q.get_dataset, key)
+
+    async def dump(self) -> GraphDump:
+        """The whole graph, canonical (tests only)."""
+        return await self._call(q.dump)

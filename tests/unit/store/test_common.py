@@ -1,0 +1,342 @@
+"""The pure helpers both stores share: views, versions, link sets, the lineage walk, impact."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from olgraph.normalize.mutations import Link
+from olgraph.store import common
+from olgraph.store.base import EdgeView, NodeView, VersionView
+from olgraph.store.merge import links_win
+
+# ---------------------------------------------------------------- views
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["Dataset"], "dataset"),
+        (["Model", "Dataset"], "model"),
+        (["Job"], "job"),
+        (["Run"], "run"),
+        (["Owner"], None),
+        (["DatasetVersion"], None),
+    ],
+)
+def test_node_type_follows_labels(labels: list[str], expected: str | None) -> None:
+    assert common.node_type(labels) == expected
+
+
+def test_node_view_hides_facets_bookkeeping_and_field_duplicates() -> None:
+    props = {
+        "namespace": "db",
+        "name": "orders",
+        "deleted": True,
+        "description": "all orders",
+        "facet.schema": '{"fields": []}',
+        "_versions": '{"description": "t"}',
+        "lastSeenAt": "2024-01-01",
+    }
+    view = common.node_view("dataset:db:orders", ["Dataset"], props)
+    assert view == NodeView(
+        id="dataset:db:orders",
+        type="dataset",
+        namespace="db",
+        name="orders",
+        deleted=True,
+        props={"description": "all orders", "lastSeenAt": "2024-01-01"},
+    )
+
+
+def test_node_view_of_a_run_uses_the_run_id() -> None:
+    view = common.node_view("run:abc", ["Run"], {"runId": "abc", "state": "COMPLETE"})
+    assert (view.type, view.namespace, view.name, view.props) == (
+        "run",
+        "",
+        "abc",
+        {"runId": "abc", "state": "COMPLETE"},
+    )
+
+
+def test_node_view_refuses_other_labels() -> None:
+    with pytest.raises(ValueError, match="owner:x"):
+        common.node_view("owner:x", ["Owner"], {})
+
+
+def test_edge_view_drops_facets_and_versions() -> None:
+    edge = common.edge_view(
+        "CONSUMED_BY", "dataset:a", "job:b", {"runtime": True, "inputFacet.x": "{}", "_versions": "{}"}
+    )
+    assert edge == EdgeView("dataset:a", "job:b", "CONSUMED_BY", {"runtime": True})
+
+
+def test_facets_from_props_parses_json_by_facet_name() -> None:
+    props = {"facet.schema": '{"fields": [{"name": "id"}]}', "facet.sql": '{"query": "q"}', "name": "n"}
+    assert common.facets_from_props(props) == {"schema": {"fields": [{"name": "id"}]}, "sql": {"query": "q"}}
+    assert common.facets_from_props({"inputFacet.stats": '{"rows": 1}'}, prefix="inputFacet.") == {
+        "stats": {"rows": 1}
+    }
+
+
+@pytest.mark.parametrize("versions", [{}, "{}", None, ""])
+def test_dump_props_omits_empty_version_maps(versions: object) -> None:
+    assert common.dump_props({"key": "k", "a": 1, "gone": None}, versions) == {"a": 1}  # type: ignore[arg-type]
+
+
+def test_dump_props_renders_versions_canonically() -> None:
+    out = common.dump_props({"a": 1}, {"z": "2", "b": "1"})
+    assert out == {"a": 1, "_versions": '{"b":"1","z":"2"}'}
+    assert common.dump_props({"a": 1}, '{"z":"2","b":"1"}') == out
+
+
+def test_owner_and_tag_names() -> None:
+    assert common.owner_name("owner:team:x", {"name": "team:x"}) == "team:x"
+    assert common.owner_name("owner:team:y", {}) == "team:y"
+    assert common.tag_name("tag:pii=true") == "pii=true"
+
+
+# ---------------------------------------------------------------- link sets
+
+
+def test_canonical_links_is_order_independent_and_ignores_bookkeeping() -> None:
+    a = common.canonical_links([("owner:b", {}), ("owner:a", {"type": "x", "_versions": "{}"})])
+    b = common.canonical_links([("owner:a", {"type": "x", "none": None}), ("owner:b", {})])
+    assert a == b == [["owner:a", {"type": "x"}], ["owner:b", {}]]
+
+
+def test_link_props_drop_none_and_slot_names() -> None:
+    assert common.link_props(Link("owner:a", (("type", None), ("x", "y")))) == {"x": "y"}
+    assert common.links_slot("owners") == "links:owners"
+
+
+def test_equal_link_versions_break_ties_the_same_way_in_both_orders() -> None:
+    one = common.canonical_links([("owner:a", {})])
+    two = common.canonical_links([("owner:b", {})])
+    assert links_win("t1", one, "t1", two) != links_win("t1", two, "t1", one)
+
+
+# ---------------------------------------------------------------- versions
+
+
+def test_pick_version_takes_the_newest_not_after_the_read() -> None:
+    versions = [("v1", "2024-01"), ("v2", "2024-03"), ("v3", "2024-02"), ("vx", None)]
+    assert common.pick_version(versions, "2024-02") == "v3"
+    assert common.pick_version(versions, "2024-03") == "v2"
+    assert common.pick_version(versions, "2023-12") is None
+    assert common.pick_version([], "2024") is None
+
+
+def test_pick_version_breaks_equal_times_by_key() -> None:
+    assert common.pick_version([("b", "t"), ("a", "t")], "t") == "b"
+    assert common.pick_version([("a", "t"), ("b", "t")], "t") == "b"
+
+
+def test_resolve_reads_falls_back_to_the_initial_version() -> None:
+    targets = common.resolve_reads(
+        "dataset:db:t", {"run:1": "2024-01", "run:2": "2024-05"}, [("v", "2024-02")]
+    )
+    assert targets == {"run:1": "datasetVersion:db:t@initial", "run:2": "v"}
+    assert common.initial_version_props("dataset:db:t") == {
+        "dataset": "dataset:db:t",
+        "version": "initial",
+        "implicit": True,
+    }
+    assert common.implicit_read_props("t") == {"at": "t", "implicit": True}
+
+
+def test_versions_sort_newest_first_and_undated_last() -> None:
+    views = [
+        common.version_view("v:init", {"version": "initial", "implicit": True}),
+        common.version_view("v:b", {"version": "b", "createdAt": "2024-02", "runId": "r", "rowCount": 3}),
+        common.version_view("v:a", {"version": "a", "createdAt": "2024-03"}),
+        common.version_view("v:c", {"version": "c", "createdAt": "2024-02"}),
+    ]
+    ordered = common.sort_versions(views)
+    assert [v.id for v in ordered] == ["v:a", "v:b", "v:c", "v:init"]
+    assert ordered[1] == VersionView("v:b", "b", "2024-02", "r", False, {"rowCount": 3})
+    assert ordered[3].implicit is True
+
+
+# ---------------------------------------------------------------- runs
+
+
+def test_run_view_collects_facets_and_sorts_inputs() -> None:
+    props = {"runId": "r1", "state": "FAIL", "startedAt": "t1", "facet.errorMessage": '{"message": "boom"}'}
+    refs = [
+        common.version_ref("v2", {"dataset": "dataset:b", "version": "2"}),
+        common.version_ref("v1", {"dataset": "dataset:a"}),
+    ]
+    view = common.run_view(props, None, refs, [])
+    assert (view.run_id, view.state, view.started_at, view.ended_at) == ("r1", "FAIL", "t1", None)
+    assert [r.dataset for r in view.inputs] == ["dataset:a", "dataset:b"]
+    assert view.facets == {"errorMessage": {"message": "boom"}}
+    assert common.run_view({"job": "job:x"}, None, [], []).job == "job:x"
+
+
+def test_order_runs_newest_first_then_run_id() -> None:
+    runs = [
+        {"runId": "b", "startedAt": "2024-01"},
+        {"runId": "a", "updatedAt": "2024-01"},
+        {"runId": "c", "startedAt": "2024-02", "updatedAt": "2024-09"},
+        {"runId": "d"},
+    ]
+    assert [r["runId"] for r in common.order_runs(runs)] == ["c", "a", "b", "d"]
+
+
+def test_pick_last_run_by_update_time_then_key() -> None:
+    assert common.pick_last_run([]) == (None, None)
+    assert common.pick_last_run(
+        [("run:a", "t2", "COMPLETE"), ("run:b", "t2", "FAIL"), ("run:c", "t1", "X")]
+    ) == (
+        "t2",
+        "FAIL",
+    )
+    assert common.pick_last_run([("run:a", None, "START")]) == (None, "START")
+
+
+# ---------------------------------------------------------------- lineage walk over an in-memory graph
+
+
+class MemoryGraph:
+    """A tiny adjacency store answering walk requests, and counting them."""
+
+    def __init__(self, edges: Iterable[tuple[str, str, str]], deleted: Iterable[str] = ()) -> None:
+        self.edges = [EdgeView(s, t, ty) for s, ty, t in edges]
+        gone = set(deleted)
+        keys = {k for e in self.edges for k in (e.source, e.target)}
+        self.nodes = {k: _view(k, deleted=k in gone) for k in keys}
+        self.requests: list[common.ExpandRequest] = []
+
+    def fetch(self, request: common.ExpandRequest) -> common.ExpandResponse:
+        self.requests.append(request)
+        found = []
+        for e in self.edges:
+            lineage = e.type in common.LINEAGE_TYPES
+            if (
+                (lineage and e.source in request.downstream)
+                or (lineage and e.target in request.upstream)
+                or (
+                    e.type == common.ALIAS_TYPE
+                    and (e.source in request.aliases or e.target in request.aliases)
+                )
+            ):
+                found.append(e)
+        return common.ExpandResponse(found, {k: self.nodes[k] for e in found for k in (e.source, e.target)})
+
+    def walk(
+        self, start: str, direction: str = "downstream", depth: int = 10, max_nodes: int = 100, **kw: bool
+    ) -> common.LineageWalk:
+        walk = common.LineageWalk(self.nodes[start], direction, depth, max_nodes, **kw)  # type: ignore[arg-type]
+        common.walk_sync(walk, self.fetch)
+        return walk
+
+
+def _view(key: str, deleted: bool = False) -> NodeView:
+    kind = "job" if key.startswith("j") else "dataset"
+    return NodeView(key, kind, "ns", key, deleted=deleted)  # type: ignore[arg-type]
+
+
+C, P, A = "CONSUMED_BY", "PRODUCES", "ALIAS_OF"
+CHAIN = [("d1", C, "j1"), ("j1", P, "d2"), ("d2", C, "j2"), ("j2", P, "d3"), ("d0", C, "j0"), ("j0", P, "d1")]
+
+
+def _ids(walk: common.LineageWalk) -> list[tuple[str, int]]:
+    return [(n.id, walk.distances[n.id]) for n in walk.result().nodes]
+
+
+def test_walk_downstream_counts_lineage_edges() -> None:
+    walk = MemoryGraph(CHAIN).walk("d1")
+    assert _ids(walk) == [("d1", 0), ("j1", 1), ("d2", 2), ("j2", 3), ("d3", 4)]
+    assert not walk.truncated
+
+
+def test_walk_upstream_and_both() -> None:
+    graph = MemoryGraph(CHAIN)
+    assert _ids(graph.walk("d2", "upstream")) == [("d2", 0), ("j1", 1), ("d1", 2), ("j0", 3), ("d0", 4)]
+    both = graph.walk("d1", "both", depth=1)
+    assert _ids(both) == [("d1", 0), ("j0", 1), ("j1", 1)]
+    assert [(e.source, e.target) for e in both.result().edges] == [("d1", "j1"), ("j0", "d1")]
+
+
+def test_walk_both_is_the_union_not_the_component() -> None:
+    # j1 also reads d9: a sibling input of a downstream job is not up- or downstream of d1
+    graph = MemoryGraph([*CHAIN, ("d9", C, "j1")])
+    assert "d9" not in dict(_ids(graph.walk("d1", "both")))
+
+
+def test_walk_depth_cap_is_not_truncation() -> None:
+    walk = MemoryGraph(CHAIN).walk("d1", depth=2)
+    assert _ids(walk) == [("d1", 0), ("j1", 1), ("d2", 2)]
+    assert not walk.truncated
+
+
+def test_walk_node_cap_cuts_the_level_by_id_and_truncates() -> None:
+    fan = [("d1", C, "jb"), ("d1", C, "ja"), ("d1", C, "jc"), ("ja", P, "dz")]
+    walk = MemoryGraph(fan).walk("d1", max_nodes=3)
+    assert _ids(walk) == [("d1", 0), ("ja", 1), ("jb", 1)]
+    assert walk.truncated
+    assert all(e.target != "jc" for e in walk.result().edges)
+
+
+def test_walk_cap_of_one_keeps_the_start_even_with_aliases() -> None:
+    walk = MemoryGraph([("d5", A, "d0"), ("d5", C, "j")]).walk("d5", max_nodes=1)
+    assert _ids(walk) == [("d5", 0)]
+    assert walk.truncated
+
+
+def test_walk_aliases_cost_nothing_both_ways_and_start_stays_first() -> None:
+    edges = [("da", C, "j1"), ("dz", A, "da"), ("j1", P, "dout"), ("dout2", A, "dout"), ("dout2", C, "j2")]
+    graph = MemoryGraph(edges)
+    walk = graph.walk("dz")
+    assert _ids(walk) == [("dz", 0), ("da", 0), ("j1", 1), ("dout", 2), ("dout2", 2), ("j2", 3)]
+    assert ("dout2", "dout", "ALIAS_OF") in {(e.source, e.target, e.type) for e in walk.result().edges}
+    upstream = graph.walk("j2", "upstream")
+    assert _ids(upstream) == [("j2", 0), ("dout", 1), ("dout2", 1), ("j1", 2), ("da", 3), ("dz", 3)]
+
+
+def test_walk_deleted_nodes_neither_returned_nor_bridging() -> None:
+    edges = [("d1", C, "j1"), ("j1", P, "dx"), ("dx", C, "j2"), ("j2", P, "d3"), ("d1", A, "dgone")]
+    graph = MemoryGraph(edges, deleted=["dx", "dgone"])
+    assert _ids(graph.walk("d1")) == [("d1", 0), ("j1", 1)]
+    everything = graph.walk("d1", include_deleted=True)
+    assert [k for k, _ in _ids(everything)] == ["d1", "dgone", "j1", "dx", "j2", "d3"]
+    # the start node is always returned and crossed, even when deleted
+    assert _ids(graph.walk("dx")) == [("dx", 0), ("j2", 1), ("d3", 2)]
+
+
+def test_walk_survives_cycles() -> None:
+    graph = MemoryGraph([("d1", C, "j1"), ("j1", P, "d1"), ("j1", P, "d2")])
+    assert _ids(graph.walk("d1", "both")) == [("d1", 0), ("j1", 1), ("d2", 2)]
+
+
+def test_walk_asks_one_request_per_hop_for_the_whole_frontier() -> None:
+    fan = [("d1", C, f"j{i}") for i in range(20)] + [(f"j{i}", P, f"d{i}x") for i in range(20)]
+    graph = MemoryGraph(fan)
+    graph.walk("d1")
+    hops = [r for r in graph.requests if r.downstream]
+    assert len(hops) == 3
+    assert len(hops[1].downstream) == 20
+
+
+async def test_walk_async_gives_the_sync_answer() -> None:
+    graph = MemoryGraph(CHAIN)
+
+    async def fetch(request: common.ExpandRequest) -> common.ExpandResponse:
+        return graph.fetch(request)
+
+    walk = common.LineageWalk(graph.nodes["d1"], "both", 3, 100)
+    result = await common.walk_async(walk, fetch)
+    assert result == graph.walk("d1", "both", depth=3).result()
+
+
+def test_build_impact_lists_live_dependents_by_distance() -> None:
+    edges = [("d1", C, "jb"), ("d1", C, "ja"), ("ja", P, "d2"), ("jb", P, "dgone"), ("dz", A, "d1")]
+    walk = MemoryGraph(edges, deleted=["dgone"]).walk("d1")
+    impact = common.build_impact(walk, {"ja": ["team:b", "team:a", "team:a"]}, {"d2": ("t", "COMPLETE")})
+    assert [(i.id, i.distance) for i in impact.affected] == [("ja", 1), ("jb", 1), ("d2", 2)]
+    assert impact.affected[0].owners == ["team:a", "team:b"]
+    assert (impact.affected[2].last_run_at, impact.affected[2].last_run_state) == ("t", "COMPLETE")
+    assert impact.root.id == "d1"
+    assert not impact.truncated

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from olgraph import __version__
 from olgraph.api import ingest, ops, query
 from olgraph.api.auth import get_runtime
-from olgraph.api.errors import install_error_handlers
+from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.config import Settings, check_serving_security
 from olgraph.runtime import Runtime, build_runtime
 
@@ -72,4 +73,16 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(ops.router)
+    _document_errors_in_openapi(app)
     return app
+
+
+def _document_errors_in_openapi(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from olgraph.api.auth import get_runtime, require_role
+from olgraph.api.errors import error_responses
 from olgraph.errors import InvalidQuery, NotFound
 from olgraph.query.impact import (
     IMPACT_FORMATS,
@@ -56,7 +57,17 @@ OffsetParam = Annotated[int | None, Query(description="items to skip")]
 
 T = TypeVar("T")
 
-router = APIRouter(prefix="/api/v1", tags=["query"], dependencies=[Depends(require_role("read"))])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["query"],
+    dependencies=[Depends(require_role("read"))],
+    responses=error_responses(
+        e400="A parameter is invalid (`field` names it)",
+        e401="Missing or unknown API key",
+        e403="The API key lacks the `read` role",
+        e404="The node, job, run or dataset named does not exist",
+    ),
+)
 
 
 class WireModel(BaseModel):

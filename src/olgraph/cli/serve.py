@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -156,7 +158,17 @@ def serve_command(
         access_log=False,
         lifespan="on",
     )
-    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal: that is our normal exit.
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(uvicorn.Server(config), settings))
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
+    # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
+    # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(uvicorn.Server(config), settings))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo("olgraph stopped", err=True)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,378 @@
+"""Read queries of the Neo4j store (private): transaction functions for ``execute_read``.
+
+Listings, runs and datasets are one Cypher statement each. Lineage and impact walk the
+graph breadth-first with :class:`olgraph.store.common.LineageWalk`, one statement per
+level covering the whole frontier, inside one read transaction. Why not one
+variable-length Cypher pattern: the node cap must cut a level by id, distances must be
+shortest (``both`` is the union of two walks), ``ALIAS_OF`` costs no distance and deleted
+nodes are neither returned nor crossed. A single ``*1..N`` pattern enumerates paths
+(exponential on diamond-shaped lineage) and cannot express the cap exactly, while the
+walk shared with the embedded store guarantees identical answers. Each level's statement
+also returns the ``ALIAS_OF`` relationships of the nodes it reaches, so the walk's alias
+requests are answered from that cache: a walk costs one statement for the start node
+plus about one per level, and impact one more for owners and last runs.
+
+Traversal starts at the start node's unique-key index and then moves by element id
+(``NodeByElementIdSeek``), never by a label scan. Facet JSON is filtered out on the server
+(:func:`olgraph.store._neo4j_cypher.public_pairs`) where a view does not show it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from olgraph import keys
+from olgraph.errors import NotFound
+from olgraph.normalize.mutations import PropValue
+from olgraph.store import common
+from olgraph.store._neo4j_cypher import public_pairs
+from olgraph.store.base import (
+    DatasetView,
+    Direction,
+    EdgeView,
+    GraphDump,
+    ImpactResult,
+    LineageResult,
+    NodeView,
+    Page,
+    RunView,
+    VersionRef,
+)
+
+_NODE_FIELDS = (
+    f"{{key: {{n}}.key, id: elementId({{n}}), labels: labels({{n}}), props: {public_pairs('{n}')}}}"
+)
+
+
+def _node_map(var: str) -> str:
+    """Cypher map of a node as :func:`_view` reads it."""
+    return _NODE_FIELDS.replace("{n}", var)
+
+
+_EDGE_FIELDS = (
+    "{type: type(e), source: startNode(e).key, target: endNode(e).key, props: " + public_pairs("e") + "}"
+)
+
+_FIND = """
+CALL () {
+  MATCH (n:Job {key: $key}) RETURN n
+  UNION ALL MATCH (n:Dataset {key: $key}) RETURN n
+  UNION ALL MATCH (n:Run {key: $key}) RETURN n
+}
+"""
+"""The job, dataset or run ``$key``: one unique-index seek per label that views show."""
+
+GET_NODE = f"{_FIND}RETURN {_node_map('n')} AS node LIMIT 1"
+
+START = f"""{_FIND}
+CALL (n) {{
+  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
+}}
+RETURN {_node_map("n")} AS node, aliases
+LIMIT 1
+"""
+
+HOP = f"""
+CALL () {{
+  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:CONSUMED_BY|PRODUCES]->(b) RETURN e, b
+  UNION ALL
+  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:CONSUMED_BY|PRODUCES]-(b) RETURN e, b
+}}
+CALL (b) {{
+  MATCH (b)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
+}}
+RETURN {_EDGE_FIELDS} AS edge, {_node_map("b")} AS node, aliases
+"""
+
+ALIASES = f"""
+UNWIND $ids AS id
+MATCH (n) WHERE elementId(n) = id
+CALL (n) {{
+  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
+}}
+RETURN n.key AS key, aliases
+"""
+
+IMPACT_DETAILS = """
+UNWIND $rows AS row
+MATCH (n) WHERE elementId(n) = row.id
+CALL (n) { MATCH (o)-[:OWNS]->(n) RETURN collect([o.key, o.name]) AS owners }
+CALL (n, row) {
+  OPTIONAL MATCH (r)-[:RUN_OF]->(n) WHERE row.job
+  RETURN r AS job_run ORDER BY coalesce(r.updatedAt, '') DESC, r.key DESC LIMIT 1
+}
+CALL (n, row) {
+  OPTIONAL MATCH (r)-[:WROTE]->()-[:VERSION_OF]->(n) WHERE NOT row.job
+  RETURN r AS writer ORDER BY coalesce(r.updatedAt, '') DESC, r.key DESC LIMIT 1
+}
+WITH row, owners, coalesce(job_run, writer) AS r
+RETURN row.key AS key, owners, r.key AS run, r.updatedAt AS updated, r.state AS state
+"""
+"""Owners and the most recent run (order of :func:`common.pick_last_run`) of each impacted node."""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _records(tx: AsyncManagedTransaction, query: str, **params: Any) -> list[dict[str, Any]]:
+    result = await tx.run(query, params)
+    return await result.data()
+
+
+def _view(node: dict[str, Any]) -> NodeView | None:
+    """The view of a node map built by :func:`_node_map`, or None when it is not a job/dataset/run."""
+    if common.node_type(node["labels"]) is None:
+        return None
+    return common.node_view(node["key"], node["labels"], dict(node["props"]))
+
+
+def _edge(edge: dict[str, Any]) -> EdgeView:
+    return common.edge_view(edge["type"], edge["source"], edge["target"], dict(edge["props"]))
+
+
+def _window(limit: int, offset: int) -> dict[str, int]:
+    """SKIP/LIMIT values with SQLite's meaning of negative numbers (no limit; offset 0)."""
+    return {"offset": max(offset, 0), "limit": limit if limit >= 0 else 2**62}
+
+
+# ---------------------------------------------------------------- lineage and impact
+
+
+class _Expander:
+    """Answers a :class:`common.LineageWalk`'s requests, one statement per hop, aliases cached."""
+
+    def __init__(self, tx: AsyncManagedTransaction) -> None:
+        self.tx = tx
+        self.ids: dict[str, str] = {}
+        self.aliases: dict[str, list[tuple[EdgeView, NodeView]]] = {}
+
+    def remember(self, node: dict[str, Any], aliases: Iterable[dict[str, Any]]) -> NodeView | None:
+        """Record a node's element id and its alias relationships; return its view."""
+        self.ids[node["key"]] = node["id"]
+        self.remember_aliases(node["key"], aliases)
+        return _view(node)
+
+    def remember_aliases(self, key: str, aliases: Iterable[dict[str, Any]]) -> None:
+        """Record the ``ALIAS_OF`` relationships of ``key`` and the element ids of their other ends."""
+        found = []
+        for alias in aliases:
+            self.ids[alias["node"]["key"]] = alias["node"]["id"]
+            view = _view(alias["node"])
+            if view is not None:
+                found.append((_edge(alias["edge"]), view))
+        self.aliases[key] = found
+
+    async def __call__(self, request: common.ExpandRequest) -> common.ExpandResponse:
+        edges: list[EdgeView] = []
+        nodes: dict[str, NodeView] = {}
+        if request.downstream or request.upstream:
+            down = [self.ids[k] for k in request.downstream]
+            up = [self.ids[k] for k in request.upstream]
+            for r in await _records(self.tx, HOP, down=down, up=up):
+                view = self.remember(r["node"], r["aliases"])
+                if view is not None:
+                    edges.append(_edge(r["edge"]))
+                    nodes[view.id] = view
+        missing = [self.ids[k] for k in request.aliases if k not in self.aliases]
+        if missing:
+            for r in await _records(self.tx, ALIASES, ids=missing):
+                self.remember_aliases(r["key"], r["aliases"])
+        for key in request.aliases:
+            for edge, view in self.aliases.get(key, []):
+                edges.append(edge)
+                nodes[view.id] = view
+        return common.ExpandResponse(edges=edges, nodes=nodes)
+
+
+async def _walk(
+    tx: AsyncManagedTransaction,
+    key: str,
+    direction: Direction,
+    depth: int,
+    max_nodes: int,
+    *,
+    include_deleted: bool,
+) -> tuple[common.LineageWalk, _Expander]:
+    expander = _Expander(tx)
+    found = await _records(tx, START, key=key)
+    start = expander.remember(found[0]["node"], found[0]["aliases"]) if found else None
+    if start is None:
+        raise NotFound(f"no job or dataset with id {key!r}")
+    walk = common.LineageWalk(start, direction, depth, max_nodes, include_deleted)
+    await common.walk_async(walk, expander)
+    return walk, expander
+
+
+async def get_node(tx: AsyncManagedTransaction, key: str) -> NodeView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_node`."""
+    found = await _records(tx, GET_NODE, key=key)
+    return _view(found[0]["node"]) if found else None
+
+
+async def lineage(
+    tx: AsyncManagedTransaction,
+    key: str,
+    direction: Direction,
+    depth: int,
+    max_nodes: int,
+    *,
+    include_deleted: bool,
+) -> LineageResult:
+    """See :meth:`olgraph.store.base.GraphStore.lineage`."""
+    walk, _ = await _walk(tx, key, direction, depth, max_nodes, include_deleted=include_deleted)
+    return walk.result()
+
+
+async def impact(tx: AsyncManagedTransaction, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact`."""
+    walk, expander = await _walk(tx, key, "downstream", depth, max_nodes, include_deleted=False)
+    rows = [
+        {"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"}
+        for k in common.impact_keys(walk)
+    ]
+    owners: dict[str, list[str]] = {}
+    last_runs: dict[str, tuple[str | None, str | None]] = {}
+    for r in await _records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
+        owners[r["key"]] = [common.owner_name(o, {"name": name}) for o, name in r["owners"]]
+        if r["run"] is not None:
+            last_runs[r["key"]] = common.pick_last_run([(r["run"], r["updated"], r["state"])])
+    return common.build_impact(walk, owners, last_runs)
+
+
+# ---------------------------------------------------------------- listings
+
+LIST_NAMESPACES = """
+CALL () { MATCH (n:Namespace) RETURN count(n) AS total }
+CALL () {
+  MATCH (n:Namespace) WITH n ORDER BY n.name, n.key SKIP $offset LIMIT $limit
+  RETURN collect(n.name) AS items
+}
+RETURN total, items
+"""
+
+# ``name IS NOT NULL`` lets the planner seek the (namespace, name) index; it excludes nothing
+# because namespace and name are identity properties, always written together.
+_IN_NAMESPACE = "MATCH (n:{label}) WHERE n.namespace = $namespace AND n.name IS NOT NULL"
+_LIST_NODES = f"""
+CALL () {{ {_IN_NAMESPACE} RETURN count(n) AS total }}
+CALL () {{
+  {_IN_NAMESPACE} WITH n ORDER BY n.name, n.key SKIP $offset LIMIT $limit
+  RETURN collect({{node}}) AS items
+}}
+RETURN total, items
+"""
+LIST_DATASETS = _LIST_NODES.replace("{label}", "Dataset").replace("{node}", _node_map("n"))
+LIST_JOBS = _LIST_NODES.replace("{label}", "Job").replace("{node}", _node_map("n"))
+
+_VERSION_REF = "{key: v.key, dataset: v.dataset, version: v.version}"
+_RUN_IO = f"""
+  CALL (r) {{ MATCH (v)-[:READ_BY]->(r) RETURN collect({_VERSION_REF}) AS inputs }}
+  CALL (r) {{ MATCH (r)-[:WROTE]->(v) RETURN collect({_VERSION_REF}) AS outputs }}
+"""
+
+LIST_RUNS = f"""
+OPTIONAL MATCH (j:Job {{key: $job}})
+CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) RETURN count(r) AS total }}
+CALL (j) {{
+  MATCH (j)<-[:RUN_OF]-(r:Run)
+  WITH r ORDER BY coalesce(r.startedAt, r.updatedAt, '') DESC, r.runId ASC SKIP $offset LIMIT $limit
+  {_RUN_IO}
+  RETURN collect({{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}}) AS items
+}}
+RETURN total, items
+"""
+
+
+async def _page(tx: AsyncManagedTransaction, query: str, limit: int, offset: int, **params: Any) -> Any:
+    found = await _records(tx, query, **params, **_window(limit, offset))
+    return found[0]
+
+
+async def list_namespaces(tx: AsyncManagedTransaction, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_namespaces`."""
+    found = await _page(tx, LIST_NAMESPACES, limit, offset)
+    return Page(items=[str(name) for name in found["items"]], total=found["total"])
+
+
+async def list_nodes(
+    tx: AsyncManagedTransaction, query: str, namespace: str, limit: int, offset: int
+) -> Page:
+    """Datasets (``LIST_DATASETS``) or jobs (``LIST_JOBS``) of ``namespace``, by name."""
+    found = await _page(tx, query, limit, offset, namespace=namespace)
+    views = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in found["items"]]
+    return Page(items=views, total=found["total"])
+
+
+def _refs(rows: Sequence[dict[str, Any]]) -> list[VersionRef]:
+    return [common.version_ref(r["key"], {k: v for k, v in r.items() if v is not None}) for r in rows]
+
+
+def _run_view(run: dict[str, Any], job: str | None) -> RunView:
+    return common.run_view(dict(run["props"]), job, _refs(run["inputs"]), _refs(run["outputs"]))
+
+
+async def list_runs(tx: AsyncManagedTransaction, job_key: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_runs`."""
+    found = await _page(tx, LIST_RUNS, limit, offset, job=job_key)
+    return Page(items=[_run_view(run, job_key) for run in found["items"]], total=found["total"])
+
+
+GET_RUN = f"""
+MATCH (r:Run {{key: $key}})
+CALL (r) {{ OPTIONAL MATCH (r)-[:RUN_OF]->(j) RETURN j.key AS job ORDER BY j.key LIMIT 1 }}
+{_RUN_IO}
+RETURN {{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}} AS run, job
+"""
+
+
+async def get_run(tx: AsyncManagedTransaction, run_id: str) -> RunView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
+    found = await _records(tx, GET_RUN, key=keys.run_key(run_id.lower()))
+    return _run_view(found[0]["run"], found[0]["job"]) if found else None
+
+
+GET_DATASET = f"""
+MATCH (d:Dataset {{key: $key}})
+CALL (d) {{ MATCH (d)-[:HAS_FIELD]->(f) RETURN collect(coalesce(f.name, f.key)) AS fields }}
+CALL (d) {{ MATCH (d)<-[:OWNS]-(o) RETURN collect([o.key, o.name]) AS owners }}
+CALL (d) {{ MATCH (d)-[:TAGGED]->(t) RETURN collect(t.key) AS tags }}
+CALL (d) {{ MATCH (d)<-[:VERSION_OF]-(v) RETURN collect({_node_map("v")}) AS versions }}
+RETURN labels(d) AS labels, properties(d) AS props, fields, owners, tags, versions
+"""
+
+
+async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
+    found = await _records(tx, GET_DATASET, key=key)
+    if not found:
+        return None
+    r = found[0]
+    props: dict[str, PropValue] = dict(r["props"])
+    return DatasetView(
+        node=common.node_view(key, r["labels"], props),
+        facets=common.facets_from_props(props),
+        fields=sorted(str(f) for f in r["fields"]),
+        owners=sorted({common.owner_name(o, {"name": name}) for o, name in r["owners"]}),
+        tags=sorted(common.tag_name(t) for t in r["tags"]),
+        versions=common.sort_versions(
+            [common.version_view(v["key"], dict(v["props"])) for v in r["versions"]]
+        ),
+    )
+
+
+async def dump(tx: AsyncManagedTransaction) -> GraphDump:
+    """See :meth:`olgraph.store.base.GraphStore.dump`."""
+    nodes = {}
+    for r in await _records(tx, "MATCH (n) RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"):
+        nodes[r["key"]] = (
+            tuple(sorted(r["labels"])),
+            common.dump_props(r["props"], r["props"].get("_versions")),
+        )
+    edges = {}
+    query = "MATCH (a)-[e]->(b) RETURN type(e) AS type, a.key AS s, b.key AS t, properties(e) AS props"
+    for r in await _records(tx, query):
+        edges[(r["type"], r["s"], r["t"])] = common.dump_props(r["props"], r["props"].get("_versions"))
+    return GraphDump(nodes=nodes, edges=edges)

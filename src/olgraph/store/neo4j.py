@@ -1,0 +1,216 @@
+"""The Neo4j graph store (5.26 LTS; Community is enough): the production ``GraphStore``.
+
+It answers exactly as the embedded store does (``tests/contract`` checks it): both merge
+with :mod:`olgraph.store.merge` and build every answer with :mod:`olgraph.store.common`.
+The pieces live in private modules:
+
+* ``_neo4j_write``/``_neo4j_batch``: one write transaction per batch, read-merge-write
+  under locks taken in key order (see ``_neo4j_write`` for the round trips);
+* ``_neo4j_read``: one statement per question, one per level for traversals;
+* ``_neo4j_cypher``: the Cypher text, labels and types only from olgraph's enums;
+* ``_neo4j_errors``: driver errors → :class:`~olgraph.errors.StoreError` /
+  :class:`~olgraph.errors.StoreUnavailable`, in one place.
+
+Transient errors (deadlocks, a leader switch, a dropped connection) are retried by the
+driver for at most ``max_retry_time`` seconds, re-running the whole transaction function;
+after that they surface as :class:`~olgraph.errors.StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Concatenate, ParamSpec, TypeVar
+
+import neo4j
+from neo4j.exceptions import ClientError
+
+from olgraph.errors import StoreError, StoreUnavailable
+from olgraph.normalize.mutations import Mutation
+from olgraph.store import _neo4j_read as read
+from olgraph.store._neo4j_batch import Batch
+from olgraph.store._neo4j_cypher import schema_statements
+from olgraph.store._neo4j_errors import mapped_errors
+from olgraph.store._neo4j_write import apply_batch
+from olgraph.store.base import (
+    DatasetView,
+    Direction,
+    GraphDump,
+    ImpactResult,
+    LineageResult,
+    NodeView,
+    Page,
+    RunView,
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable[T]]
+
+INDEX_WAIT_SECONDS = 300
+"""How long ``open`` waits for new indexes to come online (they are built in the background)."""
+
+
+class Neo4jStore:
+    """A :class:`~olgraph.store.base.GraphStore` in Neo4j, through the async Bolt driver.
+
+    ``user``/``password``: basic auth, or no auth when ``user`` is None. ``database``: the
+    database to use (the server's default when None). ``max_retry_time``: seconds the
+    driver keeps retrying a transaction that failed transiently.
+
+    Example::
+
+        store = Neo4jStore("bolt://127.0.0.1:7687")
+        await store.open()
+        await store.apply(mutations)
+        result = await store.lineage("dataset:db:orders", "downstream", depth=5, max_nodes=1000)
+        await store.close()
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        *,
+        max_retry_time: float = 10.0,
+        connection_timeout: float = 10.0,
+    ) -> None:
+        self.uri = uri
+        self.database = database
+        self._auth = (user, password or "") if user is not None else None
+        self._max_retry_time = max_retry_time
+        self._connection_timeout = connection_timeout
+        self._driver: neo4j.AsyncDriver | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Connect, then create the constraints and indexes that are missing (idempotent)."""
+        if self._driver is not None:
+            return
+        driver = self._new_driver()
+        try:
+            with mapped_errors("connecting"):
+                await driver.verify_connectivity()
+                await self._apply_schema(driver)
+        except BaseException:
+            await driver.close()
+            raise
+        self._driver = driver
+
+    def _new_driver(self) -> neo4j.AsyncDriver:
+        try:
+            with mapped_errors("configuring the driver"):
+                return neo4j.AsyncGraphDatabase.driver(
+                    self.uri,
+                    auth=self._auth,
+                    max_transaction_retry_time=self._max_retry_time,
+                    connection_timeout=self._connection_timeout,
+                    connection_acquisition_timeout=self._connection_timeout + self._max_retry_time,
+                    # Unknown labels and properties are normal on a young graph: no notifications.
+                    notifications_min_severity=neo4j.NotificationMinimumSeverity.OFF,
+                )
+        except ValueError as exc:
+            raise StoreError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
+
+    async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
+        async with driver.session(database=self.database) as session:
+            for statement in schema_statements():
+                try:
+                    await (await session.run(statement)).consume()
+                except ClientError as exc:
+                    # Another process created the same constraint or index between our
+                    # IF NOT EXISTS check and the creation: what we wanted exists.
+                    if "AlreadyExists" not in (exc.code or ""):
+                        raise
+            await (await session.run("CALL db.awaitIndexes($seconds)", seconds=INDEX_WAIT_SECONDS)).consume()
+
+    async def close(self) -> None:
+        """Close the driver and its connections."""
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            await driver.close()
+
+    async def ping(self) -> None:
+        """One round trip to the server; :class:`StoreUnavailable` when it does not answer."""
+        if self._driver is None:
+            raise StoreUnavailable("Neo4j store is not open")
+        with mapped_errors("ping"):
+            async with self._driver.session(database=self.database) as session:
+                await (await session.run("RETURN 1")).consume()
+
+    def _require(self) -> neo4j.AsyncDriver:
+        if self._driver is None:
+            raise StoreError("Neo4j store is not open")
+        return self._driver
+
+    # ------------------------------------------------------------ writes
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        """Apply one batch in one write transaction (see ``olgraph.store._neo4j_write``)."""
+        if not mutations:
+            return
+        try:
+            batch = Batch.of(mutations)
+        except ValueError as exc:
+            raise StoreError(f"cannot store batch: {exc}") from exc
+        driver = self._require()
+        with mapped_errors("applying a batch"):
+            async with driver.session(database=self.database) as session:
+                await session.execute_write(apply_batch, batch)
+
+    # ------------------------------------------------------------ reads
+
+    async def _read(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        driver = self._require()
+        with mapped_errors(action):
+            async with driver.session(database=self.database) as session:
+                return await session.execute_read(fn, *args, **kwargs)
+
+    async def get_node(self, key: str) -> NodeView | None:
+        """The job, dataset or run with this key, deleted or not."""
+        return await self._read("get_node", read.get_node, key)
+
+    async def lineage(
+        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+    ) -> LineageResult:
+        """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
+        return await self._read(
+            "lineage", read.lineage, key, direction, depth, max_nodes, include_deleted=include_deleted
+        )
+
+    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+        """Every live dataset, model and job downstream of ``key``."""
+        return await self._read("impact", read.impact, key, depth, max_nodes)
+
+    async def list_namespaces(self, limit: int, offset: int) -> Page:
+        """Namespace names, sorted."""
+        return await self._read("list_namespaces", read.list_namespaces, limit, offset)
+
+    async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
+        """Datasets and models of ``namespace``, by name."""
+        return await self._read(
+            "list_datasets", read.list_nodes, read.LIST_DATASETS, namespace, limit, offset
+        )
+
+    async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
+        """Jobs of ``namespace``, by name."""
+        return await self._read("list_jobs", read.list_nodes, read.LIST_JOBS, namespace, limit, offset)
+
+    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+        """Runs of a job, newest first."""
+        return await self._read("list_runs", read.list_runs, job_key, limit, offset)
+
+    async def get_run(self, run_id: str) -> RunView | None:
+        """One run by runId."""
+        return await self._read("get_run", read.get_run, run_id)
+
+    async def get_dataset(self, key: str) -> DatasetView | None:
+        """One dataset with facets, fields, owners, tags and versions."""
+        return await self._read("get_dataset", read.get_dataset, key)
+
+    async def dump(self) -> GraphDump:
+        """The whole graph, canonical (tests only)."""
+        return await self._read("dump", read.dump)

@@ -1,0 +1,92 @@
+"""Mapping Neo4j driver errors to olgraph's (pure: the driver's exception classes, no server)."""
+
+from __future__ import annotations
+
+import pytest
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConfigurationError,
+    ConnectionAcquisitionTimeoutError,
+    CypherSyntaxError,
+    DatabaseError,
+    DatabaseUnavailable,
+    IncompleteCommit,
+    NotALeader,
+    ResultConsumedError,
+    ServiceUnavailable,
+    SessionExpired,
+    TransientError,
+)
+
+from olgraph.errors import NotFound, StoreError, StoreUnavailable
+from olgraph.store._neo4j_errors import map_error, mapped_errors
+
+UNAVAILABLE = [
+    ServiceUnavailable("connection refused"),
+    SessionExpired("routing table expired"),
+    ConnectionAcquisitionTimeoutError("pool exhausted"),
+    IncompleteCommit("connection lost during commit"),
+    ConnectionRefusedError(111, "Connection refused"),
+    TransientError("deadlock detected"),
+    DatabaseUnavailable("database is starting"),
+    NotALeader("no longer the leader"),
+]
+
+REJECTED = [
+    ClientError("property too large"),
+    CypherSyntaxError("invalid input"),
+    AuthError("unauthorized"),
+    DatabaseError("property value is too large to index"),
+    ConfigurationError("bad URI scheme"),
+    ResultConsumedError(object(), "result consumed"),
+]
+
+
+@pytest.mark.parametrize("exc", UNAVAILABLE, ids=lambda e: type(e).__name__)
+def test_unreachable_and_transient_errors_are_store_unavailable(exc: Exception) -> None:
+    mapped = map_error(exc, "applying a batch")
+
+    assert type(mapped) is StoreUnavailable
+    assert mapped.retriable
+    assert "applying a batch" in str(mapped)
+
+
+@pytest.mark.parametrize("exc", REJECTED, ids=lambda e: type(e).__name__)
+def test_rejections_are_store_errors_not_worth_retrying(exc: Exception) -> None:
+    mapped = map_error(exc, "get_node")
+
+    assert type(mapped) is StoreError
+    assert not mapped.retriable
+
+
+def test_the_server_message_and_code_are_kept() -> None:
+    mapped = map_error(ClientError("Property values can only be of primitive types"), "apply")
+
+    assert "Property values can only be of primitive types" in str(mapped)
+    assert "Neo." in str(mapped)  # the status code, e.g. Neo.ClientError.Statement.TypeError
+
+
+def test_mapped_errors_chains_the_driver_error() -> None:
+    cause = ServiceUnavailable("down")
+
+    with pytest.raises(StoreUnavailable) as caught, mapped_errors("ping"):
+        raise cause
+
+    assert caught.value.__cause__ is cause
+
+
+async def test_mapped_errors_works_around_awaits() -> None:
+    async def failing() -> None:
+        raise SessionExpired("gone")
+
+    with pytest.raises(StoreUnavailable), mapped_errors("lineage"):
+        await failing()
+
+
+@pytest.mark.parametrize("exc", [NotFound("no such node"), ValueError("a bug"), KeyError("k")])
+def test_our_own_and_programming_errors_pass_through(exc: Exception) -> None:
+    with pytest.raises(type(exc)) as caught, mapped_errors("impact"):
+        raise exc
+
+    assert caught.value is exc

@@ -170,7 +170,7 @@ def tag_links(g: GraphBuilder, node: str, facets: Mapping[str, Any], at: str) ->
         key_, value = tag.get("key"), tag.get("value")
         if not isinstance(key_, str) or not isinstance(value, str):
             continue
-        key = g.node(tag_key(key_, value), Label.TAG, fixed("key", key_), fixed("value", value))
+        key = g.node(tag_key(key_, value), Label.TAG, fixed("name", key_), fixed("value", value))
         links.setdefault(key, link(key, source=as_str(tag.get("source")), field=as_str(tag.get("field"))))
     g.replace_links(
         ReplaceLinks(node, RelType.TAGGED, _sorted(links), incoming=False, version=at, slot="tags")

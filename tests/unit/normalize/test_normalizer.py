@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from olgraph.errors import InvalidEvent
 from olgraph.ingest import ParsedEvent, parse_event
 from olgraph.normalize.mutations import (
     Label,
@@ -347,7 +348,7 @@ def test_ownership_and_tags_replace_links(run_event: RunEventFactory) -> None:
     assert links[("dataset:pg:b", "owners")].others == ()  # deleted facet: no owners any more
     n = nodes(muts)
     assert prop(n["owner:team:b"], "name").value == "team:b"
-    assert (prop(n["tag:pii=true"], "key").value, prop(n["tag:pii=true"], "value").value) == ("pii", "true")
+    assert (prop(n["tag:pii=true"], "name").value, prop(n["tag:pii=true"], "value").value) == ("pii", "true")
 
 
 def test_drop_marks_deleted_until_written_again(run_event: RunEventFactory, mini_graph: Any) -> None:
@@ -493,3 +494,32 @@ def test_malformed_optional_facets_that_bypass_parsing_are_only_kept_as_json() -
     assert prop(n["job:n:j"], "facet.jobType").value == "[]"
     assert f"datasetVersion:n:o@run:{RUN_ID}" in n
     assert not has_prop(n[f"datasetVersion:n:o@run:{RUN_ID}"], "rowCount")
+
+
+def _corpus_events() -> list[Any]:
+    from pathlib import Path  # noqa: PLC0415
+
+    corpus = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
+    events = []
+    for path in sorted(corpus.rglob("*.json")):
+        try:
+            events.append(parse_event(orjson.loads(path.read_bytes())))
+        except (InvalidEvent, orjson.JSONDecodeError):
+            continue  # the invalid-on-purpose files; tests/conformance covers their rejection
+    return events
+
+
+def test_no_property_shadows_the_node_key(run_event: RunEventFactory) -> None:
+    """``key`` is every node's identity property; a prop of that name would overwrite it."""
+    tagged = run_event(
+        "COMPLETE",
+        inputs=[dataset("db", "t", facets={"tags": {"tags": [{"key": "pii", "value": "true"}]}})],
+    )
+    events = [tagged, *_corpus_events()]
+    assert len(events) > 30
+    for event in events:
+        for m in normalize(event):
+            if isinstance(m, UpsertNode | UpsertEdge):
+                assert "key" not in {p.name for p in m.props}, m.key if isinstance(m, UpsertNode) else m
+    tag = nodes(normalize(tagged))["tag:pii=true"]
+    assert (prop(tag, "name").value, prop(tag, "value").value) == ("pii", "true")

@@ -189,6 +189,17 @@ async def test_repeated_reads_keep_the_earliest_time(store: GraphStore) -> None:
     assert ("READ_BY", version_key("t", 10), keys.run_key(run_id(11))) not in graph.edges
 
 
+async def test_a_run_reading_and_writing_one_table_reads_the_version_before(store: GraphStore) -> None:
+    """An append or MERGE INTO: the run's read links to the previous version, not its own write."""
+    table = dataset(WH, "t")
+    await apply_events(store, [run_event("COMPLETE", 10, 10, ("etl", "writer"), [], [table])])
+    await apply_events(store, [run_event("COMPLETE", 11, 20, ("etl", "append"), [table], [table])])
+    run = await store.get_run(run_id(11))
+    assert run is not None
+    assert run.inputs == [VersionRef(ds_key("t"), f"run:{run_id(10)}", version_key("t", 10))]
+    assert run.outputs == [VersionRef(ds_key("t"), f"run:{run_id(11)}", version_key("t", 11))]
+
+
 async def test_named_versions_are_read_explicitly(store: GraphStore) -> None:
     named = dataset(WH, "t", version=version("v7"))
     await apply_events(store, [run_event("COMPLETE", 10, 10, ("etl", "writer"), [], [named])])

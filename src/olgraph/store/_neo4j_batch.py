@@ -252,7 +252,7 @@ class DatasetReads:
 
     key: str
     id: str
-    versions: list[tuple[str, str | None]]
+    versions: list[common.VersionCandidate]
     current: dict[str, tuple[str, str]]
     """Run key → (version key, at) of the implicit reads that may move."""
     ids: dict[str, str]
@@ -263,7 +263,8 @@ class DatasetReads:
         cls, key: str, node_id: str, versions: Iterable[Sequence[Any]], reads: Iterable[Sequence[Any]]
     ) -> DatasetReads:
         """Parse the ``versions`` and ``reads`` lists ``READS_STATE`` returns."""
-        state = cls(key, node_id, [(str(v), None if c is None else str(c)) for v, c in versions], {}, {})
+        candidates = [(str(v), _opt_str(created), _opt_str(writer)) for v, created, writer in versions]
+        state = cls(key, node_id, candidates, {}, {})
         for run, version, at, run_id, version_id in reads:
             state.current[str(run)] = (str(version), str(at))
             state.ids[str(run)] = str(run_id)
@@ -316,3 +317,7 @@ def relink(
             out.stale.append({"v": dataset.ids[old[0]], "r": run_id})
         out.fresh.append({"v": target, "r": run_id, "props": common.implicit_read_props(reads[run])})
     out.unused.append(initial)
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)

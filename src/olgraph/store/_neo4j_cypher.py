@@ -194,7 +194,7 @@ SET ds.{LOCK_PROP} = true REMOVE ds.{LOCK_PROP}
 WITH ds, row
 CALL (ds) {{
   MATCH (ds)<-[:VERSION_OF]-(v) WHERE coalesce(v.implicit, false) <> true
-  RETURN collect([v.key, v.createdAt]) AS versions
+  RETURN collect([v.key, v.createdAt, v.runId]) AS versions
 }}
 CALL (ds, row) {{
   MATCH (ds)<-[:VERSION_OF]-(v)-[e:READ_BY]->(r)
@@ -203,7 +203,7 @@ CALL (ds, row) {{
 }}
 RETURN row.key AS key, elementId(ds) AS id, versions, reads
 """
-"""For each dataset ``row.key``: its explicit versions (key, createdAt) and the implicit reads
+"""For each dataset ``row.key``: its explicit versions (key, createdAt, runId) and the implicit reads
 that may move: those by ``row.runs``, or at/after ``row.since`` (earlier reads cannot see
 versions created since). The dataset is locked first, so concurrent re-resolutions of one
 dataset queue up and each sees the versions the others wrote."""

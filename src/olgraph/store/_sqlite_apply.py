@@ -178,13 +178,18 @@ def _implicit_reads(
     return {run: (version, str(at)) for run, version, at in rows}
 
 
-def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[tuple[str, str | None]]:
+def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[common.VersionCandidate]:
     rows = conn.execute(
-        "SELECT n.key, json_extract(n.props, '$.createdAt') FROM edges v CROSS JOIN nodes n ON n.key = v.src "
+        "SELECT n.key, json_extract(n.props, '$.createdAt'), json_extract(n.props, '$.runId') "
+        "FROM edges v CROSS JOIN nodes n ON n.key = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND coalesce(json_extract(n.props, '$.implicit'), 0) != 1",
         (dataset,),
     )
-    return [(key, None if created is None else str(created)) for key, created in rows]
+    return [(key, _opt_str(created), _opt_str(writer)) for key, created, writer in rows]
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _ensure_initial(conn: sqlite3.Connection, dataset: str) -> None:

@@ -215,24 +215,34 @@ def implicit_read_props(at: str) -> dict[str, PropValue]:
     return {"at": at, "implicit": True}
 
 
-def pick_version(versions: Iterable[tuple[str, str | None]], at: str) -> str | None:
-    """The version current at ``at``: greatest ``createdAt <= at``; ties → greatest key.
+VersionCandidate = tuple[str, str | None, str | None]
+"""A dataset version an implicit read may link to: ``(version key, createdAt, runId of its writer)``."""
 
-    ``versions`` are ``(version key, createdAt)`` of the dataset's non-implicit versions;
-    versions without ``createdAt`` are never picked. None means "use the initial version".
 
-    >>> pick_version([("v1", "2024-01"), ("v2", "2024-03")], "2024-02")
+def pick_version(versions: Iterable[VersionCandidate], at: str, reader: str | None = None) -> str | None:
+    """The version current at ``at`` for run ``reader`` (a runId): greatest ``createdAt <= at``,
+    ties → greatest key; versions written by ``reader`` itself are skipped, so a run that reads
+    and writes one dataset (an append, a MERGE INTO) reads the version before its own write.
+
+    ``versions`` are the dataset's non-implicit versions; versions without ``createdAt`` are
+    never picked. None means "use the initial version".
+
+    >>> pick_version([("v1", "2024-01", "r0"), ("v2", "2024-03", "r1")], "2024-02")
+    'v1'
+    >>> pick_version([("v1", "2024-01", "r0"), ("v2", "2024-03", "r1")], "2024-03", reader="r1")
     'v1'
     """
     best: tuple[str, str] | None = None
-    for key, created in versions:
-        if created is not None and created <= at and (best is None or (created, key) > best):
+    for key, created, writer in versions:
+        if created is None or created > at or (reader is not None and writer == reader):
+            continue
+        if best is None or (created, key) > best:
             best = (created, key)
     return None if best is None else best[1]
 
 
 def resolve_reads(
-    dataset: str, reads: Mapping[str, str], versions: Iterable[tuple[str, str | None]]
+    dataset: str, reads: Mapping[str, str], versions: Iterable[VersionCandidate]
 ) -> dict[str, str]:
     """Target version key of every implicit read of ``dataset``: ``{run key: version key}``.
 
@@ -240,7 +250,8 @@ def resolve_reads(
     """
     candidates = list(versions)
     return {
-        run: pick_version(candidates, at) or initial_version_key(dataset) for run, at in sorted(reads.items())
+        run: pick_version(candidates, at, reader=run.removeprefix("run:")) or initial_version_key(dataset)
+        for run, at in sorted(reads.items())
     }
 
 
@@ -541,6 +552,7 @@ def version_view(key: str, props: Mapping[str, PropValue]) -> VersionView:
 
 def sort_versions(versions: Iterable[VersionView]) -> list[VersionView]:
     """Newest first by ``created_at`` (versions without it last), ties by id ascending."""
+    versions = list(versions)  # iterated twice below; a generator would lose the undated ones
     dated = sorted((v for v in versions if v.created_at is not None), key=lambda v: v.id)
     dated.sort(key=lambda v: v.created_at or "", reverse=True)
     undated = sorted((v for v in versions if v.created_at is None), key=lambda v: v.id)

@@ -121,7 +121,7 @@ def test_equal_link_versions_break_ties_the_same_way_in_both_orders() -> None:
 
 
 def test_pick_version_takes_the_newest_not_after_the_read() -> None:
-    versions = [("v1", "2024-01"), ("v2", "2024-03"), ("v3", "2024-02"), ("vx", None)]
+    versions = [("v1", "2024-01", "r1"), ("v2", "2024-03", "r2"), ("v3", "2024-02", "r3"), ("vx", None, None)]
     assert common.pick_version(versions, "2024-02") == "v3"
     assert common.pick_version(versions, "2024-03") == "v2"
     assert common.pick_version(versions, "2023-12") is None
@@ -129,13 +129,23 @@ def test_pick_version_takes_the_newest_not_after_the_read() -> None:
 
 
 def test_pick_version_breaks_equal_times_by_key() -> None:
-    assert common.pick_version([("b", "t"), ("a", "t")], "t") == "b"
-    assert common.pick_version([("a", "t"), ("b", "t")], "t") == "b"
+    assert common.pick_version([("b", "t", None), ("a", "t", None)], "t") == "b"
+    assert common.pick_version([("a", "t", None), ("b", "t", None)], "t") == "b"
+
+
+def test_a_run_never_reads_the_version_it_wrote_itself() -> None:
+    """An append or MERGE INTO reads and writes one table: its read is of the version before."""
+    versions = [("v1", "2024-01", "r1"), ("v2", "2024-02", "r2")]
+    assert common.pick_version(versions, "2024-02", reader="r2") == "v1"
+    assert common.pick_version(versions, "2024-02", reader="r9") == "v2"
+    assert common.pick_version(versions[1:], "2024-02", reader="r2") is None
+    targets = common.resolve_reads("dataset:db:t", {"run:r2": "2024-02", "run:r3": "2024-02"}, versions)
+    assert targets == {"run:r2": "v1", "run:r3": "v2"}
 
 
 def test_resolve_reads_falls_back_to_the_initial_version() -> None:
     targets = common.resolve_reads(
-        "dataset:db:t", {"run:1": "2024-01", "run:2": "2024-05"}, [("v", "2024-02")]
+        "dataset:db:t", {"run:1": "2024-01", "run:2": "2024-05"}, [("v", "2024-02", "0")]
     )
     assert targets == {"run:1": "datasetVersion:db:t@initial", "run:2": "v"}
     assert common.initial_version_props("dataset:db:t") == {

@@ -138,7 +138,7 @@ def test_a_read_before_any_version_links_to_the_initial_version() -> None:
 def test_a_new_version_moves_a_later_read_and_leaves_the_initial_unused() -> None:
     initial = initial_version_key(DS)
     dataset = b.DatasetReads.from_record(
-        DS, "id-ds", [["v1", "2024-01"]], [["run:r", initial, "2024-02", "id-r", "id-init"]]
+        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", initial, "2024-02", "id-r", "id-init"]]
     )
     out = b.Relink()
 
@@ -152,7 +152,7 @@ def test_a_new_version_moves_a_later_read_and_leaves_the_initial_unused() -> Non
 
 def test_a_read_already_in_place_is_not_rewritten() -> None:
     dataset = b.DatasetReads.from_record(
-        DS, "id-ds", [["v1", "2024-01"]], [["run:r", "v1", "2024-02", "id-r", "id-v1"]]
+        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", "v1", "2024-02", "id-r", "id-v1"]]
     )
     out = b.Relink()
 

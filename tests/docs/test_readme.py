@@ -342,7 +342,12 @@ def test_lineage_cli_prints_json_upstream(both_sent: Any) -> None:
 def test_other_endpoints_answer(both_sent: Any) -> None:
     curl = readme_curl_post().body
     orders, _ = _downstream_of_orders()
-    values = {"{ns}": curl["job"]["namespace"], "{runId}": curl["run"]["runId"], "…": orders}
+    values = {
+        "{ns}": curl["job"]["namespace"],
+        "{name}": curl["job"]["name"],
+        "{runId}": curl["run"]["runId"],
+        "…": orders,
+    }
     paths = other_endpoints()
     assert len(paths) >= 8, paths
     with both_sent.client() as client:

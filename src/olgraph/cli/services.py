@@ -5,7 +5,7 @@ Example::
     $ olgraph services up
     neo4j bolt://127.0.0.1:7687
     $ olgraph services status neo4j
-    neo4j bolt://127.0.0.1:7687 running
+    neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import click
 
-from olgraph.devservices import Launcher, ServiceError, launchers
+from olgraph.devservices import Launcher, ServiceError, ServiceInfo, launchers
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -46,7 +46,7 @@ def up_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
     for name, launcher in _select(names).items():
         with _reporting(name):
             info = launcher.up(cache_dir)
-        click.echo(f"{name} {info.uri}")
+        click.echo(_describe(name, info))
 
 
 @services.command("down")
@@ -66,7 +66,9 @@ def status_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
     for name, launcher in _select(names).items():
         with _reporting(name):
             info = launcher.status(cache_dir)
-        click.echo(f"{name} {info.uri} running" if info is not None and info.running else f"{name} stopped")
+        click.echo(
+            _describe(name, info, " running") if info is not None and info.running else f"{name} stopped"
+        )
 
 
 def _select(names: tuple[str, ...]) -> dict[str, Launcher]:
@@ -87,3 +89,9 @@ def _reporting(name: str) -> Iterator[None]:
         yield
     except ServiceError as exc:
         raise click.ClickException(f"{name}: {exc}") from exc
+
+
+def _describe(name: str, info: ServiceInfo, suffix: str = "") -> str:
+    """``neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)``."""
+    ui = f" (browser: {info.ui_url})" if info.ui_url else ""
+    return f"{name} {info.uri}{suffix}{ui}"

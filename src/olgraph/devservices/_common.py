@@ -43,6 +43,8 @@ class ServiceInfo:
     pid: int
     running: bool
     started: bool = False
+    ui_url: str | None = None
+    """A web UI for people, when the service has one (Neo4j Browser)."""
 
 
 class Launcher(Protocol):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.request
+
 import pytest
 from click.testing import CliRunner
 from neo4j import Driver
@@ -61,8 +63,17 @@ def test_cli_status_and_up_print_one_line_per_service(launched: ServiceInfo) -> 
     status = runner.invoke(services, ["status", "neo4j"])
     up = runner.invoke(services, ["up"])
 
-    assert (status.exit_code, status.stdout) == (0, f"neo4j {launched.uri} running\n")
-    assert (up.exit_code, up.stdout) == (0, f"neo4j {launched.uri}\n")
+    browser = f"(browser: {launched.http_url}/browser/)"
+    assert (status.exit_code, status.stdout) == (0, f"neo4j {launched.uri} running {browser}\n")
+    assert (up.exit_code, up.stdout) == (0, f"neo4j {launched.uri} {browser}\n")
+
+
+def test_neo4j_browser_is_served(launched: ServiceInfo) -> None:
+    """Analysts open Neo4j Browser at the URL ``olgraph services status`` prints."""
+    assert launched.ui_url == f"{launched.http_url}/browser/"
+    with urllib.request.urlopen(launched.ui_url, timeout=10) as response:
+        assert response.status == 200
+        assert b"<title>Neo4j Browser" in response.read()
 
 
 def test_cli_rejects_an_unknown_service() -> None:

@@ -65,16 +65,15 @@ def test_conf_keeps_data_and_logs_in_the_instance_and_memory_modest(tmp_path: Pa
     assert settings["dbms.usage_report.enabled"] == "false"
 
 
-def test_pom_depends_on_the_pinned_neo4j_only() -> None:
+def test_pom_depends_on_the_pinned_server_and_browser() -> None:
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     pom = ET.fromstring(launcher.render_pom())
 
     deps = [
-        (d.findtext("m:groupId", namespaces=ns), d.findtext("m:artifactId", namespaces=ns))
+        tuple(d.findtext(f"m:{part}", namespaces=ns) for part in ("groupId", "artifactId", "version"))
         for d in pom.findall("m:dependencies/m:dependency", ns)
     ]
-    assert deps == [("org.neo4j", "neo4j")]
-    assert pom.findtext("m:dependencies/m:dependency/m:version", namespaces=ns) == "5.26.30"
+    assert deps == [("org.neo4j", "neo4j", "5.26.30"), ("org.neo4j.client", "neo4j-browser", "5.24.0")]
 
 
 def test_java_command_uses_the_chosen_jdk_and_the_entry_point(tmp_path: Path) -> None:

@@ -88,11 +88,48 @@ class LocalLogConfig(_Group):
     )
 
 
+class KafkaConfig(_Group):
+    """Kafka: the event log of the distributed deployment.
+
+    `olgraph api` appends accepted events to `topic`; `olgraph consume` replicas apply them.
+    """
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated `host:port` list of brokers."
+    )
+    topic: str = Field(
+        default="openlineage.events",
+        description="Topic of accepted events (the OpenLineage clients' default).",
+    )
+    dead_letter_topic: str = Field(
+        default="openlineage.events.dlq",
+        description="Where events that cannot be applied go, with the reason and source offset in headers.",
+    )
+    group_id: str = Field(default="olgraph-consume", description="Consumer group of the `consume` replicas.")
+    client_id: str = Field(default="olgraph", description="Client id reported to the brokers.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="How to talk to the brokers."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism, with a `SASL_*` security protocol."
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    send_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long ingest waits for the brokers to acknowledge an event before answering 503.",
+    )
+
+
 class LogSettings(_Group):
     """Where accepted events are kept until the consumer has applied them."""
 
-    kind: Literal["local"] = Field(default="local", description="`local`: a durable log file.")
+    kind: Literal["local", "kafka"] = Field(
+        default="local", description="`local`: a durable log file; `kafka`: a Kafka topic (distributed)."
+    )
     local: LocalLogConfig = Field(default_factory=LocalLogConfig, description="Local log settings.")
+    kafka: KafkaConfig = Field(default_factory=KafkaConfig, description="Kafka settings.")
 
 
 class LimitSettings(_Group):

@@ -24,6 +24,7 @@ RANKS: dict[str, int] = {
     "store": 3,
     "log": 3,
     "config": 3,
+    "metrics": 3,
     "consumer": 4,
     "query": 4,
     "runtime": 5,

@@ -1,7 +1,7 @@
 """Read queries of the Neo4j store (private): transaction functions for ``execute_read``.
 
 Listings, runs and datasets are one Cypher statement each. Lineage and impact walk the
-graph breadth-first with :class:`olgraph.store.common.LineageWalk`, one statement per
+graph breadth-first with :class:`olgraph.store.LineageWalk`, one statement per
 level covering the whole frontier, inside one read transaction. Why not one
 variable-length Cypher pattern: the node cap must cut a level by id, distances must be
 shortest (``both`` is the union of two walks), ``ALIAS_OF`` costs no distance and deleted
@@ -40,6 +40,15 @@ from olgraph.store.base import (
     Page,
     RunView,
     VersionRef,
+)
+from olgraph.store.walk import (
+    ExpandRequest,
+    ExpandResponse,
+    LineageWalk,
+    build_impact,
+    impact_keys,
+    pick_last_run,
+    walk_async,
 )
 
 _NODE_FIELDS = (
@@ -111,7 +120,7 @@ CALL (n, row) {
 WITH row, owners, coalesce(job_run, writer) AS r
 RETURN row.key AS key, owners, r.key AS run, r.updatedAt AS updated, r.state AS state
 """
-"""Owners and the most recent run (order of :func:`common.pick_last_run`) of each impacted node."""
+"""Owners and the most recent run (order of :func:`pick_last_run`) of each impacted node."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -142,7 +151,7 @@ def _window(limit: int, offset: int) -> dict[str, int]:
 
 
 class _Expander:
-    """Answers a :class:`common.LineageWalk`'s requests, one statement per hop, aliases cached."""
+    """Answers a :class:`LineageWalk`'s requests, one statement per hop, aliases cached."""
 
     def __init__(self, tx: AsyncManagedTransaction) -> None:
         self.tx = tx
@@ -165,7 +174,7 @@ class _Expander:
                 found.append((_edge(alias["edge"]), view))
         self.aliases[key] = found
 
-    async def __call__(self, request: common.ExpandRequest) -> common.ExpandResponse:
+    async def __call__(self, request: ExpandRequest) -> ExpandResponse:
         edges: list[EdgeView] = []
         nodes: dict[str, NodeView] = {}
         if request.downstream or request.upstream:
@@ -184,7 +193,7 @@ class _Expander:
             for edge, view in self.aliases.get(key, []):
                 edges.append(edge)
                 nodes[view.id] = view
-        return common.ExpandResponse(edges=edges, nodes=nodes)
+        return ExpandResponse(edges=edges, nodes=nodes)
 
 
 async def _walk(
@@ -195,14 +204,14 @@ async def _walk(
     max_nodes: int,
     *,
     include_deleted: bool,
-) -> tuple[common.LineageWalk, _Expander]:
+) -> tuple[LineageWalk, _Expander]:
     expander = _Expander(tx)
     found = await _records(tx, START, key=key)
     start = expander.remember(found[0]["node"], found[0]["aliases"]) if found else None
     if start is None:
         raise NotFound(f"no job or dataset with id {key!r}")
-    walk = common.LineageWalk(start, direction, depth, max_nodes, include_deleted)
-    await common.walk_async(walk, expander)
+    walk = LineageWalk(start, direction, depth, max_nodes, include_deleted)
+    await walk_async(walk, expander)
     return walk, expander
 
 
@@ -229,17 +238,14 @@ async def lineage(
 async def impact(tx: AsyncManagedTransaction, key: str, depth: int, max_nodes: int) -> ImpactResult:
     """See :meth:`olgraph.store.base.GraphStore.impact`."""
     walk, expander = await _walk(tx, key, "downstream", depth, max_nodes, include_deleted=False)
-    rows = [
-        {"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"}
-        for k in common.impact_keys(walk)
-    ]
+    rows = [{"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"} for k in impact_keys(walk)]
     owners: dict[str, list[str]] = {}
     last_runs: dict[str, tuple[str | None, str | None]] = {}
     for r in await _records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
         owners[r["key"]] = [common.owner_name(o, {"name": name}) for o, name in r["owners"]]
         if r["run"] is not None:
-            last_runs[r["key"]] = common.pick_last_run([(r["run"], r["updated"], r["state"])])
-    return common.build_impact(walk, owners, last_runs)
+            last_runs[r["key"]] = pick_last_run([(r["run"], r["updated"], r["state"])])
+    return build_impact(walk, owners, last_runs)
 
 
 # ---------------------------------------------------------------- listings

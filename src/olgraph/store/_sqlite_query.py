@@ -1,6 +1,6 @@
 """Read queries of the embedded store (private; synchronous, on the store's worker thread).
 
-Traversals go through :class:`olgraph.store.common.LineageWalk`: one SQL statement per hop
+Traversals go through :class:`olgraph.store.LineageWalk`: one SQL statement per hop
 covers the whole frontier. Views are built with :mod:`olgraph.store.common` so both stores
 answer alike.
 """
@@ -27,6 +27,15 @@ from olgraph.store.base import (
     Page,
     RunView,
     VersionRef,
+)
+from olgraph.store.walk import (
+    ExpandRequest,
+    ExpandResponse,
+    LineageWalk,
+    build_impact,
+    impact_keys,
+    pick_last_run,
+    walk_sync,
 )
 
 _NEIGHBOURS = {
@@ -55,7 +64,7 @@ def _start(conn: sqlite3.Connection, key: str) -> NodeView:
     return view
 
 
-def _expand(conn: sqlite3.Connection, request: common.ExpandRequest) -> common.ExpandResponse:
+def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
     parts, params = [], []
     for name, frontier in (
@@ -81,7 +90,7 @@ def _expand(conn: sqlite3.Connection, request: common.ExpandRequest) -> common.E
             continue
         edges.append(common.edge_view(rel, src, dst, loads(props)))
         nodes[key] = common.node_view(key, label_set, loads(node_props))
-    return common.ExpandResponse(edges=edges, nodes=nodes)
+    return ExpandResponse(edges=edges, nodes=nodes)
 
 
 def _walk(
@@ -92,9 +101,9 @@ def _walk(
     max_nodes: int,
     *,
     include_deleted: bool,
-) -> common.LineageWalk:
-    walk = common.LineageWalk(_start(conn, key), direction, depth, max_nodes, include_deleted)
-    common.walk_sync(walk, lambda request: _expand(conn, request))
+) -> LineageWalk:
+    walk = LineageWalk(_start(conn, key), direction, depth, max_nodes, include_deleted)
+    walk_sync(walk, lambda request: _expand(conn, request))
     return walk
 
 
@@ -114,10 +123,10 @@ def lineage(
 def impact(conn: sqlite3.Connection, key: str, depth: int, max_nodes: int) -> ImpactResult:
     """See :meth:`olgraph.store.base.GraphStore.impact`."""
     walk = _walk(conn, key, "downstream", depth, max_nodes, include_deleted=False)
-    affected = common.impact_keys(walk)
+    affected = impact_keys(walk)
     jobs = [k for k in affected if walk.views[k].type == "job"]
     datasets = [k for k in affected if walk.views[k].type != "job"]
-    return common.build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
+    return build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
 
 
 def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
@@ -132,7 +141,7 @@ def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, lis
     return owners
 
 
-# The most recent run per node; the ordering is the one common.pick_last_run defines.
+# The most recent run per node; the ordering is the one pick_last_run defines.
 _LAST_RUN = (
     "SELECT node, run, updated, state FROM (SELECT f.value AS node, r.key AS run, "
     "json_extract(r.props, '$.updatedAt') AS updated, json_extract(r.props, '$.state') AS state, "
@@ -153,7 +162,7 @@ def _last_runs(
     out: dict[str, tuple[str | None, str | None]] = {}
     for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
         for node, run, updated, state in conn.execute(_LAST_RUN.format(joins=joins), (key_list(node_keys),)):
-            out[node] = common.pick_last_run([(run, updated, state)])
+            out[node] = pick_last_run([(run, updated, state)])
     return out
 
 

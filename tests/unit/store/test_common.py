@@ -10,6 +10,15 @@ from olgraph.normalize.mutations import Link
 from olgraph.store import common
 from olgraph.store.base import EdgeView, NodeView, VersionView
 from olgraph.store.merge import links_win
+from olgraph.store.walk import (
+    ExpandRequest,
+    ExpandResponse,
+    LineageWalk,
+    build_impact,
+    pick_last_run,
+    walk_async,
+    walk_sync,
+)
 
 # ---------------------------------------------------------------- views
 
@@ -196,14 +205,12 @@ def test_order_runs_newest_first_then_run_id() -> None:
 
 
 def test_pick_last_run_by_update_time_then_key() -> None:
-    assert common.pick_last_run([]) == (None, None)
-    assert common.pick_last_run(
-        [("run:a", "t2", "COMPLETE"), ("run:b", "t2", "FAIL"), ("run:c", "t1", "X")]
-    ) == (
+    assert pick_last_run([]) == (None, None)
+    assert pick_last_run([("run:a", "t2", "COMPLETE"), ("run:b", "t2", "FAIL"), ("run:c", "t1", "X")]) == (
         "t2",
         "FAIL",
     )
-    assert common.pick_last_run([("run:a", None, "START")]) == (None, "START")
+    assert pick_last_run([("run:a", None, "START")]) == (None, "START")
 
 
 # ---------------------------------------------------------------- lineage walk over an in-memory graph
@@ -217,9 +224,9 @@ class MemoryGraph:
         gone = set(deleted)
         keys = {k for e in self.edges for k in (e.source, e.target)}
         self.nodes = {k: _view(k, deleted=k in gone) for k in keys}
-        self.requests: list[common.ExpandRequest] = []
+        self.requests: list[ExpandRequest] = []
 
-    def fetch(self, request: common.ExpandRequest) -> common.ExpandResponse:
+    def fetch(self, request: ExpandRequest) -> ExpandResponse:
         self.requests.append(request)
         found = []
         for e in self.edges:
@@ -233,13 +240,13 @@ class MemoryGraph:
                 )
             ):
                 found.append(e)
-        return common.ExpandResponse(found, {k: self.nodes[k] for e in found for k in (e.source, e.target)})
+        return ExpandResponse(found, {k: self.nodes[k] for e in found for k in (e.source, e.target)})
 
     def walk(
         self, start: str, direction: str = "downstream", depth: int = 10, max_nodes: int = 100, **kw: bool
-    ) -> common.LineageWalk:
-        walk = common.LineageWalk(self.nodes[start], direction, depth, max_nodes, **kw)  # type: ignore[arg-type]
-        common.walk_sync(walk, self.fetch)
+    ) -> LineageWalk:
+        walk = LineageWalk(self.nodes[start], direction, depth, max_nodes, **kw)  # type: ignore[arg-type]
+        walk_sync(walk, self.fetch)
         return walk
 
 
@@ -252,7 +259,7 @@ C, P, A = "CONSUMED_BY", "PRODUCES", "ALIAS_OF"
 CHAIN = [("d1", C, "j1"), ("j1", P, "d2"), ("d2", C, "j2"), ("j2", P, "d3"), ("d0", C, "j0"), ("j0", P, "d1")]
 
 
-def _ids(walk: common.LineageWalk) -> list[tuple[str, int]]:
+def _ids(walk: LineageWalk) -> list[tuple[str, int]]:
     return [(n.id, walk.distances[n.id]) for n in walk.result().nodes]
 
 
@@ -333,18 +340,18 @@ def test_walk_asks_one_request_per_hop_for_the_whole_frontier() -> None:
 async def test_walk_async_gives_the_sync_answer() -> None:
     graph = MemoryGraph(CHAIN)
 
-    async def fetch(request: common.ExpandRequest) -> common.ExpandResponse:
+    async def fetch(request: ExpandRequest) -> ExpandResponse:
         return graph.fetch(request)
 
-    walk = common.LineageWalk(graph.nodes["d1"], "both", 3, 100)
-    result = await common.walk_async(walk, fetch)
+    walk = LineageWalk(graph.nodes["d1"], "both", 3, 100)
+    result = await walk_async(walk, fetch)
     assert result == graph.walk("d1", "both", depth=3).result()
 
 
 def test_build_impact_lists_live_dependents_by_distance() -> None:
     edges = [("d1", C, "jb"), ("d1", C, "ja"), ("ja", P, "d2"), ("jb", P, "dgone"), ("dz", A, "d1")]
     walk = MemoryGraph(edges, deleted=["dgone"]).walk("d1")
-    impact = common.build_impact(walk, {"ja": ["team:b", "team:a", "team:a"]}, {"d2": ("t", "COMPLETE")})
+    impact = build_impact(walk, {"ja": ["team:b", "team:a", "team:a"]}, {"d2": ("t", "COMPLETE")})
     assert [(i.id, i.distance) for i in impact.affected] == [("ja", 1), ("jb", 1), ("d2", 2)]
     assert impact.affected[0].owners == ["team:a", "team:b"]
     assert (impact.affected[2].last_run_at, impact.affected[2].last_run_state) == ("t", "COMPLETE")

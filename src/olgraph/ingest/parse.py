@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 
 from olgraph.errors import InvalidEvent
+from olgraph.ingest._spec import child, describe, item
 from olgraph.ingest.event import EventKind, ParsedEvent
-from olgraph.ingest.facets import FacetKind, child, describe, item, validate_facets
+from olgraph.ingest.facets import FacetKind, validate_facets
 from olgraph.ingest.times import normalize_time
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -7,16 +7,8 @@ from typing import Any
 import pytest
 
 from olgraph.errors import InvalidEvent
-from olgraph.ingest.facets import (
-    FACET_RULES,
-    Arr,
-    Obj,
-    Scalar,
-    child,
-    is_deleted,
-    validate_facet,
-    validate_facets,
-)
+from olgraph.ingest._spec import Arr, Obj, Scalar, child
+from olgraph.ingest.facets import FACET_RULES, is_deleted, validate_facet, validate_facets
 
 
 def error_of(kind: Any, name: str, facet: Any, path: str = "f") -> InvalidEvent:

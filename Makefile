@@ -31,10 +31,10 @@ pytest: install
 	$(BIN)/python -m pytest
 
 services-up: install
-	$(BIN)/olgraph services up neo4j
+	$(BIN)/olgraph services up
 
 services-down: install
-	$(BIN)/olgraph services down neo4j
+	$(BIN)/olgraph services down
 
 docs: install
 	$(BIN)/python scripts/gen_config_docs.py

@@ -3,7 +3,8 @@
 Example::
 
     $ olgraph services up
-    neo4j bolt://127.0.0.1:7687
+    neo4j bolt://127.0.0.1:7687 (browser: http://127.0.0.1:7474/browser/)
+    kafka 127.0.0.1:9092
     $ olgraph services status neo4j
     neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)
 """
@@ -36,7 +37,7 @@ def _service_options(func: F) -> F:
 
 @click.group("services")
 def services() -> None:
-    """Run the local Neo4j that development and the tests use (SERVICE: neo4j; default all)."""
+    """Run the local services that development and the tests use (SERVICE: neo4j, kafka; default all)."""
 
 
 @services.command("up")

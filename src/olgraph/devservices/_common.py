@@ -1,4 +1,4 @@
-"""Building blocks shared by the local service launchers (Neo4j now, Kafka later).
+"""Building blocks shared by the local service launchers (Neo4j, Kafka).
 
 Nothing here knows about a particular server: choosing a JDK, running Maven, picking ports,
 spawning a detached process, and keeping a small JSON state file per service.
@@ -193,6 +193,26 @@ def choose_port(preferred: int, taken: Iterable[int] = (), host: str = "127.0.0.
             return port
 
 
+def reuse_ports(record: Path, defaults: Mapping[str, int], host: str = "127.0.0.1") -> dict[str, int]:
+    """Choose one port per name, preferring the one ``record`` remembers from the last start.
+
+    A restarted server then keeps its address (clients and tests that stop and restart it
+    reconnect where they were); a remembered or default port that is busy is replaced by a
+    free one. The choice is written back to ``record``, which outlives ``down()``.
+    Example: ``reuse_ports(root / "ports.json", {"bolt": 7687, "http": 7474})``.
+    """
+    remembered = read_json(record) or {}
+    chosen: dict[str, int] = {}
+    for name, default in defaults.items():
+        preferred = remembered.get(name)
+        if not isinstance(preferred, int) or not 0 < preferred < 65536:
+            preferred = default
+        chosen[name] = choose_port(preferred, taken=chosen.values(), host=host)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    write_json(record, chosen)
+    return chosen
+
+
 def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bool:
     """True when a TCP connection to ``host:port`` succeeds."""
     try:
@@ -203,6 +223,27 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bo
 
 
 # --- processes -------------------------------------------------------------------------------------
+
+
+def run_logged(argv: list[str], env: Mapping[str, str], log_path: Path, timeout: float) -> None:
+    """Run a short-lived helper command to completion, output to ``log_path``; raise with its tail."""
+    with log_path.open("wb") as log:
+        try:
+            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
+                argv,
+                check=False,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ServiceError(f"{argv[0]} did not finish within {timeout:.0f}s:\n{tail(log_path)}") from exc
+        except OSError as exc:
+            raise ServiceError(f"cannot run {argv[0]}: {exc}") from exc
+    if result.returncode != 0:
+        raise ServiceError(f"{argv[0]} failed with exit code {result.returncode}:\n{tail(log_path)}")
 
 
 def spawn_detached(argv: list[str], env: Mapping[str, str], log_path: Path) -> int:

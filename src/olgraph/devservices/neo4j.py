@@ -7,6 +7,7 @@ Layout under ``<services cache>/neo4j/`` (see :func:`olgraph.devservices._common
     instance/data, instance/logs  the database and Neo4j's own logs (neo4j.log, debug.log)
     instance/console.log          the JVM's stdout and stderr
     state.json                    pid and ports of the running server
+    ports.json                    the last ports used, preferred on the next start
 
 Example::
 
@@ -30,7 +31,6 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from olgraph.devservices._common import (
     ServiceInfo,
-    choose_port,
     file_lock,
     find_java_home,
     java_major_version,
@@ -40,6 +40,7 @@ from olgraph.devservices._common import (
     progress,
     read_json,
     remove_file,
+    reuse_ports,
     run_maven,
     services_root,
     spawn_detached,
@@ -322,8 +323,9 @@ def status(cache_dir: Path | None = None) -> ServiceInfo | None:
 
 
 def _start(paths: Neo4jPaths, java_home: Path) -> Neo4jState:
-    bolt_port = choose_port(DEFAULT_BOLT_PORT)
-    http_port = choose_port(DEFAULT_HTTP_PORT, taken={bolt_port})
+    # The last run's ports (kept in ports.json by down()) first: a restarted server keeps its address.
+    ports = reuse_ports(paths.root / "ports.json", {"bolt": DEFAULT_BOLT_PORT, "http": DEFAULT_HTTP_PORT})
+    bolt_port, http_port = ports["bolt"], ports["http"]
     for folder in (paths.conf_dir, paths.instance / "data", paths.instance / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
     (paths.conf_dir / "neo4j.conf").write_text(render_conf(paths.instance, bolt_port, http_port))

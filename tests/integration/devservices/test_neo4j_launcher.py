@@ -61,7 +61,7 @@ def test_cli_status_and_up_print_one_line_per_service(launched: ServiceInfo) -> 
     runner = CliRunner()
 
     status = runner.invoke(services, ["status", "neo4j"])
-    up = runner.invoke(services, ["up"])
+    up = runner.invoke(services, ["up", "neo4j"])
 
     browser = f"(browser: {launched.http_url}/browser/)"
     assert (status.exit_code, status.stdout) == (0, f"neo4j {launched.uri} running {browser}\n")
@@ -80,4 +80,4 @@ def test_cli_rejects_an_unknown_service() -> None:
     result = CliRunner().invoke(services, ["status", "nosuch"])
 
     assert result.exit_code == 2
-    assert "unknown service nosuch; choose from neo4j" in result.output
+    assert "unknown service nosuch; choose from kafka, neo4j" in result.output

@@ -245,3 +245,33 @@ def test_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monk
 
     with pytest.raises(ServiceError, match="mvn not found on PATH"):
         _common.run_maven(tmp_path, ["validate"], Path("/jdk"), tmp_path / "mvn.log")
+
+
+def test_a_restart_keeps_the_ports_of_the_last_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault tests stop and restart a server in their own cache dir and expect the same address."""
+    spawned: list[list[str]] = []
+
+    def fake_spawn(argv: list[str], env: object, log_path: Path) -> int:
+        spawned.append(argv)
+        return os.getpid()
+
+    monkeypatch.setattr(launcher, "spawn_detached", fake_spawn)
+    paths = Neo4jPaths.under(tmp_path)
+    with socket.socket() as a, socket.socket() as b:
+        a.bind(("127.0.0.1", 0))
+        b.bind(("127.0.0.1", 0))
+        remembered = {"bolt": a.getsockname()[1], "http": b.getsockname()[1]}
+    paths.root.mkdir(parents=True)
+    write_json(paths.root / "ports.json", remembered)
+
+    first = launcher._start(paths, Path("/jdk"))
+    launcher.remove_file(paths.state_file)  # what down() leaves behind
+    second = launcher._start(paths, Path("/jdk"))
+
+    assert (first.bolt_port, first.http_port) == (remembered["bolt"], remembered["http"])
+    assert (second.bolt_port, second.http_port) == (first.bolt_port, first.http_port)
+    assert (
+        f"server.bolt.listen_address=127.0.0.1:{first.bolt_port}"
+        in (paths.conf_dir / "neo4j.conf").read_text()
+    )
+    assert len(spawned) == 2

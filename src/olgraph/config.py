@@ -116,9 +116,12 @@ class KafkaConfig(_Group):
     sasl_username: str | None = Field(default=None, description="SASL user name.")
     sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
     send_timeout_seconds: float = Field(
-        default=10.0,
+        default=4.0,
         gt=0,
-        description="How long ingest waits for the brokers to acknowledge an event before answering 503.",
+        description=(
+            "How long ingest waits for the brokers to acknowledge an event before answering 503. "
+            "Keep it below the clients' HTTP timeout (openlineage-python: 5 s) so they see the 503."
+        ),
     )
 
 

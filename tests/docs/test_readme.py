@@ -39,10 +39,10 @@ CLI_TIMEOUT = 60.0
 
 
 def _load_e2e_support() -> Any:
-    """tests/e2e/conftest.py as a module of its own: its server and proxy helpers serve here too."""
+    """tests/e2e/e2e_support.py as a module of its own: its server and proxy helpers serve here too."""
     name = "olgraph_e2e_support"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "e2e" / "conftest.py")
+        spec = importlib.util.spec_from_file_location(name, REPO / "tests" / "e2e" / "e2e_support.py")
         assert spec is not None
         assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)

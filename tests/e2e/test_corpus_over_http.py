@@ -15,8 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from conftest import SHARED, OlgraphServer, ServerFactory, empty_neo4j, wait_applied
+from e2e_support import SHARED, OlgraphServer, ServerFactory, empty_neo4j, wait_applied
 
 CORPUS = SHARED / "corpus"
 FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*.json"))

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import (
+from e2e_support import (
     ApiKeySpec,
     OlgraphServer,
     RecordingProxy,

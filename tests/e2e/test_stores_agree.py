@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-
-from conftest import OlgraphServer, ServerFactory, empty_neo4j, wait_applied
+from e2e_support import OlgraphServer, ServerFactory, empty_neo4j, wait_applied
 
 PRODUCER = "https://github.com/olgraph/olgraph/tests/e2e"
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"

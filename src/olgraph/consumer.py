@@ -15,6 +15,9 @@ Failures, and what they cost:
   events one by one, and dead-letter those the store rejects on their own;
 * anything unexpected (the log unreadable, a bug) → back off and start the round again:
   nothing is committed, so nothing is lost.
+
+Preparing events and applying batches is shared with the Kafka consumer
+(:mod:`olgraph.applier`); what is local here is reading the log and committing to it.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from olgraph.applier import BatchApplier, Rejected, backoff_delay, count_dead_letters, prepare_batch
 from olgraph.config import ConsumerSettings
-from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
-from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.errors import StoreUnavailable
+from olgraph.ingest.event import ParsedEvent
 from olgraph.log.base import DeadLetter, EventLog, LoggedEvent
+from olgraph.metrics import Metrics
 from olgraph.normalize.mutations import Mutation
 from olgraph.normalize.normalizer import normalize
 from olgraph.store.base import GraphStore
@@ -54,15 +58,14 @@ class ConsumerStats:
     last_error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    event: LoggedEvent
-    mutations: list[Mutation]
+def _normalize(event: ParsedEvent) -> list[Mutation]:
+    # Looks ``normalize`` up in this module at call time, so it stays the one seam a test can
+    # replace (to simulate a normalizer bug) for the local consumer.
+    return normalize(event)
 
 
-def event_to_mutations(raw: bytes, max_json_depth: int = 64) -> list[Mutation]:
-    """Parse and normalize one logged event. Raises ``InvalidEvent`` when it is not one."""
-    return normalize(parse_event(decode_json(raw, max_json_depth)))
+def _dead_letter(rejected: Rejected[LoggedEvent]) -> DeadLetter:
+    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw)
 
 
 class Consumer:
@@ -85,12 +88,15 @@ class Consumer:
         *,
         name: str = DEFAULT_CONSUMER,
         max_json_depth: int = 64,
+        metrics: Metrics | None = None,
     ) -> None:
         self.log = log
         self.store = store
         self.settings = settings
         self.name = name
         self.max_json_depth = max_json_depth
+        self.metrics = metrics
+        self._applier: BatchApplier[LoggedEvent] = BatchApplier(store, metrics)
         self.stats = ConsumerStats()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -143,69 +149,33 @@ class Consumer:
         events = await self.log.read(after, self.settings.batch_size)
         if not events:
             return 0
-        prepared, dead = self._prepare(events)
-        dead.extend(await self._apply(prepared))
-        await self.log.commit(self.name, events[-1].offset, dead)
+        prepared, rejected = prepare_batch(
+            events,
+            raw_of=lambda event: event.raw,
+            describe=lambda event: f"offset {event.offset}",
+            max_json_depth=self.max_json_depth,
+            normalizer=_normalize,
+        )
+        rejected.extend(await self._applier.apply(prepared, self._wait_for_store))
+        rejected.sort(key=lambda item: item.source.offset)
+        await self.log.commit(self.name, events[-1].offset, [_dead_letter(item) for item in rejected])
+        count_dead_letters(self.metrics, rejected)
         self.stats.rounds += 1
-        self.stats.applied += len(events) - len(dead)
-        self.stats.dead_lettered += len(dead)
+        self.stats.applied += len(events) - len(rejected)
+        self.stats.dead_lettered += len(rejected)
         return len(events)
 
-    def _prepare(self, events: Sequence[LoggedEvent]) -> tuple[list[_Prepared], list[DeadLetter]]:
-        prepared: list[_Prepared] = []
-        dead: list[DeadLetter] = []
-        for event in events:
-            try:
-                prepared.append(_Prepared(event, event_to_mutations(event.raw, self.max_json_depth)))
-            except InvalidEvent as exc:
-                dead.append(DeadLetter(event.offset, f"invalid event: {exc}", event.raw))
-            except Exception as exc:  # a normalizer bug must not stall every later event
-                logger.exception("normalizing event at offset %d failed", event.offset)
-                dead.append(
-                    DeadLetter(event.offset, f"normalization failed: {type(exc).__name__}: {exc}", event.raw)
-                )
-        return prepared, dead
-
-    async def _apply(self, prepared: Sequence[_Prepared]) -> list[DeadLetter]:
-        """Apply the whole batch; when the store rejects it, isolate the events it rejects."""
-        try:
-            await self._apply_with_retry([m for p in prepared for m in p.mutations])
-        except StoreError as exc:
-            logger.warning(
-                "store rejected a batch of %d events (%s); applying one by one", len(prepared), exc
-            )
-            return await self._isolate(prepared)
-        return []
-
-    async def _isolate(self, prepared: Sequence[_Prepared]) -> list[DeadLetter]:
-        dead: list[DeadLetter] = []
-        for item in prepared:
-            try:
-                await self._apply_with_retry(item.mutations)
-            except StoreError as exc:
-                logger.warning("store rejected the event at offset %d: %s", item.event.offset, exc)
-                dead.append(DeadLetter(item.event.offset, f"store rejected the event: {exc}", item.event.raw))
-        return dead
-
-    async def _apply_with_retry(self, mutations: Sequence[Mutation]) -> None:
-        """Apply, waiting out ``StoreUnavailable``; other ``StoreError``s propagate."""
-        attempt = 0
-        while True:
-            try:
-                await self.store.apply(mutations)
-                return
-            except StoreUnavailable as exc:
-                attempt += 1
-                self.stats.retries += 1
-                self.stats.last_error = f"store unavailable: {exc}"
-                delay = self._backoff(attempt)
-                logger.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
-                if await self._sleep(delay):
-                    raise _Stopping from exc
+    async def _wait_for_store(self, attempt: int, exc: StoreUnavailable) -> None:
+        """Wait out ``StoreUnavailable`` before the same batch is retried; abandon it on stop."""
+        self.stats.retries += 1
+        self.stats.last_error = f"store unavailable: {exc}"
+        delay = self._backoff(attempt)
+        logger.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
+        if await self._sleep(delay):
+            raise _Stopping from exc
 
     def _backoff(self, attempt: int) -> float:
-        initial, cap = self.settings.backoff_initial_seconds, self.settings.backoff_max_seconds
-        return float(min(cap, initial * 2 ** min(attempt - 1, 32)))
+        return backoff_delay(self.settings, attempt)
 
     async def _sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` or until stopping; return whether stopping."""

@@ -1,15 +1,21 @@
 """Building and running olgraph's moving parts from :class:`~olgraph.config.Settings`.
 
-A :class:`Runtime` holds the graph store, the event log and (in the single-process
-deployment) the consumer, and opens and closes them in the right order. The HTTP app's
-lifespan and the CLI (``olgraph serve``, ``olgraph consume``) both use it.
+A :class:`Runtime` holds the graph store, the event sink ingest appends to, and (in the
+embedded deployment) the local event log and its consumer, and opens and closes them in the
+right order. The HTTP app's lifespan and the CLI (``olgraph serve``, ``olgraph api``) use it.
+
+Two shapes, chosen by ``settings.log.kind``:
+
+* ``local`` (``olgraph serve``): the sink *is* the local log; the consumer runs in-process.
+* ``kafka`` (``olgraph api``): the sink is a Kafka producer; there is no local log and no
+  consumer here (``olgraph consume`` replicas apply the topic).
 
 Example::
 
     async with build_runtime(settings) as runtime:
-        await runtime.log.append(events)
+        await runtime.sink.append(events)
         runtime.notify_appended()
-        await runtime.wait_until_applied(timeout=10)
+        await runtime.wait_until_applied(timeout=10)   # embedded only
 """
 
 from __future__ import annotations
@@ -17,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from olgraph.config import Settings
 from olgraph.consumer import DEFAULT_CONSUMER, Consumer
-from olgraph.log.base import EventLog
+from olgraph.errors import NotFound
+from olgraph.log.base import EventLog, EventSink
 from olgraph.log.local import LocalEventLog
+from olgraph.metrics import Metrics
 from olgraph.store.base import GraphStore
 
 logger = logging.getLogger(__name__)
@@ -43,38 +51,78 @@ def build_store(settings: Settings) -> GraphStore:
 
 
 def build_log(settings: Settings) -> EventLog:
-    """The event log ``settings.log.kind`` selects (not opened yet)."""
+    """The local event log of the embedded deployment (not opened yet)."""
     return LocalEventLog(settings.local_log_path(), max_size_bytes=settings.log.local.max_size_bytes)
 
 
+def build_sink(settings: Settings) -> EventSink:
+    """The Kafka sink of the distributed deployment (not opened yet)."""
+    from olgraph.log.kafka import KafkaEventSink  # noqa: PLC0415  (aiokafka only when asked for)
+
+    return KafkaEventSink(settings.log.kafka)
+
+
 def build_runtime(settings: Settings, *, with_consumer: bool = True) -> Runtime:
-    """A runtime for ``settings``; without the consumer for API-only replicas."""
-    store, log = build_store(settings), build_log(settings)
+    """A runtime for ``settings``.
+
+    With ``log.kind == "kafka"`` it is an API replica: a Kafka sink, no local log and no
+    consumer (``with_consumer`` is ignored). Otherwise the local log is the sink, and the
+    consumer runs in-process unless ``with_consumer`` is false.
+    """
+    store, metrics = build_store(settings), Metrics()
+    if settings.log.kind == "kafka":
+        return Runtime(settings=settings, store=store, sink=build_sink(settings), metrics=metrics)
+    log = build_log(settings)
     consumer = None
     if with_consumer:
-        consumer = Consumer(log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth)
-    return Runtime(settings=settings, store=store, log=log, consumer=consumer)
+        consumer = Consumer(
+            log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth, metrics=metrics
+        )
+    return Runtime(settings=settings, store=store, sink=log, log=log, consumer=consumer, metrics=metrics)
 
 
 @dataclass
 class Runtime:
-    """The store, the log and the consumer of one olgraph process."""
+    """The store, the event sink (and local log) and the consumer of one olgraph process.
+
+    ``log`` is the local event log when there is one, and then it is also the ``sink``;
+    in the distributed deployment it is ``None`` and ``sink`` is the Kafka producer.
+    """
 
     settings: Settings
     store: GraphStore
-    log: EventLog
+    sink: EventSink
+    log: EventLog | None = None
     consumer: Consumer | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        if self.log is not None and self.log is not self.sink:
+            raise ValueError("a runtime's local log must be its sink")
 
     @property
     def consumer_name(self) -> str:
         """The consumer name whose committed offset counts as "applied"."""
         return self.consumer.name if self.consumer else DEFAULT_CONSUMER
 
+    def local_log(self, what: str) -> EventLog:
+        """The local event log, for ``what`` (an endpoint's purpose) that needs one.
+
+        Raises :class:`~olgraph.errors.NotFound` in the distributed deployment, naming the
+        Kafka topic that holds the events instead.
+        """
+        if self.log is not None:
+            return self.log
+        raise NotFound(
+            f"{what} is available only in the embedded deployment (olgraph serve); in the distributed "
+            f"deployment events are on Kafka topic {self.settings.log.kafka.topic}"
+        )
+
     async def start(self) -> None:
-        """Open the store and the log, then start the consumer. Closes what it opened on failure."""
+        """Open the store and the sink, then start the consumer. Closes what it opened on failure."""
         await self.store.open()
         try:
-            await self.log.open()
+            await self.sink.open()
         except BaseException:
             await self.store.close()
             raise
@@ -82,13 +130,13 @@ class Runtime:
             self.consumer.start()
 
     async def stop(self) -> None:
-        """Stop the consumer (finishing its round), then close the log and the store."""
+        """Stop the consumer (finishing its round), then close the sink and the store."""
         try:
             if self.consumer is not None:
                 await self.consumer.stop()
         finally:
             try:
-                await self.log.close()
+                await self.sink.close()
             finally:
                 await self.store.close()
 
@@ -109,11 +157,12 @@ class Runtime:
     async def wait_until_applied(self, timeout: float = 30.0) -> None:
         """Wait until everything appended so far has been applied (or dead-lettered).
 
-        Raises :class:`TimeoutError` after ``timeout`` seconds.
+        Only with a local log. Raises :class:`TimeoutError` after ``timeout`` seconds.
         """
-        target = (await self.log.counts(self.consumer_name)).last_offset
+        log = self.local_log("waiting for applied events")
+        target = (await log.counts(self.consumer_name)).last_offset
         deadline = time.monotonic() + timeout
-        while await self.log.committed(self.consumer_name) < target:
+        while await log.committed(self.consumer_name) < target:
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"events up to offset {target} not applied within {timeout}s")
             await asyncio.sleep(0.01)

@@ -27,14 +27,16 @@ DESCRIPTION = """\
 An OpenLineage-compatible lineage collector and graph store.
 
 Producers send OpenLineage events to `POST /api/v1/lineage` (the path every OpenLineage
-client uses); they are durably logged, then applied to the lineage graph, which the query
-endpoints answer from. Authenticate with `Authorization: Bearer <API key>`.
+client uses); they are durably logged (in the local event log, or on a Kafka topic in the
+distributed deployment), then applied to the lineage graph, which the query endpoints answer
+from. Authenticate with `Authorization: Bearer <API key>`; `/healthz`, `/readyz` and
+`/metrics` (Prometheus) need no key, for probes and scrapers.
 """
 
 TAGS = [
     {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
-    {"name": "operations", "description": "Health, readiness, statistics and raw events."},
+    {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
 ]
 
 
@@ -57,8 +59,9 @@ def _lifespan(
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
     """The olgraph HTTP app for ``settings``.
 
-    Its lifespan opens the store and the event log and starts the consumer (or uses
-    ``runtime``, e.g. an API-only one without consumer), and closes them on shutdown.
+    Its lifespan builds the runtime ``settings`` describe (embedded: the local log and the
+    consumer; ``log.kind = "kafka"``: the Kafka sink, no consumer) or uses ``runtime``,
+    opens it, and closes it on shutdown.
     Raises :class:`~olgraph.config.InsecureSettings` for an unauthenticated non-loopback host.
     """
     check_serving_security(settings)

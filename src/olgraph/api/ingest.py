@@ -1,20 +1,27 @@
 """The OpenLineage ingest endpoints: ``POST /api/v1/lineage`` and ``POST /api/v1/lineage/batch``.
 
-An event is accepted once it is durably in the event log; the consumer applies it to the
-graph later. So a 2xx never stands for an event that could still be lost, and a slow or
-unavailable graph store never slows producers down.
+An event is accepted once it is durably in the event sink (the local log, or acknowledged by
+Kafka); a consumer applies it to the graph later. So a 2xx never stands for an event that could
+still be lost, and a slow or unavailable graph store never slows producers down.
+
+Every outcome is counted in the process's metrics: ``olgraph_events_accepted_total{endpoint}``
+per accepted event, ``olgraph_events_rejected_total{reason}`` per refused request (and per
+refused element of a batch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from olgraph.api.auth import get_runtime, require_role
 from olgraph.api.body import read_body
-from olgraph.errors import InvalidEvent, PayloadTooLarge
+from olgraph.api.errors import status_for
+from olgraph.errors import InvalidEvent, NotReady, OlgraphError, PayloadTooLarge
 from olgraph.ingest.event import ParsedEvent
 from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import canonical_json, decode_json, parse_event
@@ -22,7 +29,54 @@ from olgraph.keys import job_key
 from olgraph.log.base import NewEvent
 from olgraph.runtime import Runtime
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[Depends(require_role("ingest"))])
+REJECT_REASON_BY_STATUS = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "unauthorized",
+    413: "too_large",
+    415: "unsupported_media_type",
+    503: "unavailable",
+}
+"""The ``reason`` label of ``olgraph_events_rejected_total`` for each refusing status."""
+
+
+class _CountedRoute(APIRoute):
+    """An ingest route that counts the requests it refuses, whichever step refuses them.
+
+    Wrapping the route handler sees errors from the authentication dependency as well as
+    from the endpoint, before the app's error handlers turn them into responses.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def counted(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except OlgraphError as exc:
+                _count_rejection(request, exc)
+                raise
+
+        return counted
+
+
+def _count_rejection(request: Request, exc: OlgraphError) -> None:
+    reason = REJECT_REASON_BY_STATUS.get(status_for(exc))
+    if reason is None:
+        return
+    try:
+        runtime = get_runtime(request)
+    except NotReady:
+        return  # not started: there are no metrics to count in
+    runtime.metrics.events_rejected.labels(reason=reason).inc()
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["ingest"],
+    dependencies=[Depends(require_role("ingest"))],
+    route_class=_CountedRoute,
+)
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -31,9 +85,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"description": "Missing or unknown API key"},
     403: {"description": "The API key lacks the `ingest` role"},
-    413: {"description": "Body, decompressed body or batch over the configured limits"},
+    413: {"description": "Body, decompressed body, batch or (with Kafka) one event over the limits"},
     415: {"description": "Content-Type is not JSON, or an unsupported Content-Encoding"},
-    503: {"description": "The event log cannot take events now; retry after `Retry-After` seconds"},
+    503: {"description": "The event log or Kafka cannot take events now; retry after `Retry-After` seconds"},
 }
 
 
@@ -49,7 +103,7 @@ def _request_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 class Accepted(BaseModel):
-    """The event is durably logged and will be applied to the graph."""
+    """The event is durably logged (or acknowledged by Kafka) and will be applied to the graph."""
 
     model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
 
@@ -105,12 +159,13 @@ def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
     openapi_extra=_request_body({"type": "object"}, "A RunEvent, DatasetEvent or JobEvent (gzip allowed)."),
 )
 async def post_event(request: Request, runtime: RuntimeDep) -> Accepted:
-    """Log one RunEvent, DatasetEvent or JobEvent; 201 once it is on disk."""
+    """Log one RunEvent, DatasetEvent or JobEvent; 201 once it is durable."""
     limits = runtime.settings.limits
     body = await read_body(request, limits)
     event = parse_event(decode_json(body, limits.max_json_depth))
-    await runtime.log.append([logged_form(event, body)])
+    await runtime.sink.append([logged_form(event, body)])
     runtime.notify_appended()
+    runtime.metrics.events_accepted.labels(endpoint="lineage").inc()
     return Accepted(contentId=event.content_id)
 
 
@@ -142,8 +197,11 @@ async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
             continue
         accepted.append(logged_form(event, canonical_json(element)))
     if accepted:
-        await runtime.log.append(accepted)
+        await runtime.sink.append(accepted)
         runtime.notify_appended()
+        runtime.metrics.events_accepted.labels(endpoint="batch").inc(len(accepted))
+    if failed:
+        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed))
     summary = BatchSummary(
         received=len(data),
         successful=len(accepted),

@@ -1,7 +1,14 @@
-"""Operational endpoints: liveness, readiness, pipeline statistics and a run's raw events."""
+"""Operational endpoints: liveness, readiness, Prometheus metrics, pipeline statistics and a run's raw events.
+
+``/healthz``, ``/readyz`` and ``/metrics`` need no API key, so that load balancers,
+Kubernetes probes and Prometheus can call them; they reveal no event data. Statistics and
+raw events come from the local event log, so they exist only in the embedded deployment.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
@@ -11,11 +18,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from olgraph.api.auth import get_runtime, require_role
+from olgraph.api.errors import error_responses
 from olgraph.errors import NotFound, OlgraphError
+from olgraph.metrics import CONTENT_TYPE
 from olgraph.runtime import Runtime
 
 router = APIRouter(tags=["operations"])
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+READINESS_TIMEOUT_SECONDS = 5.0
+"""Longest a readiness check may take before it counts as failed (probes must answer quickly)."""
+
+_DISTRIBUTED = "the distributed deployment, where the events are on the Kafka topic instead"
+_STATS_ERRORS = error_responses(e404=f"Not available in {_DISTRIBUTED}")
+_RUN_EVENTS_ERRORS = error_responses(e404=f"No event of this run was received, or {_DISTRIBUTED}")
 
 
 class _Wire(BaseModel):
@@ -48,20 +64,32 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def _check(probe: Callable[[], Awaitable[None]]) -> str:
+    """``"ok"``, or why not: the error's message, or that the probe timed out."""
+    try:
+        await asyncio.wait_for(probe(), READINESS_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return f"no answer within {READINESS_TIMEOUT_SECONDS:g}s"
+    except OlgraphError as exc:
+        return str(exc) or type(exc).__name__
+    return "ok"
+
+
 @router.get(
     "/readyz",
-    summary="Readiness: the store answers and the event log can take events",
-    responses={503: {"description": "The store or the log is not usable"}},
+    summary="Readiness: the store answers and the event log (or Kafka) can take events",
+    responses={503: {"description": "The store, the log or Kafka is not usable"}},
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """200 when the store answers a ping and the log is writable, else 503 saying which is not."""
-    checks: dict[str, str] = {}
-    for name, probe in (("store", runtime.store.ping), ("log", runtime.log.check_writable)):
-        try:
-            await probe()
-            checks[name] = "ok"
-        except OlgraphError as exc:
-            checks[name] = str(exc) or type(exc).__name__
+    """200 when the store answers a ping and the sink is writable, else 503 saying which is not.
+
+    The checks are ``store`` and ``log`` (embedded) or ``kafka`` (distributed: the brokers
+    answered a metadata request for the topic and every partition has a leader).
+    """
+    sink_check = "log" if runtime.log is not None else "kafka"
+    probes = {"store": runtime.store.ping, sink_check: runtime.sink.check_writable}
+    results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
     ready = all(value == "ok" for value in checks.values())
     headers = {} if ready else {"Retry-After": str(runtime.settings.server.retry_after_seconds)}
     body = {"status": "ready" if ready else "unavailable", "checks": checks}
@@ -69,14 +97,31 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
 
 
 @router.get(
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition format"}},
+)
+async def metrics(runtime: RuntimeDep) -> Response:
+    """Events accepted and rejected (by endpoint and reason), and, where a consumer runs here,
+    events applied, dead letters, store batch sizes and latencies. No API key needed."""
+    return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@router.get(
     "/api/v1/stats",
     response_model=Stats,
-    summary="Events accepted, applied, failed and pending",
+    summary="Events accepted, applied, failed and pending (embedded deployment)",
     dependencies=[Depends(require_role("read"))],
+    responses=_STATS_ERRORS,
 )
 async def stats(runtime: RuntimeDep) -> Stats:
-    """Pipeline counts from the event log (they survive restarts)."""
-    counts = await runtime.log.counts(runtime.consumer_name)
+    """Pipeline counts from the local event log (they survive restarts).
+
+    In the distributed deployment there is no local log: 404 naming the Kafka topic (watch
+    the consumers' lag in their ``/metrics`` instead).
+    """
+    counts = await runtime.local_log("GET /api/v1/stats").counts(runtime.consumer_name)
     consumer = runtime.consumer
     status = None
     if consumer is not None:
@@ -96,14 +141,19 @@ async def stats(runtime: RuntimeDep) -> Stats:
 
 @router.get(
     "/api/v1/runs/{runId}/events",
-    summary="The raw OpenLineage events of a run, in arrival order",
+    summary="The raw OpenLineage events of a run, in arrival order (embedded deployment)",
     dependencies=[Depends(require_role("read"))],
-    responses={404: {"description": "No event of this run was received"}},
+    responses=_RUN_EVENTS_ERRORS,
 )
 async def run_events(runtime: RuntimeDep, run_id: Annotated[str, Path(alias="runId")]) -> Response:
-    """Every distinct event received for ``runId``, exactly as logged."""
+    """Every distinct event received for ``runId``, exactly as logged.
+
+    404 when no event of the run was received, and in the distributed deployment (the raw
+    events stay on the Kafka topic there).
+    """
+    log = runtime.local_log("GET /api/v1/runs/{runId}/events")
     run_id = run_id.strip().lower()
-    logged = await runtime.log.raw_events_for_run(run_id)
+    logged = await log.raw_events_for_run(run_id)
     if not logged:
         raise NotFound(f"no events for run {run_id}")
     body: dict[str, Any] = {"runId": run_id, "events": [orjson.loads(event.raw) for event in logged]}

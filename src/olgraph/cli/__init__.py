@@ -13,6 +13,8 @@ from __future__ import annotations
 import click
 
 from olgraph import __version__
+from olgraph.cli.api_cmd import api_command
+from olgraph.cli.consume import consume_command
 from olgraph.cli.query import impact_command, lineage_command
 from olgraph.cli.serve import serve_command
 from olgraph.cli.services import services
@@ -25,6 +27,8 @@ def main() -> None:
 
 
 main.add_command(serve_command)
+main.add_command(api_command)
+main.add_command(consume_command)
 main.add_command(lineage_command)
 main.add_command(impact_command)
 main.add_command(services)

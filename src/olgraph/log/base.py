@@ -1,9 +1,12 @@
-"""The ``EventLog`` seam: where accepted events wait, durably, until the consumer applies them.
+"""The event-log seams: where accepted events go, durably, before the consumer applies them.
 
-Two deployments share this interface: the local log (``olgraph.log.local``, one SQLite file
-in the single-process mode) and Kafka (the distributed mode). The contract:
+Ingest depends only on the append side, :class:`EventSink`, which both deployments implement:
+the local log (``olgraph.log.local``, one SQLite file, ``olgraph serve``) and the Kafka sink
+(``olgraph.log.kafka``, ``olgraph api``). :class:`EventLog` extends it with the reading side
+(offsets, commits, dead letters, counts) that only the local log has; in the distributed
+deployment the consumer reads Kafka itself. The contract:
 
-* :meth:`EventLog.append` returns only once the events are durable (fsynced, or acknowledged by
+* :meth:`EventSink.append` returns only once the events are durable (fsynced, or acknowledged by
   every in-sync replica). That is what a 2xx from the ingest API promises.
 * Offsets grow with the order of appends and are never reused; a consumer commits the offset
   up to which it has applied events, together with the dead letters of that stretch.
@@ -74,8 +77,37 @@ class LogCounts:
 
 
 @runtime_checkable
-class EventLog(Protocol):
-    """A durable, ordered log of accepted events. Every method is safe to call concurrently.
+class EventSink(Protocol):
+    """Where ingest puts accepted events: the append side of an event log.
+
+    Example::
+
+        sink: EventSink = KafkaEventSink(settings.log.kafka)   # or a LocalEventLog
+        await sink.open()
+        await sink.append([NewEvent(raw, cid, "run", run_id, job, key)])   # durable once it returns
+    """
+
+    async def open(self) -> None:
+        """Create or connect to the log."""
+
+    async def close(self) -> None:
+        """Flush and release it."""
+
+    async def append(self, events: Sequence[NewEvent]) -> object:
+        """Append durably, in order; return once every event is durable.
+
+        What it returns is the implementation's (the local log: the events' offsets); code
+        that holds only an ``EventSink`` ignores it.
+        """
+
+    async def check_writable(self) -> None:
+        """Raise :class:`~olgraph.errors.EventLogUnavailable` unless an append could succeed now."""
+
+
+@runtime_checkable
+class EventLog(EventSink, Protocol):
+    """A durable, ordered log of accepted events that can be read back. Every method is safe to
+    call concurrently.
 
     Example::
 
@@ -84,12 +116,6 @@ class EventLog(Protocol):
         [offset] = await log.append([NewEvent(raw, cid, "RunEvent", run_id, job, key)])
         batch = await log.read(after=await log.committed("embedded"), limit=500)
     """
-
-    async def open(self) -> None:
-        """Create or open the log."""
-
-    async def close(self) -> None:
-        """Flush and release it."""
 
     async def append(self, events: Sequence[NewEvent]) -> list[int]:
         """Append durably, in order; return the offsets given to ``events``."""
@@ -114,6 +140,3 @@ class EventLog(Protocol):
 
     async def raw_events_for_run(self, run_id: str) -> list[LoggedEvent]:
         """The events of one run in log order, one per content id (retried POSTs are not repeated)."""
-
-    async def check_writable(self) -> None:
-        """Raise :class:`~olgraph.errors.EventLogUnavailable` unless an append could succeed now."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,6 +47,19 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"data_dir": tmp_path, "consumer": consumer}
     values.update(overrides)
     return Settings(**values)
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (connections to it are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def kafka_down_settings(tmp_path: Path, topic: str = "test.events") -> Settings:
+    """Settings of an API replica (``log.kind = kafka``) whose brokers cannot be reached."""
+    kafka = {"bootstrap_servers": f"127.0.0.1:{closed_port()}", "topic": topic}
+    return make_settings(tmp_path, log={"kind": "kafka", "kafka": kafka})
 
 
 @asynccontextmanager

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-from ingest_app_support import JSON, isolated_env, make_settings, run_event, running_app
+from ingest_app_support import (
+    JSON,
+    isolated_env,
+    kafka_down_settings,
+    make_settings,
+    run_event,
+    running_app,
+)
 
 from olgraph.log import NewEvent
 
@@ -97,3 +104,40 @@ async def test_raw_events_of_a_run_in_arrival_order(tmp_path: Path) -> None:
             "error": "no events for run 00000000-0000-0000-0000-00000000ffff",
             "field": None,
         }
+
+
+async def test_an_api_replica_starts_without_kafka_but_is_not_ready(tmp_path: Path) -> None:
+    settings = kafka_down_settings(tmp_path)
+    async with running_app(settings) as (app, client):
+        runtime = app.state.runtime
+        assert (runtime.log, runtime.consumer) == (None, None)  # no local log, no consumer
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.headers["retry-after"] == "5"
+        body = ready.json()
+        assert body["status"] == "unavailable"
+        assert body["checks"]["store"] == "ok"
+        assert body["checks"]["kafka"].startswith(
+            f"Kafka at {settings.log.kafka.bootstrap_servers} is unreachable"
+        )
+        single = await client.post("/api/v1/lineage", content=orjson.dumps(run_event()), headers=JSON)
+        batch = await client.post("/api/v1/lineage/batch", content=orjson.dumps([run_event()]), headers=JSON)
+        for refused in (single, batch):
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "5"
+            assert "unreachable" in refused.json()["error"]
+    assert not (tmp_path / "events.db").exists()
+
+
+async def test_stats_and_raw_events_exist_only_in_the_embedded_deployment(tmp_path: Path) -> None:
+    async with running_app(kafka_down_settings(tmp_path, topic="lineage.in")) as (_, client):
+        stats = await client.get("/api/v1/stats")
+        events = await client.get("/api/v1/runs/00000000-0000-0000-0000-000000000001/events")
+    tail = (
+        "is available only in the embedded deployment (olgraph serve); "
+        "in the distributed deployment events are on Kafka topic lineage.in"
+    )
+    assert stats.status_code == events.status_code == 404
+    assert stats.json() == {"error": f"GET /api/v1/stats {tail}", "field": None}
+    assert events.json() == {"error": f"GET /api/v1/runs/{{runId}}/events {tail}", "field": None}

@@ -1,0 +1,216 @@
+"""What the server commands share: their options, settings from environment and options, and
+running uvicorn until Ctrl-C or SIGTERM.
+
+``olgraph serve`` (embedded) and ``olgraph api`` (distributed) differ only in the options
+they add and the start-up line they print.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from olgraph.cli._output import fail
+from olgraph.config import Settings, check_serving_security
+from olgraph.errors import InsecureSettings
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+F = TypeVar("F", bound=Callable[..., Any])
+StartupLine = Callable[[Settings, str, int], str]
+"""Builds the line printed once the server listens, from the settings, host and bound port."""
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_settings(
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: Path | None = None,
+    neo4j_uri: str | None = None,
+    neo4j_user: str | None = None,
+    neo4j_password: str | None = None,
+    store_kind: str | None = None,
+    default_store_kind: str | None = None,
+    log_kind: str | None = None,
+    kafka_bootstrap: str | None = None,
+    kafka_topic: str | None = None,
+) -> Settings:
+    """Settings from the environment, overridden by the options that were given.
+
+    The store is ``store_kind`` when given, else Neo4j when ``neo4j_uri`` is given, else
+    what ``OLGRAPH_STORE__KIND`` says, else ``default_store_kind`` (or the settings' default,
+    embedded). ``log_kind`` selects the event log. Overrides are passed as nested init values,
+    which pydantic-settings merges over the environment group by group (``--port`` keeps
+    ``OLGRAPH_SERVER__HOST``).
+    """
+    overrides: dict[str, Any] = {}
+    if server := _given(host=host, port=port):
+        overrides["server"] = server
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    store: dict[str, Any] = _given(kind=store_kind or ("neo4j" if neo4j_uri else None))
+    if neo4j := _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password):
+        store["neo4j"] = neo4j
+    if store:
+        overrides["store"] = store
+    log: dict[str, Any] = _given(kind=log_kind)
+    if kafka := _given(bootstrap_servers=kafka_bootstrap, topic=kafka_topic):
+        log["kafka"] = kafka
+    if log:
+        overrides["log"] = log
+    settings = Settings(**overrides)
+    if default_store_kind and "kind" not in settings.store.model_fields_set:
+        overrides["store"] = store | {"kind": default_store_kind}
+        settings = Settings(**overrides)
+    return settings
+
+
+def checked_settings(**options: Any) -> Settings:
+    """:func:`build_settings`, refused like a usage error (exit 2) when invalid or insecure."""
+    try:
+        settings = build_settings(**options)
+        check_serving_security(settings)
+    except ValidationError as exc:
+        raise fail(f"invalid settings:\n{exc}") from exc
+    except InsecureSettings as exc:
+        raise fail(str(exc)) from exc
+    return settings
+
+
+def describe_store(settings: Settings) -> str:
+    """The store part of a start-up line: ``embedded PATH`` or ``neo4j URI``."""
+    if settings.store.kind == "neo4j":
+        return f"neo4j {settings.store.neo4j.uri}"
+    return f"embedded {settings.embedded_store_path()}"
+
+
+def listening_url(host: str, port: int) -> str:
+    """``http://host:port``, with an IPv6 host in brackets."""
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"http://{shown_host}:{port}"
+
+
+def _apply(decorator: F, options: list[Callable[[F], F]]) -> F:
+    for option in reversed(options):
+        decorator = option(decorator)
+    return decorator
+
+
+def server_options(command: F) -> F:
+    """``--host`` and ``--port``."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--host",
+                default=None,
+                help="Interface to bind [env OLGRAPH_SERVER__HOST; default 127.0.0.1].",
+            ),
+            click.option(
+                "--port",
+                type=click.IntRange(0, 65535),
+                default=None,
+                help="TCP port [env OLGRAPH_SERVER__PORT; 5000].",
+            ),
+        ],
+    )
+
+
+def neo4j_options(command: F) -> F:
+    """``--neo4j-uri`` (selects the Neo4j store), ``--neo4j-user`` and ``--neo4j-password``."""
+    return _apply(
+        command,
+        [
+            click.option(
+                "--neo4j-uri", default=None, help="Use Neo4j at this URI [env OLGRAPH_STORE__NEO4J__URI]."
+            ),
+            click.option("--neo4j-user", default=None, help="Neo4j user [env OLGRAPH_STORE__NEO4J__USER]."),
+            click.option(
+                "--neo4j-password", default=None, help="Neo4j password [env OLGRAPH_STORE__NEO4J__PASSWORD]."
+            ),
+        ],
+    )
+
+
+def log_level_option(command: F) -> F:
+    """``--log-level`` (env ``OLGRAPH_LOG_LEVEL``)."""
+    option: Callable[[F], F] = click.option(
+        "--log-level",
+        type=click.Choice(LOG_LEVELS, case_sensitive=False),
+        default="info",
+        envvar="OLGRAPH_LOG_LEVEL",
+        show_envvar=True,
+        show_default=True,
+    )
+    return option(command)
+
+
+def configure_logging(level: str) -> str:
+    """Log olgraph at ``level``; return the level for uvicorn's own (quieter below debug)."""
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return level if level in ("debug", "warning", "error", "critical") else "warning"
+
+
+def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
+    """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
+
+    Returns normally (exit status 0) after uvicorn's graceful shutdown, which closes the
+    runtime (store, event log or Kafka producer) through the app's lifespan.
+    """
+    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
+
+    uvicorn_level = configure_logging(log_level.lower())
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level=uvicorn_level,
+        access_log=False,
+        lifespan="on",
+    )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
+    # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
+    # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("olgraph stopped", err=True)
+
+
+def _bound_port(server: uvicorn.Server, fallback: int) -> int:
+    """The port actually bound (differs from the setting when that is 0)."""
+    for listener in server.servers:
+        for sock in listener.sockets:
+            return int(sock.getsockname()[1])
+    return fallback
+
+
+async def _serve(server: uvicorn.Server, settings: Settings, startup_line: StartupLine) -> None:
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.02)
+    if server.started:
+        port = _bound_port(server, settings.server.port)
+        click.echo(startup_line(settings, settings.server.host, port))
+    await task
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

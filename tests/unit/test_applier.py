@@ -1,0 +1,271 @@
+"""The shared applier: stages of rejection, batch application, isolation and retry hooks.
+
+The store is the real embedded store; failures are injected by wrappers around it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from olgraph.applier import (
+    BatchApplier,
+    Prepared,
+    Rejected,
+    Rejection,
+    backoff_delay,
+    count_dead_letters,
+    event_mutations,
+    prepare_batch,
+)
+from olgraph.config import ConsumerSettings
+from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
+from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.metrics import Metrics
+from olgraph.normalize.mutations import Mutation, UpsertNode
+from olgraph.normalize.normalizer import normalize
+from olgraph.store.embedded import EmbeddedStore
+
+
+def run_event(n: int, job: str = "job") -> bytes:
+    return orjson.dumps(
+        {
+            "eventType": "COMPLETE",
+            "eventTime": f"2024-05-01T12:00:{n % 60:02d}Z",
+            "run": {"runId": str(uuid.UUID(int=n))},
+            "job": {"namespace": "ns", "name": job},
+            "outputs": [{"namespace": "db", "name": f"out{n}"}],
+            "producer": "https://example.org/test",
+        }
+    )
+
+
+class FlakyStore:
+    """The embedded store, whose ``apply`` first raises ``StoreUnavailable`` ``failures`` times."""
+
+    def __init__(self, inner: EmbeddedStore, failures: int) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.calls = 0
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreUnavailable("store down")
+        await self.inner.apply(mutations)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class PoisonStore:
+    """The embedded store, rejecting every batch that touches ``job:ns:poison``; optionally
+    unavailable once a single-event batch is attempted (to fail during isolation)."""
+
+    def __init__(self, inner: EmbeddedStore, unavailable_when_isolating: bool = False) -> None:
+        self.inner = inner
+        self.unavailable_when_isolating = unavailable_when_isolating
+        self.batches: list[int] = []
+
+    async def apply(self, mutations: Sequence[Mutation]) -> None:
+        jobs = {m.key for m in mutations if isinstance(m, UpsertNode) and m.key.startswith("job:")}
+        self.batches.append(len(jobs))
+        if self.unavailable_when_isolating and len(jobs) == 1:
+            raise StoreUnavailable("went away")
+        if "job:ns:poison" in jobs:
+            raise StoreError("constraint violated")
+        await self.inner.apply(mutations)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[EmbeddedStore]:
+    graph = EmbeddedStore(tmp_path / "graph.db")
+    await graph.open()
+    yield graph
+    await graph.close()
+
+
+def prepared(*ns: int, poison: Sequence[int] = ()) -> list[Prepared[int]]:
+    items = []
+    for n in ns:
+        raw = run_event(n, job="poison" if n in poison else f"job{n}")
+        mutations = event_mutations(raw)
+        assert isinstance(mutations, list)
+        items.append(Prepared(n, mutations))
+    return items
+
+
+async def never_retry(attempt: int, exc: StoreUnavailable) -> None:
+    raise exc
+
+
+# ------------------------------------------------------------------ preparing events
+
+
+def test_a_valid_event_gives_the_normalizers_mutations() -> None:
+    raw = run_event(1)
+    assert event_mutations(raw) == normalize(parse_event(decode_json(raw)))
+
+
+@pytest.mark.parametrize(
+    ("raw", "stage", "reason"),
+    [
+        (None, "decode", "invalid event: the message has no value"),
+        (b"{not json", "decode", "invalid event: invalid JSON at line 1"),
+        (b'{"a": "\xff\xfe"}', "decode", "invalid event: invalid JSON"),
+        (b"[" * 70 + b"]" * 70, "decode", "invalid event: JSON nested deeper than 64 levels"),
+        (b"[1, 2]", "parse", "invalid event: an OpenLineage event must be a JSON object"),
+        (
+            b'{"eventTime": "2024-05-01T00:00:00Z", "run": {}, "job": {"namespace": "n", "name": "j"}}',
+            "parse",
+            "invalid event: run.runId",
+        ),
+    ],
+)
+def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str, reason: str) -> None:
+    outcome = event_mutations(raw)
+    assert isinstance(outcome, Rejection)
+    assert outcome.stage == stage
+    assert outcome.reason.startswith(reason), outcome.reason
+
+
+def test_json_depth_limit_is_the_callers() -> None:
+    raw = b'{"a": {"b": {"c": 1}}}'
+    too_deep = event_mutations(raw, max_json_depth=2)
+    deep_enough = event_mutations(raw, max_json_depth=3)
+    assert isinstance(too_deep, Rejection)
+    assert too_deep.stage == "decode"
+    assert isinstance(deep_enough, Rejection)
+    assert deep_enough.stage == "parse"  # decoded, but it is no OpenLineage event
+
+
+def test_normalizer_failures_are_rejections_at_the_normalize_stage() -> None:
+    def buggy(event: ParsedEvent) -> list[Mutation]:
+        raise KeyError("surprise")
+
+    def refusing(event: ParsedEvent) -> list[Mutation]:
+        raise InvalidEvent("cannot be stored", field="job.name")
+
+    bug = event_mutations(run_event(1), normalizer=buggy)
+    assert bug == Rejection("normalize", "normalization failed: KeyError: 'surprise'")
+    refused = event_mutations(run_event(1), normalizer=refusing)
+    assert refused == Rejection("normalize", "invalid event: job.name: cannot be stored")
+
+
+def test_prepare_batch_splits_and_keeps_order() -> None:
+    sources = [(1, run_event(1)), (2, b"nope"), (3, run_event(3)), (4, None)]
+    ok, bad = prepare_batch(sources, raw_of=lambda s: s[1], describe=lambda s: f"#{s[0]}")
+    assert [p.source[0] for p in ok] == [1, 3]
+    assert all(p.mutations for p in ok)
+    assert [(r.source[0], r.stage) for r in bad] == [(2, "decode"), (4, "decode")]
+
+
+def test_backoff_is_exponential_and_capped() -> None:
+    settings = ConsumerSettings(backoff_initial_seconds=0.1, backoff_max_seconds=1.0)
+    assert [backoff_delay(settings, n) for n in range(1, 7)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert backoff_delay(settings, 10**6) == 1.0
+    assert backoff_delay(settings, 0) == 0.1
+
+
+def test_dead_letters_are_counted_by_stage() -> None:
+    metrics = Metrics()
+    rejected = [Rejected(1, "decode", "x"), Rejected(2, "store", "y"), Rejected(3, "decode", "z")]
+    count_dead_letters(metrics, rejected)
+    count_dead_letters(None, rejected)  # no metrics: nothing to do, no error
+    assert metrics.registry.get_sample_value("olgraph_dead_letters_total", {"stage": "decode"}) == 2
+    assert metrics.registry.get_sample_value("olgraph_dead_letters_total", {"stage": "store"}) == 1
+
+
+# ------------------------------------------------------------------ applying batches
+
+
+async def test_a_batch_is_applied_in_one_store_write_and_measured(store: EmbeddedStore) -> None:
+    metrics = Metrics()
+    counting = PoisonStore(store)
+    applier: BatchApplier[int] = BatchApplier(counting, metrics)  # type: ignore[arg-type]
+    assert await applier.apply(prepared(1, 2, 3), never_retry) == []
+    assert counting.batches == [3]
+    for n in (1, 2, 3):
+        assert await store.get_run(str(uuid.UUID(int=n))) is not None
+    sample = metrics.registry.get_sample_value
+    assert sample("olgraph_events_applied_total") == 3
+    assert sample("olgraph_store_batch_events_count") == 1
+    assert sample("olgraph_store_batch_events_sum") == 3
+    assert sample("olgraph_store_batch_seconds_count") == 1
+
+
+async def test_empty_batches_do_not_touch_the_store(store: EmbeddedStore) -> None:
+    counting = PoisonStore(store)
+    assert await BatchApplier(counting).apply([], never_retry) == []  # type: ignore[arg-type]
+    assert counting.batches == []
+
+
+async def test_rejected_batch_is_isolated_event_by_event(store: EmbeddedStore) -> None:
+    metrics = Metrics()
+    poison = PoisonStore(store)
+    applier: BatchApplier[int] = BatchApplier(poison, metrics)  # type: ignore[arg-type]
+    rejected = await applier.apply(prepared(1, 2, 3, poison=[2]), never_retry)
+    assert rejected == [Rejected(2, "store", "store rejected the event: constraint violated")]
+    assert poison.batches == [3, 1, 1, 1]
+    assert await store.get_run(str(uuid.UUID(int=1))) is not None
+    assert await store.get_run(str(uuid.UUID(int=3))) is not None
+    assert await store.get_node("job:ns:poison") is None
+    sample = metrics.registry.get_sample_value
+    assert sample("olgraph_store_errors_total", {"retriable": "false"}) == 2
+    assert sample("olgraph_events_applied_total") == 2
+
+
+async def test_unavailable_store_is_retried_while_the_hook_returns(store: EmbeddedStore) -> None:
+    metrics = Metrics()
+    flaky = FlakyStore(store, failures=3)
+    attempts: list[int] = []
+
+    async def wait(attempt: int, exc: StoreUnavailable) -> None:
+        assert str(exc) == "store down"
+        attempts.append(attempt)
+
+    applier: BatchApplier[int] = BatchApplier(flaky, metrics)  # type: ignore[arg-type]
+    assert await applier.apply(prepared(1, 2), wait) == []
+    assert attempts == [1, 2, 3]
+    assert flaky.calls == 4
+    assert metrics.registry.get_sample_value("olgraph_store_errors_total", {"retriable": "true"}) == 3
+    assert await store.get_run(str(uuid.UUID(int=2))) is not None
+
+
+async def test_giving_up_on_an_unavailable_store_propagates_without_isolating(
+    store: EmbeddedStore,
+) -> None:
+    flaky = FlakyStore(store, failures=1)
+    applier: BatchApplier[int] = BatchApplier(flaky)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable):
+        await applier.apply(prepared(1, 2), never_retry)
+    assert flaky.calls == 1  # not retried event by event: unavailable is not a rejection
+    assert await store.get_run(str(uuid.UUID(int=1))) is None
+
+
+async def test_store_going_away_while_isolating_propagates(store: EmbeddedStore) -> None:
+    poison = PoisonStore(store, unavailable_when_isolating=True)
+    applier: BatchApplier[int] = BatchApplier(poison)  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable):
+        await applier.apply(prepared(1, 2, poison=[2]), never_retry)
+    assert poison.batches == [2, 1]
+
+
+async def test_unexpected_store_errors_propagate(store: EmbeddedStore) -> None:
+    class Broken(PoisonStore):
+        async def apply(self, mutations: Sequence[Mutation]) -> None:
+            raise RuntimeError("bug")
+
+    applier: BatchApplier[int] = BatchApplier(Broken(store))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="bug"):
+        await applier.apply(prepared(1), never_retry)

@@ -85,6 +85,7 @@ class KafkaEventSink:
         self._next_attempt = 0.0
         self._last_failure = ""
         self._closed = False
+        self._stopping: set[asyncio.Task[None]] = set()
 
     @property
     def target(self) -> str:
@@ -105,7 +106,9 @@ class KafkaEventSink:
         async with self._starting:
             producer, self._producer = self._producer, None
         if producer is not None:
-            await producer.stop()
+            await self._stop_quietly(producer)
+        if self._stopping:
+            await asyncio.gather(*self._stopping)
 
     async def append(self, events: Sequence[NewEvent]) -> None:
         """Send ``events`` in order and wait until the brokers acknowledged every one.
@@ -117,17 +120,21 @@ class KafkaEventSink:
         if not events:
             return
         _check_sizes(events)
-        producer = await self._started_producer()
         timeout = self.config.send_timeout_seconds
         try:
-            await asyncio.wait_for(self._send_all(producer, events), timeout)
+            # One deadline for (re)connecting and sending: an ingest request never waits longer.
+            await asyncio.wait_for(self._start_and_send(events), timeout)
         except TimeoutError as exc:
+            if self._producer is None:
+                raise EventLogUnavailable(
+                    f"Kafka at {self.config.bootstrap_servers} is unreachable: no answer within {timeout:g}s"
+                ) from exc
             raise EventLogUnavailable(
                 f"Kafka ({self.target}) did not acknowledge {len(events)} event(s) within {timeout:g}s"
             ) from exc
         except KafkaError as exc:
-            if not exc.retriable:
-                await self._discard(producer)  # a fatal producer error: start afresh next time
+            if not exc.retriable and self._producer is not None:
+                await self._discard(self._producer)  # a fatal producer error: start afresh next time
             raise EventLogUnavailable(
                 f"Kafka ({self.target}) did not take the event(s): {describe_failure(exc)}"
             ) from exc
@@ -135,7 +142,12 @@ class KafkaEventSink:
     async def check_writable(self) -> None:
         """Raise ``EventLogUnavailable`` unless the brokers answer a metadata request for the topic
         within a short timeout, and every partition of the topic has a leader."""
-        producer = await self._started_producer()
+        try:
+            producer = await asyncio.wait_for(self._started_producer(), self.probe_timeout)
+        except TimeoutError as exc:
+            raise EventLogUnavailable(
+                f"Kafka ({self.config.bootstrap_servers}) did not answer within {self.probe_timeout:g}s"
+            ) from exc
         client = producer.client
         topic = self.config.topic
         client.add_topic(topic)
@@ -153,6 +165,9 @@ class KafkaEventSink:
         leaderless = sorted(p for p in partitions if _leader(client, topic, p) is None)
         if leaderless:
             raise EventLogUnavailable(f"Kafka topic {topic}: partitions {leaderless} have no leader")
+
+    async def _start_and_send(self, events: Sequence[NewEvent]) -> None:
+        await self._send_all(await self._started_producer(), events)
 
     async def _send_all(self, producer: Any, events: Sequence[NewEvent]) -> None:
         topic = self.config.topic
@@ -191,8 +206,13 @@ class KafkaEventSink:
         try:
             # Bounded: bootstrapping and getting a producer id retry without end otherwise.
             await asyncio.wait_for(producer.start(), timeout)
+        except asyncio.CancelledError:
+            # The caller's deadline passed while connecting: stop this producer in the background
+            # rather than make the caller wait for it.
+            self._stop_in_background(producer)
+            raise
         except (KafkaError, OSError, TimeoutError) as exc:
-            await producer.stop()
+            await self._stop_quietly(producer)
             self._next_attempt = time.monotonic() + self.reconnect_interval
             why = f"no answer within {timeout:g}s" if isinstance(exc, TimeoutError) else describe_failure(exc)
             self._last_failure = f"Kafka at {self.config.bootstrap_servers} is unreachable: {why}"
@@ -204,7 +224,20 @@ class KafkaEventSink:
         async with self._starting:
             if self._producer is producer:
                 self._producer = None
-        await producer.stop()
+        await self._stop_quietly(producer)
+
+    def _stop_in_background(self, producer: Any) -> None:
+        task = asyncio.get_running_loop().create_task(self._stop_quietly(producer))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _stop_quietly(self, producer: Any) -> None:
+        """Stop a failed producer, bounded: with the brokers down, ``stop()`` can wait on
+        undeliverable sends for a long time, and nothing may hold up ingest (or the start lock)."""
+        try:
+            await asyncio.wait_for(producer.stop(), self.config.send_timeout_seconds)
+        except Exception as exc:  # the producer is discarded either way
+            logger.debug("stopping a failed Kafka producer: %s", describe_failure(exc))
 
 
 def _check_sizes(events: Sequence[NewEvent]) -> None:

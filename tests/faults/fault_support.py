@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,8 +56,23 @@ def olgraph_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Our environment without OLGRAPH_*/OPENLINEAGE* settings, with ``src`` importable, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"  # a SIGKILLed process's last lines are in its log too
     env.update(extra or {})
     return env
+
+
+def neo4j_auth(uri: str) -> tuple[str, str] | None:
+    """Credentials for ``uri``: NEO4J_USERNAME/NEO4J_PASSWORD when it is the ``$NEO4J_URI`` server
+    (as tests/conftest.py reads them); None for the launchers' auth-less servers."""
+    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
+    if user and password and uri == os.environ.get("NEO4J_URI"):
+        return user, password
+    return None
+
+
+def _neo4j_settings(uri: str) -> dict[str, str]:
+    auth = neo4j_auth(uri)
+    return {"OLGRAPH_STORE__NEO4J__USER": auth[0], "OLGRAPH_STORE__NEO4J__PASSWORD": auth[1]} if auth else {}
 
 
 @dataclass
@@ -165,7 +181,7 @@ class Processes:
         port = free_port()
         argv = [sys.executable, "-m", "olgraph", "api", "--kafka-bootstrap", kafka, "--topic", topic]
         argv += ["--host", "127.0.0.1", "--port", str(port), "--neo4j-uri", neo4j_uri]
-        settings = {"OLGRAPH_SERVER__RETRY_AFTER_SECONDS": "1", **(env or {})}
+        settings = {"OLGRAPH_SERVER__RETRY_AFTER_SECONDS": "1", **_neo4j_settings(neo4j_uri), **(env or {})}
         return self._launch(f"api-{len(self.started)}", argv, settings, f"http://127.0.0.1:{port}")
 
     def consumer(
@@ -176,7 +192,7 @@ class Processes:
         argv = [sys.executable, "-m", "olgraph", "consume", "--kafka-bootstrap", kafka]
         argv += ["--neo4j-uri", neo4j_uri, "--group", group, "--topic", topic]
         argv += ["--dead-letter-topic", dlq, "--health-port", str(port)]
-        settings = {"OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS": "1", **(env or {})}
+        settings = {"OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS": "1", **_neo4j_settings(neo4j_uri), **(env or {})}
         return self._launch(f"consume-{len(self.started)}", argv, settings, f"http://127.0.0.1:{port}")
 
     def _launch(self, name: str, argv: list[str], settings: dict[str, str], base: str) -> OlgraphProcess:
@@ -245,7 +261,7 @@ class Outcome:
     @property
     def acked(self) -> bool:
         """Answered 2xx in the end."""
-        return bool(self.answers) and self.answers[-1].startswith("2")
+        return bool(self.finished_at) and self.answers[-1].startswith("2")
 
 
 @dataclass
@@ -290,7 +306,7 @@ class HttpProducer:
     def sent(self) -> int:
         """Events finished so far (acknowledged or given up)."""
         with self._lock:
-            return len(self.outcomes)
+            return sum(1 for outcome in self.outcomes.values() if outcome.finished_at)
 
     def acked(self) -> list[int]:
         """Indexes of the acknowledged events."""
@@ -308,7 +324,7 @@ class HttpProducer:
             return sum(1 for o in self.outcomes.values() if o.acked and len(o.answers) > 1)
 
     def answers(self) -> Counter[str]:
-        """How often each status (or transport error) was answered, over all attempts."""
+        """How often each status (or transport error) was answered, over all attempts so far."""
         with self._lock:
             return Counter(a for outcome in self.outcomes.values() for a in outcome.answers)
 
@@ -321,16 +337,20 @@ class HttpProducer:
             with httpx.Client(base_url=self.url, timeout=self.retry.request_timeout) as client:
                 for chain in chains:
                     for event in chain:
-                        outcome = self._send(client, event)
-                        with self._lock:
-                            self.outcomes[event.index] = outcome
+                        self._send(client, event)
                         if self.pause:
                             time.sleep(self.pause)
         except BaseException as exc:  # surfaced by join()
             self._errors.append(exc)
 
-    def _send(self, client: httpx.Client, event: PlannedEvent) -> Outcome:
+    def _answer(self, outcome: Outcome, answer: str) -> None:
+        with self._lock:
+            outcome.answers.append(answer)
+
+    def _send(self, client: httpx.Client, event: PlannedEvent) -> None:
         outcome = Outcome()
+        with self._lock:  # visible at once: the tests watch answers of events still retrying
+            self.outcomes[event.index] = outcome
         body = orjson.dumps(event.body)
         headers = {"Content-Type": "application/json"}
         for attempt in range(self.retry.total + 1):
@@ -338,20 +358,21 @@ class HttpProducer:
             try:
                 response = client.post("/api/v1/lineage", content=body, headers=headers)
             except httpx.TransportError as exc:
-                outcome.answers.append(type(exc).__name__)
+                self._answer(outcome, type(exc).__name__)
             else:
                 retry_after = response.headers.get("Retry-After")
                 status = response.status_code
                 # A 503 must say when to come back (the clients honour Retry-After).
-                outcome.answers.append(
-                    f"{status} without Retry-After" if status == 503 and not retry_after else str(status)
+                self._answer(
+                    outcome,
+                    f"{status} without Retry-After" if status == 503 and not retry_after else str(status),
                 )
                 if status not in RETRIED_STATUSES:
                     break  # 2xx: acknowledged; another 4xx: the client gives up too
             if attempt < self.retry.total:
                 time.sleep(self.retry.delay(attempt + 1, retry_after))
-        outcome.finished_at = time.monotonic()
-        return outcome
+        with self._lock:
+            outcome.finished_at = time.monotonic()
 
 
 # --- private servers ------------------------------------------------------------------------------
@@ -380,9 +401,11 @@ class PrivateServer:
 
 
 def private_server(launcher: ModuleType, cache_dir: Path) -> Iterator[PrivateServer]:
-    """Start ``launcher``'s server in ``cache_dir`` for the generator's life; always stop it."""
+    """Start ``launcher``'s server in ``cache_dir`` for the generator's life; always stop it, then
+    delete ``cache_dir`` (its own copy of the jars and a throwaway database)."""
     info = launcher.up(cache_dir=cache_dir)
     try:
         yield PrivateServer(launcher, cache_dir, info.uri)
     finally:
         launcher.down(cache_dir=cache_dir)
+        shutil.rmtree(cache_dir, ignore_errors=True)

@@ -15,12 +15,12 @@ first) and checks, with Cypher against the real server:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from fault_events import ExpectedRun, Stream
+from fault_support import neo4j_auth
 from neo4j import Driver, GraphDatabase
 
 SHOWN = 8  # mismatches quoted in a failure message
@@ -57,15 +57,9 @@ class GraphSummary:
     relationships: int
 
 
-def neo4j_auth() -> tuple[str, str] | None:
-    """Credentials from NEO4J_USERNAME/NEO4J_PASSWORD, as tests/conftest.py reads them; None: no auth."""
-    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
-    return (user, password) if user and password else None
-
-
 def empty_database(uri: str) -> None:
     """Delete every node and relationship (constraints and indexes stay)."""
-    with GraphDatabase.driver(uri, auth=neo4j_auth()) as driver, driver.session() as session:
+    with GraphDatabase.driver(uri, auth=neo4j_auth(uri)) as driver, driver.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
@@ -100,7 +94,7 @@ def verify_exactly_once(uri: str, stream: Stream, acked: Iterable[int]) -> Graph
     """Assert that the graph at ``uri`` holds every acknowledged event of ``stream`` exactly once."""
     acked = sorted(set(acked))
     assert acked, "nothing was acknowledged: there is nothing to verify"
-    with GraphDatabase.driver(uri, auth=neo4j_auth()) as driver:
+    with GraphDatabase.driver(uri, auth=neo4j_auth(uri)) as driver:
         duplicates = _rows(driver, DUPLICATE_NODES)
         assert not duplicates, f"nodes without a key or duplicated: {duplicates}"
         duplicates = _rows(driver, DUPLICATE_RELATIONSHIPS)

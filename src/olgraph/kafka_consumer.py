@@ -431,10 +431,13 @@ class KafkaConsumerWorker:
     async def _update_lag(self) -> None:
         """``consumer_lag{topic,partition}`` = highwater - position, for partitions fetched from."""
         for tp in list(self._consumer.assignment()):
-            highwater = self._consumer.highwater(tp)
-            if highwater is None:
-                continue  # nothing fetched yet, so the position may not be known either
+            # A rebalance can take ``tp`` away during the await below; aiokafka then raises
+            # AssertionError("Partition is not assigned") from highwater()/position(). Lag is
+            # only a metric: skip the partition, never fail the consumer over it.
             with contextlib.suppress(KafkaError, TimeoutError, AssertionError):
+                highwater = self._consumer.highwater(tp)
+                if highwater is None:
+                    continue  # nothing fetched yet, so the position may not be known either
                 position = await asyncio.wait_for(self._consumer.position(tp), 1.0)
                 lag = max(0, int(highwater) - int(position))
                 self.metrics.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(lag)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -162,7 +163,48 @@ def log_level_option(command: F) -> F:
 def configure_logging(level: str) -> str:
     """Log olgraph at ``level``; return the level for uvicorn's own (quieter below debug)."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RepeatFilter) for f in handler.filters):
+            handler.addFilter(RepeatFilter(prefixes=("aiokafka",)))
     return level if level in ("debug", "warning", "error", "critical") else "warning"
+
+
+class RepeatFilter(logging.Filter):
+    """Let each distinct message of the given loggers through at most once per ``interval`` seconds.
+
+    While a broker is down, aiokafka logs the same connection error for every retry, thousands
+    of lines a second; the next line let through says how many were dropped meanwhile.
+
+    >>> f = RepeatFilter(prefixes=("aiokafka",), interval=60.0, clock=iter([0.0, 1.0, 61.0]).__next__)
+    >>> def rec(msg):
+    ...     return logging.LogRecord("aiokafka.conn", logging.ERROR, __file__, 1, msg, None, None)
+    >>> [f.filter(rec("down")), f.filter(rec("down"))]
+    [True, False]
+    >>> third = rec("down"); f.filter(third), third.getMessage()
+    (True, 'down (1 similar message suppressed)')
+    """
+
+    def __init__(
+        self, prefixes: tuple[str, ...], interval: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.prefixes, self.interval, self.clock = prefixes, interval, clock
+        self._seen: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Whether to emit ``record`` (others' records always pass)."""
+        if not record.name.startswith(self.prefixes):
+            return True
+        key, now = (record.name, str(record.msg)), self.clock()
+        last, dropped = self._seen.get(key, (None, 0))
+        if last is not None and now - last < self.interval:
+            self._seen[key] = (last, dropped + 1)
+            return False
+        self._seen[key] = (now, 0)
+        if dropped:
+            plural = "s" if dropped != 1 else ""
+            record.msg = f"{record.msg} ({dropped} similar message{plural} suppressed)"
+        return True
 
 
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:

@@ -23,7 +23,7 @@ import re
 import time
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -32,7 +32,7 @@ from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionErro
 from neo4j import Driver, GraphDatabase
 
 from olgraph.config import KafkaConfig
-from olgraph.devservices import ServiceError
+from olgraph.devservices import Launcher, ServiceError
 from olgraph.devservices import kafka as kafka_launcher
 from olgraph.devservices import neo4j as neo4j_launcher
 
@@ -43,30 +43,45 @@ KAFKA_ADMIN_TIMEOUT = 30.0
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="session")
-def neo4j_uri() -> Iterator[str]:
-    """Bolt URI of a real, auth-less Neo4j shared by the whole test session."""
-    from_env = os.environ.get("NEO4J_URI")
+def _provide(
+    service: str,
+    env_var: str,
+    launcher: Launcher,
+    start_container: Callable[[list[str]], Any],
+    address: Callable[[Any], str],
+) -> Iterator[str]:
+    """The address of a real ``service`` for the whole session, resolved as DESIGN §8 says:
+    ``env_var`` (a server of your own) → the local launcher (stopped at the end only if this
+    session started it) → testcontainers where a Docker engine answers → fail, saying why."""
+    from_env = os.environ.get(env_var)
     if from_env:
         yield from_env
         return
     problems: list[str] = []
     try:
-        info = neo4j_launcher.up()
+        info = launcher.up()
     except ServiceError as exc:
-        problems.append(f"local launcher (olgraph services up neo4j): {exc}")
+        problems.append(f"local launcher (olgraph services up {service.lower()}): {exc}")
     else:
         yield info.uri
         if info.started:
-            neo4j_launcher.down()
+            launcher.down()
         return
-    container = _start_container(problems)
+    container = start_container(problems)
     if container is None:
-        pytest.fail("no Neo4j for the tests:\n" + "\n".join(problems), pytrace=False)
+        pytest.fail(f"no {service} for the tests:\n" + "\n".join(problems), pytrace=False)
     try:
-        yield str(container.get_connection_url())
+        yield address(container)
     finally:
         container.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_uri() -> Iterator[str]:
+    """Bolt URI of a real, auth-less Neo4j shared by the whole test session."""
+    yield from _provide(
+        "Neo4j", "NEO4J_URI", neo4j_launcher, _start_container, lambda c: str(c.get_connection_url())
+    )
 
 
 @pytest.fixture
@@ -115,27 +130,13 @@ def _start_container(problems: list[str]) -> Any:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """``host:port`` of a real Kafka broker shared by the whole test session."""
-    from_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if from_env:
-        yield from_env
-        return
-    problems: list[str] = []
-    try:
-        info = kafka_launcher.up()
-    except ServiceError as exc:
-        problems.append(f"local launcher (olgraph services up kafka): {exc}")
-    else:
-        yield info.uri
-        if info.started:
-            kafka_launcher.down()
-        return
-    container = _start_kafka_container(problems)
-    if container is None:
-        pytest.fail("no Kafka for the tests:\n" + "\n".join(problems), pytrace=False)
-    try:
-        yield str(container.get_bootstrap_server())
-    finally:
-        container.stop()
+    yield from _provide(
+        "Kafka",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        kafka_launcher,
+        _start_kafka_container,
+        lambda c: str(c.get_bootstrap_server()),
+    )
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -147,6 +148,28 @@ def _versions(accepted: tuple[int, ...]) -> str:
 # --- Maven -----------------------------------------------------------------------------------------
 
 
+def fetch_jars(root: Path, lib: Path, pom: str, label: str, java_home: Path) -> None:
+    """Copy the dependencies of ``pom`` into ``lib`` with Maven, unless ``lib`` already holds them.
+
+    A marker file records the pom's digest, so changing the pinned versions fetches afresh and
+    an interrupted fetch is redone. ``label`` names what is fetched in the progress lines.
+    """
+    marker = root / "lib.complete"
+    digest = hashlib.sha256(pom.encode()).hexdigest()
+    if lib.is_dir() and marker.is_file() and marker.read_text().strip() == digest:
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    remove_file(marker)
+    shutil.rmtree(lib, ignore_errors=True)  # stale jars of another version would clash
+    (root / "pom.xml").write_text(pom, encoding="utf-8")
+    progress(f"fetching {label} jars from Maven Central into {lib} (first run only)…")
+    started = time.monotonic()
+    goals = ["dependency:copy-dependencies", f"-DoutputDirectory={lib.name}", "-DincludeScope=runtime"]
+    run_maven(root, goals, java_home, root / "mvn.log")
+    marker.write_text(digest + "\n", encoding="utf-8")
+    progress(f"fetched {len(list(lib.glob('*.jar')))} jars in {time.monotonic() - started:.0f}s")
+
+
 def run_maven(project_dir: Path, goals: list[str], java_home: Path, log_path: Path) -> None:
     """Run ``mvn -q -B <goals>`` in ``project_dir`` with ``java_home``; raise with the log tail on failure."""
     mvn = shutil.which("mvn")
@@ -261,6 +284,15 @@ def spawn_detached(argv: list[str], env: Mapping[str, str], log_path: Path) -> i
         return os.posix_spawn(argv[0], argv, dict(env), file_actions=actions, setsid=True)
     except OSError as exc:
         raise ServiceError(f"cannot start {argv[0]}: {exc}") from exc
+
+
+def is_our_process(pid: int, *markers: str) -> bool:
+    """Whether ``pid`` lives and is the server we started: its command line holds every marker
+    (main class, instance path), so a recycled pid of some other program is not mistaken for it."""
+    if not process_alive(pid):
+        return False
+    cmdline = process_cmdline(pid)  # None off Linux: trust the pid
+    return cmdline is None or all(marker in cmdline for marker in markers)
 
 
 def process_alive(pid: int) -> bool:

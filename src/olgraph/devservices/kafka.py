@@ -23,9 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import concurrent.futures
-import hashlib
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Coroutine
@@ -35,18 +33,18 @@ from typing import Any
 
 from olgraph.devservices._common import (
     ServiceInfo,
+    fetch_jars,
     file_lock,
     find_java_home,
+    is_our_process,
     java_major_version,
     port_accepts,
     process_alive,
-    process_cmdline,
     progress,
     read_json,
     remove_file,
     reuse_ports,
     run_logged,
-    run_maven,
     services_root,
     spawn_detached,
     tail,
@@ -324,21 +322,7 @@ def formatted_cluster_id(data_dir: Path) -> str | None:
 
 def ensure_jars(paths: KafkaPaths, java_home: Path) -> None:
     """Fetch the broker jars with Maven unless ``lib/`` already holds the ones for this pom."""
-    pom = render_pom()
-    marker = paths.root / "lib.complete"
-    digest = hashlib.sha256(pom.encode()).hexdigest()
-    if paths.lib.is_dir() and marker.is_file() and marker.read_text().strip() == digest:
-        return
-    paths.root.mkdir(parents=True, exist_ok=True)
-    remove_file(marker)
-    shutil.rmtree(paths.lib, ignore_errors=True)  # stale jars of another version would clash
-    (paths.root / "pom.xml").write_text(pom, encoding="utf-8")
-    progress(f"fetching Kafka {KAFKA_VERSION} jars from Maven Central into {paths.lib} (first run only)…")
-    started = time.monotonic()
-    goals = ["dependency:copy-dependencies", "-DoutputDirectory=lib", "-DincludeScope=runtime"]
-    run_maven(paths.root, goals, java_home, paths.root / "mvn.log")
-    marker.write_text(digest + "\n", encoding="utf-8")
-    progress(f"fetched {len(list(paths.lib.glob('*.jar')))} jars in {time.monotonic() - started:.0f}s")
+    fetch_jars(paths.root, paths.lib, render_pom(), f"Kafka {KAFKA_VERSION}", java_home)
 
 
 def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
@@ -470,10 +454,7 @@ def _run_coroutine(coro: Coroutine[Any, Any, bool], timeout: float) -> bool:
 
 
 def _is_our_server(state: KafkaState, paths: KafkaPaths) -> bool:
-    if not process_alive(state.pid):
-        return False
-    cmdline = process_cmdline(state.pid)  # None off Linux: trust the pid
-    return cmdline is None or (SERVER_MAIN in cmdline and str(paths.server_properties) in cmdline)
+    return is_our_process(state.pid, SERVER_MAIN, str(paths.server_properties))
 
 
 def _info(state: KafkaState, running: bool, started: bool = False) -> ServiceInfo:

@@ -18,9 +18,7 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,17 +29,17 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from olgraph.devservices._common import (
     ServiceInfo,
+    fetch_jars,
     file_lock,
     find_java_home,
+    is_our_process,
     java_major_version,
     port_accepts,
     process_alive,
-    process_cmdline,
     progress,
     read_json,
     remove_file,
     reuse_ports,
-    run_maven,
     services_root,
     spawn_detached,
     tail,
@@ -244,21 +242,7 @@ def java_command(java_home: Path, lib_dir: Path, instance_dir: Path) -> list[str
 
 def ensure_jars(paths: Neo4jPaths, java_home: Path) -> None:
     """Fetch the server jars with Maven unless ``lib/`` already holds the ones for this pom."""
-    pom = render_pom()
-    marker = paths.root / "lib.complete"
-    digest = hashlib.sha256(pom.encode()).hexdigest()
-    if paths.lib.is_dir() and marker.is_file() and marker.read_text().strip() == digest:
-        return
-    paths.root.mkdir(parents=True, exist_ok=True)
-    remove_file(marker)
-    shutil.rmtree(paths.lib, ignore_errors=True)  # stale jars of another version would clash
-    (paths.root / "pom.xml").write_text(pom, encoding="utf-8")
-    progress(f"fetching Neo4j {NEO4J_VERSION} jars from Maven Central into {paths.lib} (first run only)…")
-    started = time.monotonic()
-    goals = ["dependency:copy-dependencies", "-DoutputDirectory=lib", "-DincludeScope=runtime"]
-    run_maven(paths.root, goals, java_home, paths.root / "mvn.log")
-    marker.write_text(digest + "\n", encoding="utf-8")
-    progress(f"fetched {len(list(paths.lib.glob('*.jar')))} jars in {time.monotonic() - started:.0f}s")
+    fetch_jars(paths.root, paths.lib, render_pom(), f"Neo4j {NEO4J_VERSION}", java_home)
 
 
 def bolt_answers(uri: str, timeout: float = 5.0) -> bool:
@@ -358,10 +342,7 @@ def _wait_ready(paths: Neo4jPaths, state: Neo4jState, timeout: float) -> float:
 
 
 def _is_our_server(state: Neo4jState, paths: Neo4jPaths) -> bool:
-    if not process_alive(state.pid):
-        return False
-    cmdline = process_cmdline(state.pid)  # None off Linux: trust the pid
-    return cmdline is None or (ENTRY_POINT in cmdline and str(paths.instance) in cmdline)
+    return is_our_process(state.pid, ENTRY_POINT, str(paths.instance))
 
 
 def _info(state: Neo4jState, running: bool, started: bool = False) -> ServiceInfo:

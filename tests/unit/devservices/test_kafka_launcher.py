@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from olgraph.devservices import ServiceError, launchers
+from olgraph.devservices import ServiceError, _common, launchers
 from olgraph.devservices import kafka as launcher
 from olgraph.devservices._common import find_java_home, process_alive, read_json, reuse_ports, write_json
 from olgraph.devservices.kafka import KafkaPaths, KafkaState
@@ -262,7 +262,7 @@ def test_jars_are_fetched_once_per_pom(tmp_path: Path, monkeypatch: pytest.Monke
         (project_dir / "lib").mkdir()
         (project_dir / "lib" / "kafka_2.13-4.3.1.jar").write_bytes(b"")
 
-    monkeypatch.setattr(launcher, "run_maven", fake_maven)
+    monkeypatch.setattr(_common, "run_maven", fake_maven)
     paths = KafkaPaths.under(tmp_path)
 
     launcher.ensure_jars(paths, Path("/jdk"))

@@ -226,7 +226,7 @@ def test_jars_are_fetched_once_per_pom(tmp_path: Path, monkeypatch: pytest.Monke
         (project_dir / "lib").mkdir()
         (project_dir / "lib" / "neo4j-5.26.30.jar").write_bytes(b"")
 
-    monkeypatch.setattr(launcher, "run_maven", fake_maven)
+    monkeypatch.setattr(_common, "run_maven", fake_maven)
     paths = Neo4jPaths.under(tmp_path)
 
     launcher.ensure_jars(paths, Path("/jdk"))

@@ -35,6 +35,21 @@ RANKS: dict[str, int] = {
     "cli": 7,
     "__main__": 8,
     "__init__": 0,
+    # Client-side plugins run inside users' jobs: they may import nothing of the server.
+    "integrations": 0,
+}
+
+# Server-side helpers that live beside the plugins (run by the olgraph CLI, not in a workload).
+SERVER_SIDE_INTEGRATIONS = {"mlflow/sync.py"}
+SERVER_PACKAGES = {
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "pydantic_settings",
+    "neo4j",
+    "aiokafka",
+    "click",
+    "orjson",
 }
 
 # What the pure normalizer may never touch.
@@ -84,6 +99,26 @@ def test_normalize_is_pure(path: Path) -> None:
     for name in _imports(path):
         assert name.split(".")[0] not in IMPURE, f"{path.name} imports {name}: normalize must stay pure"
         assert not name.startswith(("olgraph.store", "olgraph.api", "olgraph.log")), name
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p
+        for p in (SRC / "integrations").rglob("*.py")
+        if str(p.relative_to(SRC / "integrations")) not in SERVER_SIDE_INTEGRATIONS
+    ),
+    ids=lambda p: str(p.relative_to(SRC)),
+)
+def test_plugins_stay_light(path: Path) -> None:
+    """A training job installing olgraph[mlflow] or olgraph[ray] never pulls in the server."""
+    for name in _imports(path):
+        parts = name.split(".")
+        assert parts[0] not in SERVER_PACKAGES, f"{path.name} imports {name}: plugins must stay light"
+        if parts[0] == "olgraph" and len(parts) > 1:
+            assert parts[1] == "integrations", (
+                f"{path.name} imports {name}: plugins import only olgraph.integrations"
+            )
 
 
 def test_rank_table_catches_a_violation(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest services-up services-down docs clean
+.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench-plugins
 
 install: $(STAMP)
 
@@ -21,8 +21,8 @@ run: install
 test: lint typecheck pytest
 
 lint: install
-	$(BIN)/ruff check src tests scripts
-	$(BIN)/ruff format --check src tests scripts
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
 
 typecheck: install
 	$(BIN)/mypy
@@ -35,6 +35,11 @@ services-up: install
 
 services-down: install
 	$(BIN)/olgraph services down
+
+# What the MLflow and Ray plugins cost a workload (import time, per-call overhead); prints a report.
+bench-plugins: install
+	$(BIN)/python bench/plugins_mlflow.py
+	$(BIN)/python bench/plugins_ray.py
 
 docs: install
 	$(BIN)/python scripts/gen_config_docs.py

@@ -406,6 +406,20 @@ def _cli_envvars() -> set[str]:
     return found
 
 
+PLUGIN_VARIABLE = re.compile(r"OLGRAPH_(MLFLOW|RAY)_(DISABLED|DEBUG|IGNORE_ERRORS|FLUSH_TIMEOUT|JOB_NAME)")
+
+
+def _is_plugin_variable(name: str) -> bool:
+    """The client-side plugins' switches (olgraph.integrations._common.PluginSettings)."""
+    match = PLUGIN_VARIABLE.fullmatch(name)
+    if match is None:
+        return False
+    from olgraph.integrations._common import PluginSettings  # noqa: PLC0415
+
+    settings = PluginSettings.from_env(match[1].lower(), {name: "true"})
+    return match[2] == "JOB_NAME" or match[2] == "FLUSH_TIMEOUT" or getattr(settings, match[2].lower())
+
+
 def _is_setting(name: str) -> bool:
     model: Any = Settings
     for part in name.removeprefix("OLGRAPH_").lower().split("__"):
@@ -422,7 +436,9 @@ def test_every_setting_in_the_readme_exists() -> None:
     names = set(re.findall(r"\bOLGRAPH_[A-Z0-9_]+[A-Z0-9]", text))
     assert len(names) >= 6, names
     cli_envvars = _cli_envvars()
-    unknown = sorted(n for n in names if not _is_setting(n) and n not in cli_envvars)
+    unknown = sorted(
+        n for n in names if not _is_setting(n) and n not in cli_envvars and not _is_plugin_variable(n)
+    )
     assert unknown == [], "README names variables that are neither settings nor CLI environment variables"
     configuration = text[text.index("## Configuration") :].split("\n## ", 1)[0]
     serve_help = olgraph_cli(["serve", "--help"], None).stdout

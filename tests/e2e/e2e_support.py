@@ -22,6 +22,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -357,3 +358,90 @@ def run_python(
         timeout=timeout,
         check=False,
     )
+
+
+# --- a real `mlflow server` ------------------------------------------------------------------
+
+MLFLOW_START_TIMEOUT = 120.0  # seconds: importing MLflow alone can take a while on a busy machine
+
+
+@dataclass
+class MlflowServerProcess:
+    """A running ``mlflow server`` (SQLite backend) and its log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def run_mlflow_server(
+    folder: Path, env: Mapping[str, str], extra_args: Sequence[str] = ()
+) -> Iterator[MlflowServerProcess]:
+    """``mlflow server`` on a free 127.0.0.1 port with a SQLite store in ``folder``, until the block ends.
+
+    It runs in its own process group (it starts uvicorn workers and job runners), is waited
+    for on ``/health`` within :data:`MLFLOW_START_TIMEOUT`, and the whole group is stopped at
+    the end so nothing outlives the test.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    # the console script, as users start it (the plugin must recognise the server by its command line)
+    command = [str(Path(sys.executable).parent / "mlflow"), "server"]
+    command += [
+        "--backend-store-uri",
+        f"sqlite:///{folder / 'mlflow.db'}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        *extra_args,
+    ]
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, env=dict(env), cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = MlflowServerProcess(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_mlflow_healthy(server)
+        yield server
+    finally:
+        stop_process_group(process)
+
+
+def _wait_mlflow_healthy(server: MlflowServerProcess) -> None:
+    deadline = time.monotonic() + MLFLOW_START_TIMEOUT
+    while time.monotonic() < deadline:
+        log = server.log.read_text(errors="replace")
+        assert server.process.poll() is None, f"mlflow server exited:\n{log}"
+        try:
+            if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"mlflow server not healthy in {MLFLOW_START_TIMEOUT}s:\n{server.log.read_text()}")
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group a test started (``start_new_session``), then SIGKILL what is left."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            continue
+        time.sleep(0.5)  # let the workers follow their parent before checking the group

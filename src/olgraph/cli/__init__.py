@@ -18,6 +18,7 @@ from olgraph.cli.consume import consume_command
 from olgraph.cli.query import impact_command, lineage_command
 from olgraph.cli.serve import serve_command
 from olgraph.cli.services import services
+from olgraph.cli.sync_cmd import sync_group
 
 
 @click.group("olgraph", context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +33,4 @@ main.add_command(consume_command)
 main.add_command(lineage_command)
 main.add_command(impact_command)
 main.add_command(services)
+main.add_command(sync_group)

@@ -209,7 +209,7 @@ class Guard:
 SendFn = Callable[[JsonDict], None]
 
 
-def _default_sender(logger: logging.Logger) -> SendFn:
+def default_sender(logger: logging.Logger) -> SendFn:
     """Build the sender on openlineage-python's client, configured the standard way."""
     from openlineage.client import OpenLineageClient  # noqa: PLC0415 - on the emitter thread, never at import
 
@@ -240,7 +240,7 @@ class Emitter:
         self.settings = settings
         self.logger = logger
         self.guard = Guard(settings, logger)
-        self._make_sender = sender or (lambda: _default_sender(logger))
+        self._make_sender = sender or (lambda: default_sender(logger))
         self._queue: queue.Queue[JsonDict | None] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -250,6 +250,15 @@ class Emitter:
         self.failed = 0
         self.dropped = 0
         self._exit_hook_registered = False
+        if hasattr(os, "register_at_fork"):  # a forked child has no sending thread: start afresh
+            os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._queue = queue.Queue(maxsize=self._queue.maxsize)
+        self._pending = 0
+        self._thread = None
 
     def emit(self, event: JsonDict) -> None:
         """Queue one event (a JSON-ready OpenLineage event dict) for sending."""
@@ -451,7 +460,7 @@ def dataset(
 
 def run_event(
     plugin: str,
-    event_type: str,
+    event_type: str | None,
     *,
     run_id: str,
     job_namespace: str,
@@ -462,8 +471,12 @@ def run_event(
     inputs: list[JsonDict] | None = None,
     outputs: list[JsonDict] | None = None,
 ) -> JsonDict:
-    """A RunEvent dict in the OpenLineage 2-0-2 shape."""
-    return {
+    """A RunEvent dict in the OpenLineage 2-0-2 shape.
+
+    ``event_type=None`` leaves ``eventType`` out: a fact about the run (e.g. a model version it
+    produced, registered later) that must not change the run's state.
+    """
+    event: JsonDict = {
         "eventType": event_type,
         "eventTime": event_time or now(),
         "producer": producer(plugin),
@@ -473,6 +486,9 @@ def run_event(
         "inputs": list(inputs or []),
         "outputs": list(outputs or []),
     }
+    if event_type is None:
+        del event["eventType"]
+    return event
 
 
 def dataset_event(plugin: str, entry: JsonDict, *, event_time: str | None = None) -> JsonDict:
@@ -598,6 +614,7 @@ def script_name() -> str:
 # --------------------------------------------------------------------------- naming
 
 
+_AZURE = {"abfss", "abfs", "wasbs", "wasb"}
 _OBJECT_STORES = {"s3": "s3", "s3a": "s3", "s3n": "s3", "gs": "gs", "gcs": "gs", "oss": "oss", "r2": "r2"}
 
 
@@ -608,6 +625,8 @@ def dataset_identity(uri: str, *, base: Path | None = None) -> tuple[str, str]:
       ``gs://bucket/path`` → (``gs://bucket``, ``path``);
     - Azure: ``abfss://container@account.dfs.core.windows.net/path`` → (everything up to
       the host, ``path``), the same for ``wasbs``/``abfs``/``wasb``;
+    - user info elsewhere (``s3://anonymous@bucket``, ``hdfs://user@nn``) is not part of the
+      identity and is dropped;
     - HDFS and other ``scheme://authority/path`` URIs → (``scheme://authority``, ``/path``);
     - local files: a path, ``file:/path`` or ``file:///path`` → (``file``, absolute path),
       relative paths made absolute against ``base`` (default: the working directory);
@@ -623,15 +642,18 @@ def dataset_identity(uri: str, *, base: Path | None = None) -> tuple[str, str]:
     if scheme == "file":
         return "file", _local_path(unquote(parts.path) or "/", base)
     path = unquote(parts.path)
+    netloc = parts.netloc
+    if scheme not in _AZURE:  # user info is a credential (or Ray's "anonymous@"), not identity
+        netloc = netloc.rsplit("@", 1)[-1]
     if scheme in _OBJECT_STORES:
-        return f"{_OBJECT_STORES[scheme]}://{parts.netloc}", path.strip("/") or "/"
+        return f"{_OBJECT_STORES[scheme]}://{netloc}", path.strip("/") or "/"
     if scheme == "dbfs" and not parts.netloc:
         return "dbfs", path.rstrip("/") or "/"
-    if parts.netloc:
+    if netloc:
         name = path.rstrip("/") or "/"
-        if scheme in {"abfss", "abfs", "wasbs", "wasb"}:
+        if scheme in _AZURE:  # container@account is the identity; the name is relative to it
             name = name.lstrip("/") or "/"
-        return f"{scheme}://{parts.netloc}", name
+        return f"{scheme}://{netloc}", name
     return scheme, path.rstrip("/") or text
 
 
@@ -681,7 +703,7 @@ class ProcessRun:
             if self._started:
                 return
             self._started = True
-        self.emitter.emit(self._event("START"))
+        self.emitter.emit(self.event("START"))
         previous = sys.excepthook
 
         def record(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
@@ -698,8 +720,16 @@ class ProcessRun:
             self.plugin, run_id=self.run_id, job_namespace=self.namespace, job_name=self.job_name
         )
 
-    def _event(self, event_type: str, **extra: Any) -> JsonDict:
-        facets = {WORKLOAD_FACET: self.workload.facet(self.plugin), **extra}
+    def event(
+        self,
+        event_type: str,
+        *,
+        inputs: list[JsonDict] | None = None,
+        outputs: list[JsonDict] | None = None,
+        **extra_facets: Any,
+    ) -> JsonDict:
+        """An event of this process run (e.g. RUNNING with a model it loaded as input)."""
+        facets = {WORKLOAD_FACET: self.workload.facet(self.plugin), **extra_facets}
         return run_event(
             self.plugin,
             event_type,
@@ -708,11 +738,13 @@ class ProcessRun:
             job_name=self.job_name,
             run_facets=facets,
             job_facets={"jobType": job_type_facet(self.plugin, self.plugin.upper(), "WORKLOAD")},
+            inputs=inputs,
+            outputs=outputs,
         )
 
     def _at_exit(self) -> None:
         if self._failed is None:
-            self.emitter.emit(self._event("COMPLETE"))
+            self.emitter.emit(self.event("COMPLETE"))
             return
         error = facet(
             self.plugin,
@@ -720,4 +752,4 @@ class ProcessRun:
             message=f"{type(self._failed).__name__}: {self._failed}",
             programmingLanguage="python",
         )
-        self.emitter.emit(self._event("FAIL", errorMessage=error))
+        self.emitter.emit(self.event("FAIL", errorMessage=error))

@@ -315,6 +315,8 @@ def test_workload_facet_names_process_and_extra() -> None:
         ("/data/dir/", ("file", "/data/dir")),
         ("dbfs:/mnt/x", ("dbfs", "/mnt/x")),
         ("s3://bucket/with%20space", ("s3://bucket", "with space")),
+        ("s3://anonymous@bucket/k", ("s3://bucket", "k")),
+        ("hdfs://etl:secret@nn:8020/t", ("hdfs://nn:8020", "/t")),
     ],
 )
 def test_dataset_identity_follows_the_openlineage_naming_conventions(
@@ -326,3 +328,31 @@ def test_dataset_identity_follows_the_openlineage_naming_conventions(
 def test_relative_paths_are_made_absolute(tmp_path: Path) -> None:
     assert c.dataset_identity("data/x.parquet", base=tmp_path) == ("file", str(tmp_path / "data/x.parquet"))
     assert c.dataset_identity("./a/../b", base=tmp_path) == ("file", str(tmp_path / "b"))
+
+
+def test_a_forked_child_sends_its_own_events(tmp_path: Path) -> None:
+    """After fork() the child has no sending thread; the emitter starts a new one there."""
+    out = tmp_path / "sent.txt"
+    code = f"""
+import logging, os
+from olgraph.integrations import _common as c
+def sender():
+    def send(event):
+        with open({str(out)!r}, "a") as f:
+            f.write(("child" if os.getpid() != parent else "parent") + " " + str(event["n"]) + "\\n")
+    return send
+parent = os.getpid()
+e = c.Emitter(c.PluginSettings(plugin="unit"), logging.getLogger("t"), sender=sender)
+e.emit({{"n": 0}})
+assert e.flush(10)
+pid = os.fork()
+if pid == 0:
+    e.emit({{"n": 1}})
+    os._exit(0 if e.flush(10) else 3)
+assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().splitlines() == ["parent 0", "child 1"]

@@ -9,7 +9,9 @@ MLflow has one, so the plugin and the sync describe one fact with one event.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +49,7 @@ class RunContext:
 
 def _run_event(
     ctx: RunContext,
-    event_type: str,
+    event_type: str | None,
     run_id: str,
     event_time: str,
     *,
@@ -93,7 +95,7 @@ def mlflow_run_facet(run: Any, ctx: RunContext) -> JsonDict:
         userId=getattr(info, "user_id", None) or None,
         artifactUri=naming.public_uri(info.artifact_uri) if getattr(info, "artifact_uri", None) else None,
         params=dict(data.params or {}),
-        metrics={k: float(v) for k, v in (data.metrics or {}).items()},
+        metrics={k: _finite(v) for k, v in (data.metrics or {}).items()},
         tags=tags,
     )
 
@@ -229,9 +231,20 @@ def artifact_model_logged(run_id: str, artifact_path: str, ctx: RunContext, even
 
 
 def model_version_output(version: Any, registry_namespace: str) -> JsonDict:
-    """A registered model version as an output: dataset ``models/{name}``, version ``N``."""
-    facets = model_facets(
-        "REGISTERED_MODEL",
+    """A registered model version as an output: dataset ``models/{name}``, version ``N``.
+
+    What the version is made of goes in the output facet ``mlflow_model_version`` (it lands
+    on the run's WROTE relationship to that version), not in a dataset facet: the dataset's
+    ``mlflow_model`` facet describes the registered model as a whole and must not be
+    replaced by one version's details.
+    """
+    facets = {
+        "datasetType": c.dataset_type_facet(P, "MODEL", "REGISTERED_MODEL"),
+        "version": c.version_facet(P, str(version.version)),
+    }
+    details = c.own_facet(
+        P,
+        "MlflowModelVersionOutputDatasetFacet",
         name=version.name,
         version=str(version.version),
         source=naming.public_uri(str(version.source)) if version.source else None,
@@ -240,26 +253,36 @@ def model_version_output(version: Any, registry_namespace: str) -> JsonDict:
         stage=_stage(getattr(version, "current_stage", None)),
         status=str(getattr(version, "status", "") or "") or None,
     )
-    facets["version"] = c.version_facet(P, str(version.version))
-    return c.dataset(registry_namespace, naming.registered_model(version.name), facets)
+    return c.dataset(
+        registry_namespace,
+        naming.registered_model(version.name),
+        facets,
+        output_facets={"mlflow_model_version": details},
+    )
 
 
 def model_version_created(version: Any, ctx: RunContext, registry_namespace: str) -> JsonDict | None:
-    """OTHER event of the run that produced a registered model version (``None`` without a run).
+    """Event of the run that produced a registered model version (``None`` without a run).
 
-    OTHER leaves the run's state alone, whenever it arrives; the version links to the run,
-    and through it to the exact dataset versions the run read.
+    It has no ``eventType``: registering a version is a fact about the run's output, not a
+    change of its state, so a running run stays RUNNING and an ended one keeps its end. The
+    version links to the run, and through it to the exact dataset versions the run read.
     """
     run_id = getattr(version, "run_id", None)
     if not run_id:
         return None
     output = model_version_output(version, registry_namespace)
-    return _run_event(ctx, "OTHER", run_id, c.from_millis(version.creation_timestamp), outputs=[output])
+    return _run_event(ctx, None, run_id, c.from_millis(version.creation_timestamp), outputs=[output])
 
 
 def registered_model_state(model: Any, versions: Iterable[Any], registry_namespace: str) -> JsonDict:
     """DatasetEvent with a registered model's aliases and stages as its complete ``tags`` facet."""
-    versions = list(versions)
+    entry, last_updated = _registered_model_entry(model, list(versions), registry_namespace)
+    return c.dataset_event(P, entry, event_time=c.from_millis(last_updated))
+
+
+def _registered_model_entry(model: Any, versions: list[Any], registry_namespace: str) -> tuple[JsonDict, int]:
+    """The model's dataset entry (aliases, stages, versions) and its latest MLflow timestamp."""
     aliases = {str(k): str(v) for k, v in (getattr(model, "aliases", None) or {}).items()}
     tags = [(f"alias.{alias}", version) for alias, version in sorted(aliases.items())]
     stages = sorted({(f"stage.{s}", str(v.version)) for v in versions if (s := _stage(v.current_stage))})
@@ -275,7 +298,21 @@ def registered_model_state(model: Any, versions: Iterable[Any], registry_namespa
     facets["tags"] = c.tags_facet(P, tags, source="MLFLOW")
     stamps = [model.last_updated_timestamp or 0, *(v.last_updated_timestamp or 0 for v in versions)]
     entry = c.dataset(registry_namespace, naming.registered_model(model.name), facets)
-    return c.dataset_event(P, entry, event_time=c.from_millis(max(stamps)))
+    return entry, max(stamps)
+
+
+def registered_model_state_observed(
+    model: Any, versions: Iterable[Any], registry_namespace: str, observed_millis: int
+) -> JsonDict:
+    """:func:`registered_model_state` at the later of MLflow's timestamps and ``observed_millis``.
+
+    Setting or deleting an alias does not move any MLflow timestamp (SQL stores), so the
+    state after an alias change would carry the same ``eventTime`` as the state before it,
+    and the graph's last-writer-wins merge could keep either ``tags`` facet. The plugin sees
+    the change happen and passes the time it saw it (strictly increasing per model).
+    """
+    entry, last_updated = _registered_model_entry(model, list(versions), registry_namespace)
+    return c.dataset_event(P, entry, event_time=c.from_millis(max(last_updated, observed_millis)))
 
 
 def model_dropped(name: str, registry_namespace: str, event_time: str) -> JsonDict:
@@ -302,6 +339,12 @@ def _model_id(version: Any) -> str | None:
     return None
 
 
+def _finite(value: Any) -> float | None:
+    """A metric as JSON allows it: NaN and infinities (a diverged loss) become ``null``."""
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def _stage(stage: Any) -> str | None:
     text = str(stage or "")
     return None if text in {"", "None"} else text
@@ -315,8 +358,9 @@ def _engine() -> JsonDict:
     return c.processing_engine_facet(P, "mlflow", _mlflow_version())
 
 
+@functools.cache
 def _mlflow_version() -> str | None:
-    """MLflow's version without importing it (the distribution's metadata)."""
+    """MLflow's version without importing it (the distribution's metadata, read once: ~1 ms a read)."""
     from importlib import metadata  # noqa: PLC0415 - rarely needed, keep module import cheap
 
     for dist in ("mlflow-skinny", "mlflow"):
@@ -334,3 +378,53 @@ def _json_or_none(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------- reads and writes seen live
+
+
+def run_io(
+    run_id: str,
+    ctx: RunContext,
+    event_time: str,
+    *,
+    inputs: list[JsonDict] | None = None,
+    outputs: list[JsonDict] | None = None,
+) -> JsonDict:
+    """RUNNING event of an MLflow run that read ``inputs`` or wrote ``outputs`` (a load, a model input)."""
+    return _run_event(ctx, "RUNNING", run_id, event_time, inputs=inputs, outputs=outputs)
+
+
+def logged_models_written(run_id: str, ctx: RunContext, models: Iterable[Any], event_time: str) -> JsonDict:
+    """RUNNING event of a run that logged MLflow 3 models as its outputs (``log_outputs``)."""
+    outputs = [logged_model_output(m, ctx.namespace) for m in models]
+    return run_io(run_id, ctx, event_time, outputs=outputs)
+
+
+def registered_model_input(name: str, version: str | None, registry_namespace: str) -> JsonDict:
+    """A registered model read (``models:/churn/7``, an alias or a stage resolved to ``7``).
+
+    Only the facets that identify what was read: a load must not replace the richer
+    ``mlflow_model`` facet the registry events keep up to date.
+
+    >>> entry = registered_model_input("churn", "7", "mlflow://tracking:5000")
+    >>> entry["name"], entry["facets"]["version"]["datasetVersion"]
+    ('models/churn', '7')
+    """
+    facets: JsonDict = {"datasetType": c.dataset_type_facet(P, "MODEL", "REGISTERED_MODEL")}
+    if version:
+        facets["version"] = c.version_facet(P, str(version))
+    return c.dataset(registry_namespace, naming.registered_model(name), facets)
+
+
+def logged_model_input(model_id: str, tracking_namespace: str) -> JsonDict:
+    """An MLflow 3 logged model read (``models:/m-…``, or a run's input model)."""
+    facets = {"datasetType": c.dataset_type_facet(P, "MODEL", "LOGGED_MODEL")}
+    return c.dataset(tracking_namespace, naming.logged_model(model_id), facets)
+
+
+def run_artifact_input(run_id: str, path: str, tracking_namespace: str, *, is_model: bool) -> JsonDict:
+    """Run artifacts read (``runs:/id/path``); a directory with an ``MLmodel`` file is a model."""
+    name = naming.run_artifact(run_id, path).rstrip("/")
+    facets = {"datasetType": c.dataset_type_facet(P, "MODEL", "RUN_ARTIFACT")} if is_model else None
+    return c.dataset(tracking_namespace, name, facets)

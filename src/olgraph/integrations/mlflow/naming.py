@@ -26,7 +26,7 @@ def mlflow_namespace(uri: str) -> str:
     text = uri.strip()
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
-    host = parts.hostname or ""
+    host = _host(parts.hostname or "")
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     path = parts.path.rstrip("/")
@@ -42,7 +42,7 @@ def mlflow_namespace(uri: str) -> str:
 def public_uri(uri: str) -> str:
     """``uri`` without user name, password, query or fragment (safe to put in an event)."""
     parts = urlsplit(uri.strip())
-    host = parts.hostname or ""
+    host = _host(parts.hostname or "")
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     if not parts.scheme:
@@ -81,4 +81,10 @@ def logged_model(model_id: str) -> str:
 
 def run_artifact(run_id: str, path: str) -> str:
     """Dataset name of a model logged as run artifacts (the pre-MLflow-3 path)."""
-    return f"{RUN_ARTIFACTS}{run_id}/{path.strip('/')}"
+    inner = path.strip("/")
+    return f"{RUN_ARTIFACTS}{run_id}/{inner}" if inner else f"{RUN_ARTIFACTS}{run_id}"
+
+
+def _host(hostname: str) -> str:
+    """A host as written in a URI: IPv6 literals keep their brackets."""
+    return f"[{hostname}]" if ":" in hostname else hostname

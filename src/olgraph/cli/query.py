@@ -27,6 +27,17 @@ EXIT_FAILURE = 2
 LINEAGE_CSV_COLUMNS = ("id", "type", "namespace", "name", "deleted")
 
 
+url_option = click.option(
+    "--url",
+    envvar="OLGRAPH_URL",
+    show_envvar=True,
+    default=DEFAULT_URL,
+    show_default=True,
+    help="Base URL of the olgraph server.",
+)
+"""``--url``: the olgraph server an HTTP command talks to (also ``olgraph sync``)."""
+
+
 def _client_options(func: F) -> F:
     """The options every HTTP command takes: server URL, API key, timeout."""
     func = click.option(
@@ -39,14 +50,7 @@ def _client_options(func: F) -> F:
         default=None,
         help="API key with the 'read' role, sent as a Bearer token.",
     )(func)
-    return click.option(
-        "--url",
-        envvar="OLGRAPH_URL",
-        show_envvar=True,
-        default=DEFAULT_URL,
-        show_default=True,
-        help="Base URL of the olgraph server.",
-    )(func)
+    return url_option(func)
 
 
 def _depth_option(func: F) -> F:

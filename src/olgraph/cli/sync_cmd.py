@@ -25,7 +25,7 @@ import httpx
 import orjson
 
 from olgraph.cli._output import fail
-from olgraph.cli.query import DEFAULT_URL, EXIT_FAILURE, error_message
+from olgraph.cli.query import EXIT_FAILURE, error_message, url_option
 from olgraph.config import LimitSettings
 
 if TYPE_CHECKING:  # the real import is lazy: MLflow is an optional extra
@@ -294,14 +294,7 @@ def sync_group() -> None:
     default=None,
     help="The model registry, if not the tracking server's.  [default: the tracking URI]",
 )
-@click.option(
-    "--url",
-    envvar="OLGRAPH_URL",
-    show_envvar=True,
-    default=DEFAULT_URL,
-    show_default=True,
-    help="Base URL of the olgraph server.",
-)
+@url_option
 @click.option(
     "--api-key",
     envvar="OLGRAPH_API_KEY",

@@ -11,24 +11,21 @@ import csv
 import io
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
-from olgraph.api.app import create_app
 from olgraph.api.auth import hash_api_key
 from olgraph.cli import main
 from olgraph.config import Settings
 from olgraph.ingest.parse import parse_event
 from olgraph.normalize.normalizer import normalize
 from olgraph.store.embedded import EmbeddedStore
+from served_app import serve_in_thread
 
 EVENTS_FILE = Path(__file__).resolve().parents[1] / "query" / "data" / "impact_graph.json"
 ORDERS = "dataset:postgres://db:5432:public.orders"
@@ -51,30 +48,11 @@ def _build_graph(settings: Settings) -> None:
     asyncio.run(apply_all())
 
 
-def _serve_in_thread(settings: Settings) -> Iterator[str]:
-    """Run the real app with uvicorn in a thread; yield its base URL; stop it afterwards."""
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the test server stopped during start-up"
-        assert time.monotonic() < deadline, "the test server did not start within 30 s"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("cli-graph"))
     _build_graph(settings)
-    yield from _serve_in_thread(settings)
+    yield from serve_in_thread(settings)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +60,7 @@ def secured_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     keys = [{"name": "ci", "role": "read", "sha256": hash_api_key("ci-secret")}]
     settings = Settings(data_dir=tmp_path_factory.mktemp("cli-secured"), auth={"api_keys": keys})
     _build_graph(settings)
-    yield from _serve_in_thread(settings)
+    yield from serve_in_thread(settings)
 
 
 @pytest.fixture

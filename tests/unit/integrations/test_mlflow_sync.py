@@ -13,7 +13,6 @@ import math
 import shutil
 import socket
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,19 +21,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 from mlflow import MlflowClient
 from test_mlflow_events import T0, World, apply_events, build_world, validate_event
 
 import olgraph.integrations.mlflow
-from olgraph.api.app import create_app
 from olgraph.api.auth import hash_api_key
 from olgraph.cli import main
 from olgraph.config import Settings
 from olgraph.integrations.mlflow import naming
 from olgraph.integrations.mlflow import sync as s
 from olgraph.store.embedded import EmbeddedStore
+from served_app import serve_in_thread
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning"),
@@ -440,25 +438,6 @@ def closed_port() -> int:
 # --------------------------------------------------------------------------- the command
 
 
-def _serve(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a thread, on a free loopback port."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the test server stopped during start-up"
-        assert time.monotonic() < deadline, "the test server did not start within 30 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 ADMIN, INGEST, READ = "admin-secret", "ingest-secret", "read-secret"
 
 
@@ -474,7 +453,7 @@ def olgraph_url(tmp_path: Path) -> Iterator[str]:
         limits={"max_batch_events": 2},
         consumer={"poll_interval_seconds": 0.05},
     )
-    yield from _serve(settings)
+    yield from serve_in_thread(settings)
 
 
 def invoke(*args: str) -> Result:
@@ -580,7 +559,7 @@ def test_a_full_event_log_is_retried_a_bounded_number_of_times(mlflow_uri: str, 
         log={"local": {"max_size_bytes": 1 << 20}},
         server={"retry_after_seconds": 1},
     )
-    for url in _serve(settings):
+    for url in serve_in_thread(settings):
         fill_event_log(url)
         started = time.monotonic()
         result = invoke("--tracking-uri", mlflow_uri, "--url", url, "--retries", "2")

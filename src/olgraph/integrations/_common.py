@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import getpass
 import logging
 import os
@@ -35,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from olgraph import __version__
@@ -50,7 +49,6 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 JsonDict = dict[str, Any]
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def producer(plugin: str) -> str:
@@ -187,20 +185,6 @@ class Guard:
             hint = f" Set {self.settings.env_prefix}DEBUG=true for details."
             self.logger.warning(message + "." + hint, self.settings.plugin, what, type(exc).__name__, exc)
         self.logger.debug(message, self.settings.plugin, what, type(exc).__name__, exc, exc_info=exc)
-
-    def wrap(self, what: str) -> Callable[[F], F]:
-        """Decorator form of the guard; the wrapped function returns ``None`` when it failed."""
-
-        def decorate(func: F) -> F:
-            @functools.wraps(func)
-            def guarded(*args: Any, **kwargs: Any) -> Any:
-                with self(what):
-                    return func(*args, **kwargs)
-                return None
-
-            return guarded  # type: ignore[return-value]
-
-        return decorate
 
 
 # --------------------------------------------------------------------------- the emitter

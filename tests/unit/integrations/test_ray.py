@@ -227,39 +227,6 @@ def test_install_names_the_callback_beside_others_once(monkeypatch: pytest.Monke
     assert plugin.OpenLineageExecutionCallback in DataContext.get_current().execution_callback_classes
 
 
-def test_the_import_hook_installs_the_callback_when_ray_data_loads() -> None:
-    done = _python(
-        "import os, sys\n"
-        "os.environ.pop('RAY_DATA_EXECUTION_CALLBACKS', None)\n"
-        "import olgraph.integrations.ray as plugin\n"
-        "plugin.autoload()\n"
-        "assert 'ray.data' not in sys.modules\n"
-        "before = os.environ.get('RAY_DATA_EXECUTION_CALLBACKS')\n"
-        "from ray.data import DataContext\n"
-        "classes = DataContext.get_current().execution_callback_classes\n"
-        "print(before, os.environ['RAY_DATA_EXECUTION_CALLBACKS'], plugin.install(),\n"
-        "      classes.count(plugin.OpenLineageExecutionCallback),\n"
-        "      type(sys.modules['ray.data'].__loader__).__name__)\n"
-    )
-    assert done.returncode == 0, done.stderr
-    # nothing until ray.data loads; then once; and Ray's real loader is back in place
-    assert done.stdout.split() == ["None", plugin.CALLBACK_PATH, "False", "1", "SourceFileLoader"]
-
-
-def test_autoload_does_nothing_when_disabled() -> None:
-    done = _python(
-        "import os, sys\n"
-        "os.environ.pop('RAY_DATA_EXECUTION_CALLBACKS', None)\n"
-        "os.environ['OLGRAPH_RAY_DISABLED'] = 'true'\n"
-        "import olgraph.integrations.ray as plugin\n"
-        "plugin.autoload()\n"
-        "import ray.data\n"
-        "print(os.environ.get('RAY_DATA_EXECUTION_CALLBACKS'))\n"
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["None"]
-
-
 # --------------------------------------------------------------------------- real executions
 
 

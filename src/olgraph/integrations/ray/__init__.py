@@ -17,13 +17,13 @@ access (on Ray's ``ExecutionCallback``, or on ``object`` if that cannot be impor
 
 from __future__ import annotations
 
-from olgraph.integrations.ray.activate import CALLBACK_PATH, autoload, install, install_import_hook
+from olgraph.integrations.ray.activate import CALLBACK_PATH, install
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~10 ms at start-up
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["CALLBACK_PATH", "OpenLineageExecutionCallback", "autoload", "install", "install_import_hook"]
+__all__ = ["CALLBACK_PATH", "OpenLineageExecutionCallback", "install"]
 
 
 def __getattr__(name: str) -> Any:

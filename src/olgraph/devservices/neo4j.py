@@ -19,7 +19,9 @@ Example::
 from __future__ import annotations
 
 import os
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,14 +61,17 @@ JAVA_VERSIONS = (17, 21)  # Neo4j 5.26 runs on these only
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
 MEMORY = "512m"
+HEAP_ENV = "OLGRAPH_NEO4J_HEAP"
+PAGECACHE_ENV = "OLGRAPH_NEO4J_PAGECACHE"
+"""Sizes (Neo4j syntax: ``512m``, ``4g``) of the dev server's heap and page cache, read at start;
+``MEMORY`` when unset. The benchmarks raise them for graphs of a million nodes."""
+_SIZE = re.compile(r"[1-9][0-9]*[kmgKMG]?")
 START_TIMEOUT = 120.0
 HOST = "127.0.0.1"
 
 # Heap must be given to the JVM directly: the server.memory.heap.* settings are only read by the
 # `neo4j` shell bootloader, which we bypass. The rest mirrors the JVM flags Neo4j ships in neo4j.conf.
 JVM_FLAGS = (
-    f"-Xms{MEMORY}",
-    f"-Xmx{MEMORY}",
     "-XX:+UseG1GC",
     "-XX:-OmitStackTraceInFastThrow",
     "-XX:+DisableExplicitGC",
@@ -214,9 +219,9 @@ def render_conf(instance_dir: Path, bolt_port: int, http_port: int) -> str:
         "server.https.enabled": "false",
         "server.directories.data": str(instance_dir / "data"),
         "server.directories.logs": str(instance_dir / "logs"),
-        "server.memory.heap.initial_size": MEMORY,
-        "server.memory.heap.max_size": MEMORY,
-        "server.memory.pagecache.size": MEMORY,
+        "server.memory.heap.initial_size": memory_size(HEAP_ENV),
+        "server.memory.heap.max_size": memory_size(HEAP_ENV),
+        "server.memory.pagecache.size": memory_size(PAGECACHE_ENV),
         "dbms.usage_report.enabled": "false",
         # A throwaway dev database: do not reserve 256 MiB of transaction log per database up front.
         "db.tx_log.preallocate": "false",
@@ -227,10 +232,23 @@ def render_conf(instance_dir: Path, bolt_port: int, http_port: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def memory_size(variable: str, env: Mapping[str, str] | None = None) -> str:
+    """The size set in ``variable`` (``HEAP_ENV`` or ``PAGECACHE_ENV``), else ``MEMORY``."""
+    value = (os.environ if env is None else env).get(variable, "").strip()
+    if not value:
+        return MEMORY
+    if not _SIZE.fullmatch(value):
+        raise ServiceError(f"{variable}={value!r} is not a memory size such as 512m or 4g")
+    return value
+
+
 def java_command(java_home: Path, lib_dir: Path, instance_dir: Path) -> list[str]:
     """The argv that starts the server in the foreground of its own process."""
+    heap = memory_size(HEAP_ENV)
     return [
         str(java_home / "bin" / "java"),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
         *JVM_FLAGS,
         "-cp",
         f"{lib_dir}{os.sep}*",

@@ -65,6 +65,24 @@ def test_conf_keeps_data_and_logs_in_the_instance_and_memory_modest(tmp_path: Pa
     assert settings["dbms.usage_report.enabled"] == "false"
 
 
+def test_memory_sizes_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(launcher.HEAP_ENV, "2g")
+    monkeypatch.setenv(launcher.PAGECACHE_ENV, "6g")
+
+    settings = _conf_settings(launcher.render_conf(tmp_path, 1, 2))
+    argv = launcher.java_command(Path("/jdk17"), tmp_path / "lib", tmp_path / "instance")
+
+    assert settings["server.memory.heap.max_size"] == "2g"
+    assert settings["server.memory.pagecache.size"] == "6g"
+    assert "-Xmx2g" in argv and "-Xms2g" in argv
+
+
+@pytest.mark.parametrize("value", ["lots", "0g", "-1g", "4 g", "4t"])
+def test_a_bad_memory_size_names_the_variable(value: str) -> None:
+    with pytest.raises(ServiceError, match=launcher.PAGECACHE_ENV):
+        launcher.memory_size(launcher.PAGECACHE_ENV, env={launcher.PAGECACHE_ENV: value})
+
+
 def test_pom_depends_on_the_pinned_server_and_browser() -> None:
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     pom = ET.fromstring(launcher.render_pom())

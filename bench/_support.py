@@ -1,0 +1,291 @@
+"""What the benchmark sections share: results files, percentiles, services, olgraph processes, memory.
+
+Every section of ``make bench`` (``bench/run.py``) is a module under ``bench/`` with a
+``run(config) -> dict`` function; it writes its result with :func:`write_result` as
+``bench/results/<section>.json``, which ``bench/report.py`` turns into Markdown and charts.
+Nothing here is part of the product package.
+
+Example::
+
+    with neo4j_service(Path("/tmp/bench-svc")) as uri, OlgraphProcess.start(
+        ["serve", "--neo4j-uri", uri], data_dir=Path("/tmp/bench-data")
+    ) as server:
+        ...  # POST events to server.url, then wait_applied(server.url, accepted)
+        print(server.peak_rss_mib())
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+RESULTS = BENCH / "results"
+START_TIMEOUT = 120.0
+STOP_TIMEOUT = 30.0
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/mean/max of latencies in milliseconds (nearest rank), and the sample count."""
+    if not samples_ms:
+        return {"n": 0}
+    ordered = sorted(samples_ms)
+
+    def rank(p: float) -> float:
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+    return {
+        "n": len(ordered),
+        "p50": round(rank(50), 3),
+        "p95": round(rank(95), 3),
+        "p99": round(rank(99), 3),
+        "mean": round(sum(ordered) / len(ordered), 3),
+        "max": round(ordered[-1], 3),
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on (the report prints it next to them)."""
+    revision = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "revision": revision or None,
+    }
+
+
+def write_result(section: str, data: Mapping[str, Any], results_dir: Path = RESULTS) -> Path:
+    """Write ``<results_dir>/<section>.json``: the section's data plus when and where it ran."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{section}.json"
+    document = {
+        "section": section,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        **data,
+    }
+    path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+def log(message: str) -> None:
+    """Progress on stderr, with a timestamp (benchmarks run for minutes)."""
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {message}\n")
+    sys.stderr.flush()
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start olgraph's dev service ``name`` (``neo4j`` or ``kafka``) under ``cache_dir``; yield its URI.
+
+    ``env`` is applied while it starts (e.g. ``OLGRAPH_NEO4J_PAGECACHE``). The service is
+    stopped on exit only when this call started it.
+    """
+    from olgraph.devservices import launchers  # noqa: PLC0415 (keeps the driver off plain imports)
+
+    launcher = launchers()[name]
+    saved = {key: os.environ.get(key) for key in (env or {})}
+    os.environ.update(env or {})
+    try:
+        info = launcher.up(cache_dir)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        yield info.uri
+    finally:
+        if info.started:
+            launcher.down(cache_dir)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment, on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- olgraph processes ---------------------------------------------------------------------------
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Our environment without OLGRAPH_*/OPENLINEAGE* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class OlgraphProcess:
+    """A ``python -m olgraph <command>`` subprocess (serve, api, consume), its URL and memory."""
+
+    command: str
+    process: subprocess.Popen[bytes]
+    stderr_path: Path
+    url: str | None = None
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    """(seconds since start, RSS MiB), taken by :meth:`sample_memory`."""
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(
+        cls,
+        args: Sequence[str],
+        *,
+        data_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        http: bool = True,
+        ready_path: str = "/readyz",
+    ) -> Iterator[OlgraphProcess]:
+        """Run ``olgraph *args`` until the block ends (SIGTERM, then SIGKILL after STOP_TIMEOUT).
+
+        With ``http`` it waits for the ``listening on URL`` line and a 200 on ``ready_path``;
+        ``serve`` and ``api`` get ``--port 0`` unless ``args`` chose a port. ``data_dir``
+        becomes ``OLGRAPH_DATA_DIR``.
+        """
+        argv = list(args)
+        if http and argv[0] in ("serve", "api") and "--port" not in argv:
+            argv += ["--port", "0"]
+        extra = dict(env or {})
+        if data_dir is not None:
+            extra["OLGRAPH_DATA_DIR"] = str(data_dir)
+        stderr = tempfile.NamedTemporaryFile(prefix=f"olgraph-{argv[0]}-", suffix=".log", delete=False)  # noqa: SIM115
+        process = subprocess.Popen(
+            [sys.executable, "-m", "olgraph", *argv],
+            stdout=stderr,
+            stderr=subprocess.STDOUT,
+            env=clean_env(extra),
+            start_new_session=True,
+        )
+        stderr.close()
+        proc = cls(argv[0], process, Path(stderr.name))
+        try:
+            if http:
+                proc.url = proc._wait_listening()
+                proc._wait_ready(ready_path)
+            yield proc
+        finally:
+            proc.stop()
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self.process.pid
+
+    def stderr_tail(self, lines: int = 30) -> str:
+        """The last lines the process wrote (stdout and stderr go to one file)."""
+        return "\n".join(self.stderr_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def _wait_listening(self) -> str:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"olgraph {self.command} exited:\n{self.stderr_tail()}")
+            found = _LISTENING.search(self.stderr_path.read_text(errors="replace"))
+            if found:
+                return found.group(1).rstrip("/")
+            time.sleep(0.1)
+        raise RuntimeError(f"olgraph {self.command} did not start listening:\n{self.stderr_tail()}")
+
+    def _wait_ready(self, path: str) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}{path}", timeout=5).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"olgraph {self.command} never became ready:\n{self.stderr_tail()}")
+
+    def stop(self) -> None:
+        """SIGTERM the process group, wait, SIGKILL if it hangs."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def rss_mib(self) -> float:
+        """Current resident memory (VmRSS), MiB."""
+        return proc_memory_mib(self.pid, "VmRSS")
+
+    def peak_rss_mib(self) -> float:
+        """Peak resident memory since start (VmHWM), MiB."""
+        return proc_memory_mib(self.pid, "VmHWM")
+
+    @contextlib.contextmanager
+    def sample_memory(self, every: float = 1.0) -> Iterator[list[tuple[float, float]]]:
+        """Record (seconds, RSS MiB) in ``samples`` every ``every`` seconds while the block runs."""
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def loop() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(OSError, ValueError):
+                    self.samples.append((round(time.monotonic() - started, 2), self.rss_mib()))
+                stop.wait(every)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield self.samples
+        finally:
+            stop.set()
+            thread.join()
+
+
+def proc_memory_mib(pid: int, field_name: str) -> float:
+    """``VmRSS``/``VmHWM`` (or another ``kB`` field) of ``/proc/<pid>/status``, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field_name}:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise ValueError(f"{field_name} not in /proc/{pid}/status")
+
+
+def wait_applied(url: str, accepted: int, timeout: float = 3600.0, poll: float = 0.05) -> dict[str, Any]:
+    """Poll an embedded server's ``/api/v1/stats`` until ``accepted`` events are applied or failed."""
+    deadline = time.monotonic() + timeout
+    stats: dict[str, Any] = {}
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while time.monotonic() < deadline:
+            stats = client.get("/api/v1/stats").json()
+            if stats["applied"] + stats["failed"] >= accepted and stats["pending"] == 0:
+                return stats
+            time.sleep(poll)
+    raise TimeoutError(f"not applied within {timeout}s: {stats}")

@@ -45,7 +45,52 @@ STOP_TIMEOUT = 30.0
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 
-# --- results -------------------------------------------------------------------------------------
+# --- configuration and results ------------------------------------------------------------------
+
+
+SIZES = (10_000, 100_000, 1_000_000)
+"""Graph sizes in nodes (``WorkloadSpec.nodes``) of a full run."""
+QUICK_SIZES = (2_000, 10_000)
+"""Graph sizes of ``make bench-quick``: minutes, for trying the harness, not for quoting."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """What ``bench/run.py`` hands every section's ``run(config)``.
+
+    ``sizes``: graph sizes (nodes) to measure; ``seed``: the workloads' seed; ``work_dir``:
+    scratch space the section may fill (data dirs, NDJSON files); ``services_cache``: where
+    dev Neo4j/Kafka live (:func:`service`); ``quick``: a short run (fewer repetitions, shorter
+    sustained phases); ``results_dir``: where results and charts go.
+    """
+
+    sizes: tuple[int, ...] = SIZES
+    seed: int = 1
+    work_dir: Path = Path(tempfile.gettempdir()) / "olgraph-bench"
+    services_cache: Path = Path(tempfile.gettempdir()) / "olgraph-bench" / "services"
+    quick: bool = False
+    results_dir: Path = RESULTS
+    neo4j_env: Mapping[str, str] = field(
+        default_factory=lambda: {"OLGRAPH_NEO4J_HEAP": "2g", "OLGRAPH_NEO4J_PAGECACHE": "4g"}
+    )
+    """Applied when a section starts Neo4j: a million-node graph should fit the page cache."""
+
+    @classmethod
+    def quick_run(cls, **overrides: Any) -> BenchConfig:
+        """The ``make bench-quick`` configuration."""
+        return cls(sizes=QUICK_SIZES, quick=True, **overrides)
+
+
+# A section's result document (``write_result``) is free-form JSON plus these keys, which
+# ``bench/report.py`` renders generically:
+#   "title": str                      heading of the section in the report
+#   "summary": [ {"metric", "olgraph", "baseline", "baseline_name", "ratio", "unit", "note"} ]
+#       headline rows; ratio = olgraph / baseline for rates, baseline / olgraph for latencies
+#       (so > 1 means olgraph is better); baseline fields may be null
+#   "tables": [ {"title", "columns": [str], "rows": [[cell, ...]]} ]
+#   "charts": [ {"name" (file stem), "title", "kind": "bar" | "line", "x_label", "y_label",
+#                "log_y": bool, "series": {label: [[x, y], ...]}} ]   (bar: x are categories)
+#   "notes": [str]                    caveats, profiles, what a missed target needs
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:

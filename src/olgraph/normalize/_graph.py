@@ -9,6 +9,7 @@ upsert both ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,8 @@ class _Node:
     label: Label
     props: list[Prop] = field(default_factory=list)
     extra_labels: set[str] = field(default_factory=set)
+    known: set[Prop] | None = None
+    """The hashable ones of ``props``, built on the node's second mention to skip repeats."""
 
 
 class GraphBuilder:
@@ -72,16 +75,23 @@ class GraphBuilder:
 
     def node(self, key: str, label: Label, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
         """Upsert node ``key`` with ``props``; returns ``key``."""
-        node = self._nodes.setdefault(key, _Node(label))
-        _extend(node.props, props)
-        node.extra_labels.update(extra_labels)
+        node = self._nodes.get(key)
+        if node is None:
+            node = self._nodes[key] = _Node(label)
+        _extend(node, props)
+        if extra_labels:
+            node.extra_labels.update(extra_labels)
         return key
 
     def edge(self, rel: RelType, source: str, target: str, *props: Prop) -> None:
         """Upsert ``(source)-[rel]->(target)``; both ends must already be upserted."""
         if source not in self._nodes or target not in self._nodes:
             raise KeyError(f"edge {rel} {source} -> {target} has an endpoint that was not upserted")
-        _extend(self._edges.setdefault((rel, source, target), []), props)
+        edge = (rel, source, target)
+        if edge not in self._edges:
+            self._edges[edge] = list(props)
+        else:
+            _extend_list(self._edges[edge], props)
 
     def replace_links(self, links: ReplaceLinks) -> None:
         """Add a replace-the-set write; its other nodes must already be upserted."""
@@ -134,8 +144,33 @@ class GraphBuilder:
         return out
 
 
-def _extend(target: list[Prop], props: tuple[Prop, ...]) -> None:
-    """Append ``props``, skipping exact repeats (one node is often named twice by an event)."""
+def _extend(node: _Node, props: tuple[Prop, ...]) -> None:
+    """Append ``props`` to ``node``, skipping exact repeats (an event often names a node twice).
+
+    A set lookup, not a list scan: a dataset named by every column-lineage reference of a
+    wide table would otherwise compare each repeat with all its properties.
+    """
+    if not node.props:  # first mention: nothing to repeat (most nodes are named once)
+        node.props.extend(props)
+        return
+    if node.known is None:
+        node.known = set()
+        for prop in node.props:
+            with contextlib.suppress(TypeError):
+                node.known.add(prop)
+    for prop in props:
+        try:
+            if prop in node.known:
+                continue
+            node.known.add(prop)
+        except TypeError:  # a list value: not hashable, scan
+            if prop in node.props:
+                continue
+        node.props.append(prop)
+
+
+def _extend_list(target: list[Prop], props: tuple[Prop, ...]) -> None:
+    """Append ``props``, skipping exact repeats (edges carry few properties: a scan is enough)."""
     for prop in props:
         if prop not in target:
             target.append(prop)

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from olgraph.normalize.mutations import (
+    MODEL_LABEL,
     Label,
     Mutation,
+    Prop,
     PropValue,
     ReadVersion,
     ReplaceLinks,
@@ -39,13 +41,18 @@ from olgraph.store.merge import (
 EdgeId = tuple[str, str, str]
 """(type, source key, target key): a relationship's identity."""
 
+FreshForm = tuple[dict[str, PropValue], dict[str, str], dict[str, Any]]
+"""(props, versions, stored form) of something the batch creates."""
+
 LinkGroup = tuple[str, str, bool]
 """(node key, relationship type, incoming): the relationships one ReplaceLinks replaces."""
 
 
 def split_stored(stored: Mapping[str, Any]) -> tuple[dict[str, PropValue], dict[str, str]]:
     """Stored Neo4j properties → (props without ``key``/bookkeeping, LWW version map)."""
-    props = {k: v for k, v in stored.items() if k not in ("key", VERSIONS_PROP, LOCK_PROP)}
+    props = dict(stored)  # copy and pop: nodes hold many properties and few of these
+    for name in ("key", VERSIONS_PROP, LOCK_PROP):
+        props.pop(name, None)
     raw = stored.get(VERSIONS_PROP)
     return props, decode_versions(raw if isinstance(raw, str) else None)
 
@@ -73,6 +80,8 @@ class NodeState:
     props: dict[str, PropValue]
     versions: dict[str, str]
     stored: dict[str, Any]
+    merged: bool = False
+    """True once the batch is merged in (a node that held nothing or exactly the result)."""
 
     @classmethod
     def from_record(
@@ -80,7 +89,8 @@ class NodeState:
     ) -> NodeState:
         """A node state from what the lock query returned."""
         props, versions = split_stored(stored)
-        clean = {k: v for k, v in stored.items() if k != LOCK_PROP}
+        clean = dict(stored)
+        clean.pop(LOCK_PROP, None)
         return cls(key, node_id, label, set(labels), props, versions, clean)
 
     def write_row(self) -> dict[str, Any] | None:
@@ -99,6 +109,14 @@ class EdgeState:
     props: dict[str, PropValue]
     versions: dict[str, str]
     stored: dict[str, Any]
+    merged: bool = False
+    """True when the relationship already holds the batch merged in (see ``NodeState``)."""
+
+    @classmethod
+    def fresh(cls, edge: EdgeId, states: Mapping[str, NodeState], form: FreshForm) -> EdgeState:
+        """The relationship ``edge`` holding exactly ``form``: the batch merged into nothing."""
+        props, versions, stored = form
+        return cls(edge[0], states[edge[1]], states[edge[2]], dict(props), dict(versions), stored, True)
 
     def write_row(self) -> dict[str, Any] | None:
         """The ``set_edges_query`` row when the relationship changed, else None."""
@@ -120,27 +138,46 @@ class Batch:
     @classmethod
     def of(cls, mutations: Sequence[Mutation]) -> Batch:
         """Split ``mutations``; ``ValueError`` when one names a label or type olgraph does not define."""
-        nodes = tuple(m for m in mutations if isinstance(m, UpsertNode))
-        edges = tuple(m for m in mutations if isinstance(m, UpsertEdge))
-        links = tuple(m for m in mutations if isinstance(m, ReplaceLinks))
+        split: dict[type, list[Any]] = {UpsertNode: [], UpsertEdge: [], ReplaceLinks: [], ReadVersion: []}
+        for m in mutations:
+            split[type(m)].append(m)
+        nodes: list[UpsertNode] = split[UpsertNode]
+        for label in {node.label.value for node in nodes}:
+            label_name(label)
         for node in nodes:
-            label_name(node.label.value)
-            unknown = set(node.extra_labels) - ALLOWED_EXTRA_LABELS
-            if unknown:
-                raise ValueError(f"unsupported extra labels {sorted(unknown)} on {node.key!r}")
-        for rel in (*(e.type.value for e in edges), *(link.type.value for link in links)):
+            if node.extra_labels and not node.extra_labels <= ALLOWED_EXTRA_LABELS:
+                unknown = sorted(set(node.extra_labels) - ALLOWED_EXTRA_LABELS)
+                raise ValueError(f"unsupported extra labels {unknown} on {node.key!r}")
+        for rel in {m.type.value for m in (*split[UpsertEdge], *split[ReplaceLinks])}:
             rel_name(rel)
-        reads = tuple(m for m in mutations if isinstance(m, ReadVersion))
-        return cls(nodes, edges, links, reads)
+        return cls(
+            tuple(nodes), tuple(split[UpsertEdge]), tuple(split[ReplaceLinks]), tuple(split[ReadVersion])
+        )
 
-    def node_rows(self) -> list[dict[str, Any]]:
-        """Rows for ``lock_nodes_query``: one per key, sorted by key (the global lock order)."""
-        label: dict[str, str] = {}
-        model: dict[str, bool] = {}
+    def fresh_nodes(self) -> dict[str, NodeState]:
+        """Each node of the batch as it is when it did not exist before: the batch merged into nothing.
+
+        The states are ``merged``, their ``stored`` is what to create, their id still empty.
+        """
+        fresh: dict[str, NodeState] = {}
         for m in self.nodes:
-            label.setdefault(m.key, m.label.value)
-            model[m.key] = model.get(m.key, False) or bool(m.extra_labels)
-        return [{"key": k, "label": label[k], "model": model[k]} for k in sorted(label)]
+            if m.key not in fresh:
+                fresh[m.key] = NodeState(m.key, "", m.label.value, set(), {}, {}, {})
+        merge_nodes(self, fresh)
+        for key, state in fresh.items():
+            state.stored = stored_form(key, state.props, state.versions)
+            state.merged = True
+        return fresh
+
+    def node_rows(self, fresh: Mapping[str, NodeState]) -> list[dict[str, Any]]:
+        """Rows for ``lock_nodes_query``: one per key, sorted by key (the global lock order).
+
+        ``fresh``: :meth:`fresh_nodes`; ``new`` is the stored form a node is created with.
+        """
+        return [
+            {"key": key, "label": s.label, "model": MODEL_LABEL in s.labels, "new": s.stored}
+            for key, s in sorted(fresh.items())
+        ]
 
     def referenced(self) -> set[str]:
         """Keys the batch links to, upserted by it or not."""
@@ -154,14 +191,20 @@ class Batch:
 
 
 def merge_nodes(batch: Batch, states: Mapping[str, NodeState]) -> None:
-    """Merge every ``UpsertNode`` of ``batch`` into ``states`` (read from Neo4j, all present)."""
+    """Merge every ``UpsertNode`` of ``batch`` into ``states`` (all present), but the ``merged`` ones."""
+    writes: dict[str, list[Prop]] = {}
     for m in batch.nodes:
         state = states[m.key]
-        state.labels.update((m.label.value, *m.extra_labels))
-        state.props, state.versions = merge_props(state.props, state.versions, m.props)
-    for key in dict.fromkeys(m.key for m in batch.nodes):
+        if not state.merged:
+            state.labels.add(m.label.value)
+            state.labels.update(m.extra_labels)
+            writes.setdefault(m.key, []).extend(m.props)
+    # One merge over all of a node's writes, in batch order: the same result as one merge per
+    # mutation (tombstoned values read as absent either way), without copying the maps each time.
+    for key, props in writes.items():
         state = states[key]
-        state.props = derive_props(state.label, state.props)
+        merged, state.versions = merge_props(state.props, state.versions, props)
+        state.props = derive_props(state.label, merged)
 
 
 def touched_datasets(batch: Batch, states: Mapping[str, NodeState]) -> dict[str, str]:
@@ -185,11 +228,25 @@ def wanted_edges(batch: Batch, states: Mapping[str, NodeState]) -> list[EdgeId]:
     return sorted(ids)
 
 
+def fresh_edge_forms(batch: Batch, ids: Iterable[EdgeId]) -> dict[EdgeId, FreshForm]:
+    """Props, versions and stored form of each relationship in ``ids`` when it did not exist before."""
+    writes: dict[EdgeId, list[Prop]] = {edge: [] for edge in ids}
+    for m in batch.edges:
+        props = writes.get((m.type.value, m.source, m.target))
+        if props is not None:
+            props.extend(m.props)
+    out: dict[EdgeId, FreshForm] = {}
+    for edge, props in writes.items():
+        merged, versions = merge_props({}, {}, props)
+        out[edge] = (merged, versions, stored_form(None, merged, versions))
+    return out
+
+
 def merge_edges(batch: Batch, edges: Mapping[EdgeId, EdgeState]) -> None:
     """Merge every ``UpsertEdge`` of ``batch`` whose relationship was read into ``edges``."""
     for m in batch.edges:
         state = edges.get((m.type.value, m.source, m.target))
-        if state is not None:
+        if state is not None and not state.merged:
             state.props, state.versions = merge_props(state.props, state.versions, m.props)
 
 

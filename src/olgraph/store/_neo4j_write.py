@@ -5,22 +5,23 @@ then ``ReplaceLinks`` in batch order, then ``ReadVersion`` and re-resolution of 
 reads), with the merging done in Python by :mod:`._neo4j_batch`. Round trips per batch,
 whatever its size:
 
-1. lock the batch's nodes: ``MERGE`` by key, sorted by key, and read them (1);
+1. lock the batch's nodes: ``MERGE`` by key, creating the new ones with their final
+   properties, and read back those that hold something else (1 per label);
    (plus 1 only if the batch links to nodes it does not upsert);
-2. lock the relationships to upsert: ``MERGE``, sorted, and read them (1 if any);
+2. lock the relationships to upsert the same way (1 per type);
 3. with ``ReplaceLinks``: write the relationships, then read the link sets (2);
 4. with reads or new versions: write, then read the datasets' versions and reads (2),
    and write the re-linked reads (1);
-5. write what is still pending: relationships and changed nodes (1).
+5. write what is still pending: relationships and changed nodes (1 per type, 1 for nodes).
 
-So 2 to 8 statements (4.8 on average for the shared corpus, one event per batch; a
-re-delivered batch that changes nothing writes nothing).
+What is new is written once, in step 1 or 2; a re-delivered batch that changes nothing
+writes nothing. Each statement answers with one record of lists (see ``lock_nodes_query``).
 
-Locks: writers lock nodes in one global order (sorted keys), which avoids deadlocks between
-concurrent overlapping batches; a lock is taken by setting and removing a dummy property,
-and the properties are read only after every lock is held, so no concurrent update is lost.
-Deadlocks that still happen (e.g. through nodes a batch only links to) are transient
-errors the driver retries with the whole function.
+Locks: writers lock nodes in one global order (label, then key), which avoids deadlocks
+between concurrent overlapping batches; a lock is taken by setting and removing a dummy
+property, and a node's properties are read only after its lock is held, so no concurrent
+update is lost. Deadlocks that still happen (e.g. through nodes a batch only links to) are
+transient errors the driver retries with the whole function.
 """
 
 from __future__ import annotations
@@ -37,22 +38,51 @@ from olgraph.store import _neo4j_cypher as cy
 _PRIMARY = frozenset(label.value for label in Label)
 _TYPES = frozenset(t.value for t in RelType)
 
-# Every statement carries a branch for every label or type, so its text never changes and
-# Neo4j plans it once (planning a many-branch statement costs far more than running it).
-LOCK_NODES = cy.lock_nodes_query(_PRIMARY)
+# One statement per label or type (see ``lock_nodes_query``), each planned once by Neo4j.
+LOCK_NODES = {label: cy.lock_nodes_query(label) for label in _PRIMARY}
 FIND_NODES = cy.find_nodes_query(_PRIMARY)
-LOCK_EDGES = cy.lock_edges_query(_TYPES)
-WRITES = {
-    (deletes, sets, nodes): cy.write_query(_TYPES if deletes else (), _TYPES if sets else (), nodes)
-    for deletes in (False, True)
-    for sets in (False, True)
-    for nodes in (False, True)
-}
+LOCK_EDGES = {rel: cy.lock_edges_query(rel) for rel in _TYPES}
+SET_EDGES = {rel: cy.set_edges_query(rel) for rel in _TYPES}
+DELETE_EDGES = {rel: cy.delete_edges_query(rel) for rel in _TYPES}
+
+
+def by_name(rows: list[dict[str, Any]], field_name: str) -> dict[str, list[dict[str, Any]]]:
+    """Rows grouped by their label or type ``field_name`` (removed), names sorted, rows in order."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        rest = dict(row)
+        out.setdefault(rest.pop(field_name), []).append(rest)
+    return dict(sorted(out.items()))
 
 
 async def _records(tx: AsyncManagedTransaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     result = await tx.run(query, params)
     return await result.data()
+
+
+async def _collected(tx: AsyncManagedTransaction, query: str, params: dict[str, Any]) -> list[list[Any]]:
+    """The one list a ``RETURN collect(…)`` statement answers (see ``lock_nodes_query``)."""
+    result = await tx.run(query, params)
+    record = await result.single(strict=True)
+    rows: list[list[Any]] = record[0]
+    return rows
+
+
+async def _each_name(
+    tx: AsyncManagedTransaction, queries: dict[str, str], rows: dict[str, list[dict[str, Any]]]
+) -> list[list[Any]]:
+    """Run ``queries[name]`` on each name's rows, in name order; the answers' lists, joined."""
+    out: list[list[Any]] = []
+    for name, name_rows in rows.items():
+        out += await _collected(tx, queries[name], {"rows": name_rows})
+    return out
+
+
+async def _write_each(
+    tx: AsyncManagedTransaction, queries: dict[str, str], rows: list[dict[str, Any]]
+) -> None:
+    for name, name_rows in by_name(rows, "type").items():
+        await (await tx.run(queries[name], {"rows": name_rows})).consume()
 
 
 @dataclass(slots=True)
@@ -66,8 +96,10 @@ class _Pending:
     async def flush(self, tx: AsyncManagedTransaction) -> None:
         if not (self.deletes or self.sets or self.nodes):
             return
-        query = WRITES[(bool(self.deletes), bool(self.sets), bool(self.nodes))]
-        await tx.run(query, {"deletes": self.deletes, "sets": self.sets, "nodes": self.nodes})
+        await _write_each(tx, DELETE_EDGES, self.deletes)
+        await _write_each(tx, SET_EDGES, self.sets)
+        if self.nodes:
+            await (await tx.run(cy.WRITE_NODES, {"rows": self.nodes})).consume()
         self.deletes, self.sets, self.nodes = [], [], []
 
 
@@ -93,24 +125,28 @@ async def apply_batch(tx: AsyncManagedTransaction, batch: b.Batch) -> None:
 
 
 async def _lock_nodes(tx: AsyncManagedTransaction, batch: b.Batch) -> dict[str, b.NodeState]:
-    rows = batch.node_rows()
-    if not rows:
+    fresh = batch.fresh_nodes()
+    if not fresh:
         return {}
-    label = {r["key"]: r["label"] for r in rows}
-    records = await _records(tx, LOCK_NODES, {"rows": rows})
-    return {
-        r["key"]: b.NodeState.from_record(r["key"], r["id"], label[r["key"]], r["labels"], r["props"])
-        for r in records
-    }
+    states = {}
+    rows = by_name(batch.node_rows(fresh), "label")
+    for key, node_id, labels, props in await _each_name(tx, LOCK_NODES, rows):
+        if props is None:  # holds exactly what the batch makes of it: already merged
+            state = fresh[key]
+            state.id = node_id
+            state.labels.update(labels)
+        else:
+            state = b.NodeState.from_record(key, node_id, fresh[key].label, labels, props)
+        states[key] = state
+    return states
 
 
 async def _find_nodes(tx: AsyncManagedTransaction, keys: list[str]) -> dict[str, b.NodeState]:
     """Existing nodes the batch references without upserting them (absent keys are left out)."""
-    records = await _records(tx, FIND_NODES, {"keys": keys})
     out = {}
-    for r in records:
-        primary = sorted(set(r["labels"]) & _PRIMARY)
-        out[r["key"]] = b.NodeState.from_record(r["key"], r["id"], primary[0], r["labels"], r["props"])
+    for key, node_id, labels, props in await _collected(tx, FIND_NODES, {"keys": keys}):
+        primary = sorted(set(labels) & _PRIMARY)
+        out[key] = b.NodeState.from_record(key, node_id, primary[0], labels, props)
     return out
 
 
@@ -120,17 +156,19 @@ async def _upsert_edges(
     ids = b.wanted_edges(batch, states)
     if not ids:
         return
+    fresh = b.fresh_edge_forms(batch, ids)
     rows = [
-        {"i": i, "s": states[src].id, "t": states[dst].id, "type": rel}
+        {"i": i, "s": states[src].id, "t": states[dst].id, "type": rel, "new": fresh[(rel, src, dst)][2]}
         for i, (rel, src, dst) in enumerate(ids)
     ]
-    records = await _records(tx, LOCK_EDGES, {"rows": rows})
-    edges: dict[b.EdgeId, b.EdgeState] = {}
-    for r in records:
-        rel, src, dst = ids[r["i"]]
-        props, versions = b.split_stored(r["props"])
-        stored = {k: v for k, v in r["props"].items() if k != cy.LOCK_PROP}
-        edges[ids[r["i"]]] = b.EdgeState(rel, states[src], states[dst], props, versions, stored)
+    changed = await _each_name(tx, LOCK_EDGES, by_name(rows, "type"))
+    # Relationships that came back unchanged hold exactly what the batch makes of them.
+    edges = {edge: b.EdgeState.fresh(edge, states, fresh[edge]) for edge in ids}
+    for i, stored_props in changed:
+        rel, src, dst = edge = ids[i]
+        props, versions = b.split_stored(stored_props)
+        stored = {k: v for k, v in stored_props.items() if k != cy.LOCK_PROP}
+        edges[edge] = b.EdgeState(rel, states[src], states[dst], props, versions, stored)
     b.merge_edges(batch, edges)
     pending.sets.extend(row for e in edges.values() if (row := e.write_row()) is not None)
 
@@ -148,9 +186,9 @@ async def _replace_links(
     query = cy.links_query((rel, incoming) for _, rel, incoming in groups)
     current: dict[b.LinkGroup, dict[str, dict[str, Any]]] = {g: {} for g in groups}
     other_ids: dict[str, str] = {}
-    for r in await _records(tx, query, {"rows": rows}):
-        current[groups[r["i"]]][r["other"]] = r["props"]
-        other_ids[r["other"]] = r["other_id"]
+    for i, other, other_id, props in await _collected(tx, query, {"rows": rows}):
+        current[groups[i]][other] = props
+        other_ids[other] = other_id
     outcome = b.replace_links(batch.links, states, current)
     for (node, rel, incoming), after in outcome.after.items():
         before = outcome.before[(node, rel, incoming)]

@@ -109,10 +109,12 @@ def _every_statement() -> dict[str, str]:
     }
     statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN", "GET_DATASET")}
     return statements | {
-        "lock nodes": cy.lock_nodes_query(labels),
         "find nodes": cy.find_nodes_query(labels),
-        "lock edges": cy.lock_edges_query(types),
-        "write": cy.write_query(types, types, nodes=True),
+        **{f"lock nodes {label}": cy.lock_nodes_query(label) for label in labels},
+        **{f"lock edges {t}": cy.lock_edges_query(t) for t in types},
+        **{f"set edges {t}": cy.set_edges_query(t) for t in types},
+        **{f"delete edges {t}": cy.delete_edges_query(t) for t in types},
+        "write nodes": cy.WRITE_NODES,
         "links": cy.links_query([(t, incoming) for t in types for incoming in (True, False)]),
         "reads state": cy.READS_STATE,
         "relink reads": cy.RELINK_READS,

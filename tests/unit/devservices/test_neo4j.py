@@ -74,7 +74,8 @@ def test_memory_sizes_come_from_the_environment(tmp_path: Path, monkeypatch: pyt
 
     assert settings["server.memory.heap.max_size"] == "2g"
     assert settings["server.memory.pagecache.size"] == "6g"
-    assert "-Xmx2g" in argv and "-Xms2g" in argv
+    assert "-Xmx2g" in argv
+    assert "-Xms2g" in argv
 
 
 @pytest.mark.parametrize("value", ["lots", "0g", "-1g", "4 g", "4t"])

@@ -31,13 +31,48 @@ def test_batch_rejects_extra_labels_outside_the_allow_list() -> None:
         b.Batch.of([UpsertNode(DS, Label.DATASET, extra_labels=frozenset({"Admin"}))])
 
     ok = b.Batch.of([UpsertNode(DS, Label.DATASET, extra_labels=frozenset({MODEL_LABEL}))])
-    assert ok.node_rows() == [{"key": DS, "label": "Dataset", "model": True}]
+    assert ok.node_rows(ok.fresh_nodes()) == [
+        {"key": DS, "label": "Dataset", "model": True, "new": {"key": DS, "deleted": False}}
+    ]
+
+
+def test_a_new_node_is_written_as_the_batch_merged_into_nothing() -> None:
+    batch = b.Batch.of(
+        [
+            UpsertNode("job:a", Label.JOB, (Prop("description", "old", version="1"),)),
+            UpsertNode("job:a", Label.JOB, (Prop("description", "new", version="2"),)),
+            UpsertNode("job:a", Label.JOB, (Prop("firstSeenAt", "t2", Merge.MIN),)),
+            UpsertNode("job:a", Label.JOB, (Prop("firstSeenAt", "t1", Merge.MIN),)),
+        ]
+    )
+
+    (row,) = batch.node_rows(batch.fresh_nodes())
+
+    assert row["new"] == {
+        "key": "job:a",
+        "description": "new",
+        "firstSeenAt": "t1",
+        "_versions": '{"description":"2"}',
+    }
+
+
+def test_a_new_relationship_is_written_as_the_batch_merged_into_nothing() -> None:
+    edge = ("PRODUCES", "job:a", DS)
+    batch = b.Batch.of(
+        [
+            UpsertEdge(RelType.PRODUCES, "job:a", DS, (Prop("lastSeenAt", "t1", Merge.MAX),)),
+            UpsertEdge(RelType.PRODUCES, "job:a", DS, (Prop("lastSeenAt", "t3", Merge.MAX),)),
+            UpsertEdge(RelType.PRODUCES, "job:b", DS, (Prop("lastSeenAt", "t9", Merge.MAX),)),
+        ]
+    )
+
+    assert b.fresh_edge_forms(batch, [edge]) == {edge: ({"lastSeenAt": "t3"}, {}, {"lastSeenAt": "t3"})}
 
 
 def test_node_rows_are_one_per_key_in_key_order() -> None:
     batch = b.Batch.of([UpsertNode(k, Label.JOB) for k in ("job:b", "job:a", "job:b")])
 
-    assert [r["key"] for r in batch.node_rows()] == ["job:a", "job:b"]
+    assert [r["key"] for r in batch.node_rows(batch.fresh_nodes())] == ["job:a", "job:b"]
 
 
 def test_referenced_keys_cover_edges_links_and_reads() -> None:

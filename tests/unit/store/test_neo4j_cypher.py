@@ -64,34 +64,32 @@ def test_only_olgraph_labels_reach_cypher(name: str) -> None:
     with pytest.raises(ValueError, match="not an olgraph label"):
         cy.label_name(name)
     with pytest.raises(ValueError, match="not an olgraph label"):
-        cy.lock_nodes_query([Label.JOB.value, name])
+        cy.lock_nodes_query(name)
 
 
 def test_only_olgraph_relationship_types_reach_cypher() -> None:
     with pytest.raises(ValueError, match="relationship type"):
         cy.rel_name("OWNS]->() DELETE x //")
-    with pytest.raises(ValueError, match="relationship type"):
-        cy.write_query(["PRODUCES"], ["EVIL"], nodes=False)
+    for build in (cy.lock_edges_query, cy.set_edges_query, cy.delete_edges_query):
+        with pytest.raises(ValueError, match="relationship type"):
+            build("EVIL")
     assert cy.rel_name(RelType.OWNS.value) == "OWNS"
 
 
-def test_queries_have_one_branch_per_label_or_type() -> None:
-    nodes = cy.lock_nodes_query(["Job", "Dataset", "Job"])
-    edges = cy.lock_edges_query(["PRODUCES", "CONSUMED_BY"])
+def test_statements_name_their_label_or_type_statically() -> None:
+    nodes = cy.lock_nodes_query("Dataset")
+    edges = cy.lock_edges_query("CONSUMED_BY")
 
-    assert nodes.count("MERGE (n:") == 2
-    assert "MERGE (n:Dataset {key: row.key})" in nodes
-    assert edges.count("MERGE (a)-[e:") == 2
-    assert "[e:CONSUMED_BY]" in edges
+    assert "MERGE (n:Dataset {key: row.key}) ON CREATE SET n = row.new" in nodes
+    assert "MERGE (a)-[e:CONSUMED_BY]->(b) ON CREATE SET e = row.new" in edges
+    assert "[e:OWNS]" in cy.set_edges_query("OWNS")
+    assert "DELETE e" in cy.delete_edges_query("OWNS")
 
 
-def test_write_query_has_only_the_parts_asked_for() -> None:
-    assert cy.write_query([], [], nodes=False) == ""
-    only_nodes = cy.write_query([], [], nodes=True)
-    assert "SET n = row.props" in only_nodes
-    assert "DELETE" not in only_nodes
-    both = cy.write_query(["OWNS"], ["TAGGED"], nodes=True)
-    assert both.index("DELETE e") < both.index("SET e = row.props") < both.index("SET n = row.props")
+def test_lock_statements_answer_one_collected_list() -> None:
+    for statement in (cy.lock_nodes_query("Job"), cy.lock_edges_query("PRODUCES")):
+        assert statement.rstrip().endswith("AS out")
+        assert "RETURN collect(" in statement
 
 
 def test_public_pairs_hide_facets_and_bookkeeping() -> None:

@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench-plugins
+.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
 
 install: $(STAMP)
 
@@ -35,6 +35,18 @@ services-up: install
 
 services-down: install
 	$(BIN)/olgraph services down
+
+# Benchmarks (docs/benchmarks.md): every section in one run, then bench/results/report.md and
+# PNG charts. Starts its own Neo4j, Kafka, PostgreSQL and olgraph processes; not part of `make test`.
+bench: install
+	$(BIN)/python bench/run.py
+
+# The same harness on small graphs (minutes): for trying it, not for quoting.
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
+
+bench-report: install
+	$(BIN)/python bench/report.py
 
 # What the MLflow and Ray plugins cost a workload (import time, per-call overhead); prints a report.
 bench-plugins: install

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import math
@@ -42,7 +43,8 @@ REPO = BENCH.parent
 RESULTS = BENCH / "results"
 START_TIMEOUT = 120.0
 STOP_TIMEOUT = 30.0
-_LISTENING = re.compile(r"listening on (http://\S+)")
+_LISTENING = re.compile(r"(?:listening|health) on (http://\S+)")
+"""``serve``/``api`` print ``listening on URL``; ``consume`` prints ``health on URL``."""
 
 
 # --- configuration and results ------------------------------------------------------------------
@@ -77,8 +79,31 @@ class BenchConfig:
 
     @classmethod
     def quick_run(cls, **overrides: Any) -> BenchConfig:
-        """The ``make bench-quick`` configuration."""
-        return cls(sizes=QUICK_SIZES, quick=True, **overrides)
+        """The ``make bench-quick`` configuration (``overrides`` win, ``sizes`` included)."""
+        return cls(**{"sizes": QUICK_SIZES, "quick": True, **overrides})
+
+
+def section_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The options every section's command line has (add its own, then :func:`config_from`)."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small graphs and short phases")
+    parser.add_argument("--sizes", help="comma-separated graph sizes in nodes, e.g. 10000,100000")
+    parser.add_argument("--seed", type=int, default=1, help="workload seed")
+    parser.add_argument("--work-dir", type=Path, help="scratch folder (default: a folder under /tmp)")
+    parser.add_argument("--services-cache", type=Path, help="where dev Neo4j/Kafka live (default: work dir)")
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> BenchConfig:
+    """The :class:`BenchConfig` the options of :func:`section_parser` ask for."""
+    overrides: dict[str, Any] = {"seed": args.seed}
+    if args.sizes:
+        overrides["sizes"] = tuple(int(size) for size in args.sizes.split(","))
+    if args.work_dir:
+        overrides |= {"work_dir": args.work_dir, "services_cache": args.work_dir / "services"}
+    if args.services_cache:
+        overrides["services_cache"] = args.services_cache
+    return BenchConfig.quick_run(**overrides) if args.quick else BenchConfig(**overrides)
 
 
 # A section's result document (``write_result``) is free-form JSON plus these keys, which
@@ -163,6 +188,9 @@ def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) ->
     os.environ.update(env or {})
     try:
         info = launcher.up(cache_dir)
+    except BaseException:  # interrupted while it started: do not leave a half-started server behind
+        launcher.down(cache_dir)
+        raise
     finally:
         for key, value in saved.items():
             if value is None:

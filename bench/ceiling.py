@@ -1,7 +1,7 @@
 """The ceiling: olgraph's Neo4j writes against the best hand-written batched ``UNWIND`` loader.
 
-Both sides write the same graph, built from the same workload (``bench/workloads.py``), into
-one Neo4j, emptied before each side:
+Both sides write the same graph, built from the same workload (``bench/workloads.py``,
+``mixed``), into one Neo4j, emptied before each side:
 
 - **ceiling**: the workload's mutations (olgraph's normalizer output) are first collapsed in
   memory to the final rows, one per node and one per relationship, with plain last-write
@@ -10,26 +10,29 @@ one Neo4j, emptied before each side:
   No merge rules, no versions, no read-back. No loader that keeps olgraph's guarantees can be
   faster than this.
 - **olgraph**: ``Neo4jStore.apply`` on the per-event mutations, in batches of
-  ``--batch-events`` events, as the consumer applies them. Merge rules, LWW versions,
-  dataset-version resolution and retries are all included.
+  ``BATCH_EVENTS`` events (the consumer's default batch), as the consumer applies them.
+  Merge rules, LWW versions, dataset-version resolution and retries are all included; the
+  normalizing is not timed here (the ingest section's end-to-end rate includes everything).
 
-It prints one JSON report: events, mutations, node and relationship rows, seconds for each
-side, events/s and olgraph's rate as a fraction of the ceiling's. It is a benchmark, not a
-test: run it on a quiet machine and read the ratio, which is measured in one run.
+The section also reports the CPU seconds Neo4j and this Python process spent on each side,
+which say where the difference goes. The end-to-end fraction of the ceiling is computed by
+the report from this section's ``ceiling`` rates and the ingest section's ``e2e`` rates.
 
-    .venv/bin/olgraph services up neo4j     # prints bolt://127.0.0.1:PORT
-    .venv/bin/python bench/ceiling.py --neo4j-uri bolt://127.0.0.1:PORT --kind mixed --nodes 20000
+    .venv/bin/python bench/ceiling.py --quick
+    .venv/bin/python bench/ceiling.py --sizes 10000,100000
+    .venv/bin/python bench/ceiling.py --neo4j-uri bolt://127.0.0.1:7687  # a running Neo4j, emptied
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
+import os
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,7 @@ import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _support import BenchConfig, config_from, log, section_parser, service, write_result
 from workloads import WorkloadSpec, generate
 
 from olgraph.ingest.parse import parse_event
@@ -44,6 +48,9 @@ from olgraph.normalize.mutations import Mutation, ReplaceLinks, UpsertEdge, Upse
 from olgraph.normalize.normalizer import normalize
 from olgraph.store.neo4j import Neo4jStore
 
+SECTION = "ceiling"
+BATCH_EVENTS = 500
+MAX_NODES = 100_000
 ROWS_PER_STATEMENT = 5_000
 NodeRows = dict[tuple[str, ...], dict[str, dict[str, Any]]]
 EdgeRows = dict[str, dict[tuple[str, str], dict[str, Any]]]
@@ -55,26 +62,37 @@ def mutations_of(spec: WorkloadSpec) -> Iterator[list[Mutation]]:
         yield list(normalize(parse_event(event)))
 
 
-def collapse(per_event: Sequence[Sequence[Mutation]]) -> tuple[NodeRows, EdgeRows, dict[str, str]]:
+@dataclass
+class Collapsed:
     """Final node and relationship rows, last write wins, no merge rules (the ceiling's input)."""
-    nodes: NodeRows = defaultdict(dict)
-    edges: EdgeRows = defaultdict(dict)
-    label_of: dict[str, str] = {}
-    for mutations in per_event:
+
+    nodes: NodeRows = field(default_factory=lambda: defaultdict(dict))
+    edges: EdgeRows = field(default_factory=lambda: defaultdict(dict))
+    label_of: dict[str, str] = field(default_factory=dict)
+
+    def add(self, mutations: Sequence[Mutation]) -> None:
+        """Fold one event's mutations in."""
         for m in mutations:
             if isinstance(m, UpsertNode):
                 labels = (str(m.label), *sorted(m.extra_labels))
-                label_of[m.key] = str(m.label)
-                row = nodes[labels].setdefault(m.key, {})
+                self.label_of[m.key] = str(m.label)
+                row = self.nodes[labels].setdefault(m.key, {})
                 row.update({p.name: _plain(p.value) for p in m.props if p.value is not None})
             elif isinstance(m, UpsertEdge):
-                row = edges[str(m.type)].setdefault((m.source, m.target), {})
+                row = self.edges[str(m.type)].setdefault((m.source, m.target), {})
                 row.update({p.name: _plain(p.value) for p in m.props if p.value is not None})
             elif isinstance(m, ReplaceLinks):
                 for link in m.others:
                     pair = (link.key, m.node) if m.incoming else (m.node, link.key)
-                    edges[str(m.type)].setdefault(pair, {})
-    return nodes, edges, label_of
+                    self.edges[str(m.type)].setdefault(pair, {})
+
+    def node_rows(self) -> int:
+        """How many nodes the ceiling writes."""
+        return sum(len(rows) for rows in self.nodes.values())
+
+    def edge_rows(self) -> int:
+        """How many relationships the ceiling writes."""
+        return sum(len(rows) for rows in self.edges.values())
 
 
 def _plain(value: Any) -> Any:
@@ -86,24 +104,21 @@ def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield rows[start : start + ROWS_PER_STATEMENT]
 
 
-async def write_ceiling(
-    driver: neo4j.AsyncDriver, nodes: NodeRows, edges: EdgeRows, label_of: dict[str, str]
-) -> None:
+async def write_ceiling(driver: neo4j.AsyncDriver, graph: Collapsed) -> None:
     """The hand-written loader: one UNWIND statement per label set / relationship type and batch."""
     async with driver.session() as session:
-        for labels, rows in nodes.items():
+        for labels, rows in graph.nodes.items():
             primary, extra = labels[0], "".join(f":`{label}`" for label in labels[1:])
             add_labels = f" SET n{extra}" if extra else ""
             cypher = f"UNWIND $rows AS r MERGE (n:`{primary}` {{key: r.key}}){add_labels} SET n += r.props"
             payload = [{"key": key, "props": props} for key, props in rows.items()]
             for chunk in _chunks(payload):
-                await session.run(cypher, rows=chunk)
-        for rel_type, rows_by_pair in edges.items():
+                await (await session.run(cypher, rows=chunk)).consume()
+        for rel_type, rows_by_pair in graph.edges.items():
             by_labels: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
             for (source, target), props in rows_by_pair.items():
-                by_labels[(label_of.get(source, "Dataset"), label_of.get(target, "Dataset"))].append(
-                    {"s": source, "t": target, "props": props}
-                )
+                ends = (graph.label_of.get(source, "Dataset"), graph.label_of.get(target, "Dataset"))
+                by_labels[ends].append({"s": source, "t": target, "props": props})
             for (source_label, target_label), payload in by_labels.items():
                 cypher = (
                     f"UNWIND $rows AS r MATCH (a:`{source_label}` {{key: r.s}}) "
@@ -111,16 +126,30 @@ async def write_ceiling(
                     f"MERGE (a)-[e:`{rel_type}`]->(b) SET e += r.props"
                 )
                 for chunk in _chunks(payload):
-                    await session.run(cypher, rows=chunk)
+                    await (await session.run(cypher, rows=chunk)).consume()
 
 
-async def write_olgraph(
-    store: Neo4jStore, per_event: Sequence[Sequence[Mutation]], batch_events: int
-) -> None:
-    """olgraph's own path: ``Neo4jStore.apply`` per batch of events, as the consumer does."""
-    for start in range(0, len(per_event), batch_events):
-        batch = [m for mutations in per_event[start : start + batch_events] for m in mutations]
+def _batches(spec: WorkloadSpec, batch_events: int) -> Iterator[list[Mutation]]:
+    batch: list[Mutation] = []
+    count = 0
+    for mutations in mutations_of(spec):
+        batch.extend(mutations)
+        count += 1
+        if count == batch_events:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+async def write_olgraph(store: Neo4jStore, spec: WorkloadSpec, batch_events: int) -> float:
+    """olgraph's own path: ``Neo4jStore.apply`` per batch of events; returns the seconds in ``apply``."""
+    spent = 0.0
+    for batch in _batches(spec, batch_events):  # normalized as it goes; only apply is timed
+        started = time.perf_counter()
         await store.apply(batch)
+        spent += time.perf_counter() - started
+    return spent
 
 
 async def empty(driver: neo4j.AsyncDriver) -> None:
@@ -129,57 +158,198 @@ async def empty(driver: neo4j.AsyncDriver) -> None:
         await session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Generate, normalize, then time both writers on an emptied graph; return the report."""
-    spec = WorkloadSpec(kind=args.kind, seed=args.seed, nodes=args.nodes)
-    started = time.perf_counter()
-    per_event = list(mutations_of(spec))
-    prepare = time.perf_counter() - started
-    nodes, edges, label_of = collapse(per_event)
-    store = Neo4jStore(args.neo4j_uri)
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of ``pid`` (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Cost:
+    """Wall and CPU seconds of one side."""
+
+    wall: float = 0.0
+    neo4j_cpu: float = 0.0
+    python_cpu: float = 0.0
+
+    @contextmanager
+    def measure(self, neo4j_pid: int | None) -> Iterator[None]:
+        """Add the block's wall time, Neo4j CPU and this process's CPU."""
+        wall, server, ours = time.perf_counter(), _cpu_seconds(neo4j_pid), time.process_time()
+        yield
+        self.wall += time.perf_counter() - wall
+        self.neo4j_cpu += _cpu_seconds(neo4j_pid) - server
+        self.python_cpu += time.process_time() - ours
+
+
+async def measure_size(uri: str, neo4j_pid: int | None, size: int, seed: int) -> dict[str, Any]:
+    """Ceiling and olgraph on one graph size; the raw figures."""
+    spec = WorkloadSpec(kind="mixed", seed=seed, nodes=size)
+    log(f"ceiling: normalizing the {size:,}-node workload")
+    graph, events, mutations = Collapsed(), 0, 0
+    started = time.process_time()
+    for per_event in mutations_of(spec):
+        graph.add(per_event)
+        events += 1
+        mutations += len(per_event)
+    normalize_cpu = time.process_time() - started
+    store = Neo4jStore(uri)
     await store.open()  # creates olgraph's constraints, which the ceiling uses too
-    driver = neo4j.AsyncGraphDatabase.driver(args.neo4j_uri, auth=None)
+    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=None)
+    ceiling, ours = Cost(), Cost()
     try:
         await empty(driver)
-        started = time.perf_counter()
-        await write_ceiling(driver, nodes, edges, label_of)
-        ceiling = time.perf_counter() - started
+        log(f"ceiling: hand-written loader, {graph.node_rows():,} nodes, {graph.edge_rows():,} relationships")
+        with ceiling.measure(neo4j_pid):
+            await write_ceiling(driver, graph)
         await empty(driver)
-        started = time.perf_counter()
-        await write_olgraph(store, per_event, args.batch_events)
-        ours = time.perf_counter() - started
+        log(f"ceiling: olgraph Neo4jStore.apply, {events:,} events in batches of {BATCH_EVENTS}")
+        with ours.measure(neo4j_pid):
+            apply_wall = await write_olgraph(store, spec, BATCH_EVENTS)
+        ours.python_cpu -= normalize_cpu  # the second pass normalized again; not ours to count here
+        ours.wall = apply_wall
     finally:
         await driver.close()
         await store.close()
-    events = len(per_event)
     return {
-        "workload": {"kind": args.kind, "seed": args.seed, "nodes": args.nodes, "events": events},
-        "mutations": sum(len(m) for m in per_event),
-        "node_rows": sum(len(rows) for rows in nodes.values()),
-        "relationship_rows": sum(len(rows) for rows in edges.values()),
-        "normalize_seconds": round(prepare, 3),
-        "ceiling": {"seconds": round(ceiling, 3), "events_per_second": round(events / ceiling, 1)},
-        "olgraph": {
-            "seconds": round(ours, 3),
-            "events_per_second": round(events / ours, 1),
-            "batch_events": args.batch_events,
-        },
-        "olgraph_fraction_of_ceiling": round(ceiling / ours, 3),
+        "events": events,
+        "mutations": mutations,
+        "node_rows": graph.node_rows(),
+        "relationship_rows": graph.edge_rows(),
+        "normalize_events_per_second": round(events / normalize_cpu, 1),
+        "ceiling": _side(ceiling, events),
+        "olgraph": _side(ours, events),
+        "olgraph_fraction_of_ceiling": round(ceiling.wall / ours.wall, 3),
     }
+
+
+def _side(cost: Cost, events: int) -> dict[str, float]:
+    return {
+        "seconds": round(cost.wall, 3),
+        "events_per_second": round(events / cost.wall, 1),
+        "neo4j_cpu_seconds": round(cost.neo4j_cpu, 2),
+        "python_cpu_seconds": round(max(cost.python_cpu, 0.0), 2),
+    }
+
+
+def document(measured: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """The section's result document (format in ``_support``)."""
+    sizes = sorted(measured)
+    largest = measured[sizes[-1]]
+    return {
+        "title": "Ceiling: Neo4jStore.apply against a hand-written UNWIND loader",
+        "ceiling": {str(size): measured[size]["ceiling"]["events_per_second"] for size in sizes},
+        "olgraph_store": {str(size): measured[size]["olgraph"]["events_per_second"] for size in sizes},
+        "sizes": {str(size): measured[size] for size in sizes},
+        "summary": [
+            {
+                "metric": f"graph writes, events/s ({sizes[-1]:,} nodes)",
+                "olgraph": largest["olgraph"]["events_per_second"],
+                "baseline": largest["ceiling"]["events_per_second"],
+                "baseline_name": "hand-written UNWIND loader",
+                "ratio": largest["olgraph_fraction_of_ceiling"],
+                "unit": "events/s",
+                "note": "Neo4jStore.apply only; the end-to-end fraction is in the headline",
+            }
+        ],
+        "tables": [
+            {
+                "title": "Writing the same graph",
+                "columns": [
+                    "nodes",
+                    "events",
+                    "node rows",
+                    "relationship rows",
+                    "ceiling events/s",
+                    "olgraph events/s",
+                    "fraction",
+                    "Neo4j CPU s (ceiling / olgraph)",
+                    "Python CPU s (ceiling / olgraph)",
+                ],
+                "rows": [_table_row(size, measured[size]) for size in sizes],
+            }
+        ],
+        "charts": [
+            {
+                "name": "ceiling",
+                "title": "Graph writes: olgraph against the hand-written loader",
+                "kind": "bar",
+                "x_label": "graph size (nodes)",
+                "y_label": "events/s",
+                "log_y": False,
+                "series": {
+                    side: [[f"{size:,}", measured[size][key]["events_per_second"]] for size in sizes]
+                    for side, key in (("ceiling", "ceiling"), ("olgraph store", "olgraph"))
+                },
+            }
+        ],
+        "notes": [
+            "The ceiling writes each node and relationship once, from rows collapsed in memory with "
+            "last-write-wins and no merge rules; olgraph applies every event's mutations as the "
+            f"consumer does, {BATCH_EVENTS} events per transaction, with its merge rules and versions.",
+            "Normalizing (parse + normalize, one core) ran at "
+            + ", ".join(
+                f"{measured[s]['normalize_events_per_second']:,} events/s ({s:,} nodes)" for s in sizes
+            )
+            + "; it is part of the end-to-end rate, not of these figures.",
+        ],
+    }
+
+
+def _table_row(size: int, m: dict[str, Any]) -> list[Any]:
+    c, o = m["ceiling"], m["olgraph"]
+    return [
+        f"{size:,}",
+        m["events"],
+        m["node_rows"],
+        m["relationship_rows"],
+        c["events_per_second"],
+        o["events_per_second"],
+        m["olgraph_fraction_of_ceiling"],
+        f"{c['neo4j_cpu_seconds']} / {o['neo4j_cpu_seconds']}",
+        f"{c['python_cpu_seconds']} / {o['python_cpu_seconds']}",
+    ]
+
+
+def _neo4j(config: BenchConfig, uri: str | None) -> AbstractContextManager[str]:
+    return nullcontext(uri) if uri else service("neo4j", config.services_cache, config.neo4j_env)
+
+
+def _neo4j_pid(config: BenchConfig, uri: str | None) -> int | None:
+    if uri:
+        return None  # somebody else's server: its CPU is not ours to read
+    from olgraph.devservices import launchers  # noqa: PLC0415
+
+    info = launchers()["neo4j"].status(config.services_cache)
+    return info.pid if info else None
+
+
+def run(config: BenchConfig, max_nodes: int = MAX_NODES, neo4j_uri: str | None = None) -> dict[str, Any]:
+    """Measure every size of ``config`` up to ``max_nodes``; write and return the document."""
+    sizes = [size for size in config.sizes if size <= max_nodes] or [min(config.sizes)]
+    measured: dict[int, dict[str, Any]] = {}
+    with _neo4j(config, neo4j_uri) as uri:
+        pid = _neo4j_pid(config, neo4j_uri)
+        for size in sizes:
+            measured[size] = asyncio.run(measure_size(uri, pid, size, config.seed))
+            log(f"ceiling: {size:,} nodes -> {measured[size]['olgraph_fraction_of_ceiling']} of the ceiling")
+    doc = document(measured)
+    write_result(SECTION, doc, config.results_dir)
+    return doc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: see the module docstring."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--neo4j-uri", required=True, help="bolt:// URI of an auth-less Neo4j (it is emptied)"
-    )
-    parser.add_argument("--kind", default="mixed", help="workload kind (bench/workloads.py)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--nodes", type=int, default=20_000, help="graph size in nodes")
-    parser.add_argument("--batch-events", type=int, default=500, help="events per olgraph store batch")
+    parser = section_parser(__doc__)
+    parser.add_argument("--max-nodes", type=int, default=MAX_NODES, help="largest size measured")
+    parser.add_argument("--neo4j-uri", help="use this auth-less Neo4j (it is emptied) instead of a dev one")
     args = parser.parse_args(argv)
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    config = config_from(args)
+    doc = run(config, args.max_nodes, args.neo4j_uri)
+    for row in doc["summary"]:
+        print(f"{row['metric']}: olgraph {row['olgraph']} vs {row['baseline']} -> {row['ratio']}")
     return 0
 
 

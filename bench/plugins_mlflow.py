@@ -139,7 +139,7 @@ def call_costs(calls: int) -> dict[str, Any]:
     (root / "artifact.txt").write_text("x" * 1024)
     plugins = {on: make_plugin(on, root / "events.jsonl") for on in (False, True)}
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
-    dataset = mlflow.data.from_pandas(frame, source="s3://bucket/train.parquet", name="train")
+    dataset = mlflow.data.from_pandas(frame, source="s3://bucket/train.parquet", name="train")  # type: ignore[attr-defined]
     inputs = [mlflow.entities.DatasetInput(dataset._to_mlflow_entity(), [])]
     stores = {
         "file": lambda on: (root / f"fs-{on}").as_uri(),
@@ -151,7 +151,7 @@ def call_costs(calls: int) -> dict[str, Any]:
         for block in range(4):  # alternate off/on so drift hits both
             for on in (False, True):
                 with plugin.use(plugins[on]):
-                    client = mlflow.MlflowClient(tracking_uri=uri_of(on))
+                    client = mlflow.MlflowClient(tracking_uri=uri_of(on))  # type: ignore[no-untyped-call]
                     measure(client, Workload(inputs, root / "artifact.txt", calls // 4, block), samples[on])
         results[store] = _summarize(samples)
     plugins[True].emitter.flush(timeout=60)

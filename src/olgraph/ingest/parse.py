@@ -49,18 +49,16 @@ def decode_json(body: bytes, max_depth: int = 64) -> Any:
 
 def _depth_exceeds(data: Any, max_depth: int) -> bool:
     """Whether containers nest deeper than ``max_depth`` (iterative: no recursion limit)."""
+    if not isinstance(data, (dict, list)):
+        return False
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
         if depth > max_depth:
             return True
-        stack.extend((element, depth + 1) for element in children)
+        children = value.values() if isinstance(value, dict) else value
+        # only containers are stacked: most values are scalars, and stacking them was most of the cost
+        stack.extend([(child, depth + 1) for child in children if isinstance(child, (dict, list))])
     return False
 
 

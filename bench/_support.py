@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,6 +202,31 @@ def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) ->
     finally:
         if info.started:
             launcher.down(cache_dir)
+
+
+APT_TIMEOUT = 900.0
+
+
+def apt_install(package: str, present: Callable[[], bool]) -> None:
+    """Install Debian's ``package`` unless ``present()``; a clear error when that cannot be done."""
+    if present():
+        return
+    log(f"{package} is not installed: apt-get install -y {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", package]):
+        try:
+            done = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RuntimeError(
+                f"cannot install {package} ({exc}); as root run: apt-get install -y {package}"
+            ) from exc
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.splitlines()[-10:])
+            raise RuntimeError(f"{' '.join(argv)} failed; as root run: apt-get install -y {package}\n{tail}")
+    if not present():
+        raise RuntimeError(f"apt-get installed {package}, but it is still not found")
 
 
 def free_port() -> int:

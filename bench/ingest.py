@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (
     BenchConfig,
     OlgraphProcess,
+    apt_install,
     config_from,
     free_port,
     log,
@@ -686,8 +687,7 @@ def notes(accept: list[dict[str, Any]], modes: dict[str, Any], seconds: float) -
 
 def run(config: BenchConfig, e2e_max_nodes: int = 100_000) -> dict[str, Any]:
     """Measure everything (see the module docstring), write ``ingest.json``, return the document."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench/ingest.py needs wrk for the accept-rate runs: apt-get install -y wrk")
+    apt_install("wrk", lambda: shutil.which("wrk") is not None)  # the accept-rate load generator
     accept_seconds, sustained_seconds = (5.0, 15.0) if config.quick else (10.0, 60.0)
     sizes = [s for s in config.sizes if s <= e2e_max_nodes] or [min(config.sizes)]
     files = {size: workload(config, config.seed, size) for size in sizes}

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from _support import log, proc_memory_mib
+from _support import apt_install, log, proc_memory_mib
 
 from olgraph.devservices._common import (
     choose_port,
@@ -53,7 +53,6 @@ HEAP = "2g"  # as the dev Neo4j's heap in the benchmarks
 PG_SHARED_BUFFERS = "1GB"
 START_TIMEOUT = 300.0  # Flyway applies ~70 migrations on the first start
 PG_TIMEOUT = 120.0
-APT_TIMEOUT = 900.0
 
 
 @dataclass
@@ -137,22 +136,13 @@ def fetch_marquez(root: Path, java_home: Path) -> Path:
 
 def postgres_bin() -> Path:
     """The ``bin`` folder of Debian's newest PostgreSQL, installing the package when none is there."""
+    try:
+        apt_install("postgresql", lambda: _installed_postgres() is not None)
+    except RuntimeError as exc:
+        raise ServiceError(str(exc)) from exc
     found = _installed_postgres()
-    if found is None:
-        log("PostgreSQL not installed: apt-get install -y postgresql (needs root)")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        logs = Path("/tmp") / f"marquez-apt-{os.getpid()}.log"
-        try:
-            run_logged(["apt-get", "update"], env, logs, APT_TIMEOUT)
-            run_logged(["apt-get", "install", "-y", "postgresql"], env, logs, APT_TIMEOUT)
-        except ServiceError as exc:
-            raise ServiceError(
-                "PostgreSQL is missing and installing it failed; as root run "
-                "`apt-get update && apt-get install -y postgresql`, then retry:\n" + str(exc)
-            ) from exc
-        found = _installed_postgres()
-    if found is None:
-        raise ServiceError("apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb exists")
+    if found is None:  # apt_install checked; only a race with an uninstall gets here
+        raise ServiceError("no /usr/lib/postgresql/*/bin/initdb")
     return found
 
 

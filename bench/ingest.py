@@ -105,6 +105,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy since boot (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _CLOCK_TICK
+
+
 @contextlib.contextmanager
 def loadgen(*args: str) -> Iterator[subprocess.Popen[str]]:
     """``bench/loadgen.py`` with ``args`` in its own process (its JSON comes on stdout); killed
@@ -343,9 +350,20 @@ def wait_for(dep: Deployment, target: int, timeout: float = E2E_TIMEOUT) -> floa
 def end_to_end(dep: Deployment, ndjson: Path, events: int) -> dict[str, Any]:
     """POST every event once (16 connections) and time from the first POST until all are applied."""
     send = ("send", "--url", dep.url, "--ndjson", str(ndjson), "--connections", str(E2E_CONNECTIONS))
+    before = {name: cpu_seconds(p.pid) for name, p in dep.processes.items()}
+    machine = machine_busy_seconds()
     with loadgen(*send) as sender:
         sent, done = _until_applied(dep, sender, events)
-    return _e2e_result(dep, events, sent, done)
+    result = _e2e_result(dep, events, sent, done)
+    # Where the CPU went: olgraph's processes, and the whole machine (Neo4j, Kafka, the load
+    # generator and anything else): per event, in milliseconds.
+    spent = {name: cpu_seconds(p.pid) - before[name] for name, p in dep.processes.items()}
+    spent["machine"] = machine_busy_seconds() - machine
+    result["cpu_ms_per_event"] = {name: round(sec * 1000 / max(events, 1), 2) for name, sec in spent.items()}
+    result["machine_cpu_busy_fraction"] = round(
+        spent["machine"] / (result["seconds"] * (os.cpu_count() or 1)), 3
+    )
+    return result
 
 
 def _until_applied(
@@ -557,7 +575,8 @@ E2E_COLUMNS = (
     ("mode", "mode"), ("nodes", "size"), ("events", "events"), ("accepted", "accepted"),
     ("seconds", "seconds"), ("events/s", "events_per_second"), ("accept seconds", "accept_seconds"),
     ("events/store batch", "events_per_store_batch"), ("s/store batch", "seconds_per_store_batch"),
-    ("dead letters", "dead_letters"),
+    ("dead letters", "dead_letters"), ("CPU ms per event", "cpu_ms_per_event"),
+    ("machine CPU busy", "machine_cpu_busy_fraction"),
 )  # fmt: skip
 LATENCY_COLUMNS = (
     ("mode", "mode"), ("nodes", "size"), ("target/s", "target_rate"), ("achieved/s", "achieved_rate"),

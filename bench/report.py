@@ -36,6 +36,8 @@ def load(results_dir: Path) -> dict[str, dict[str, Any]]:
 def _cell(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {_cell(item)}" for key, item in value.items())
     if isinstance(value, float):
         return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.1f}"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -4,18 +4,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 
 .PHONY: install run test lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Everything development needs: the server, the plugins' distribution (integrations/) and the dev tools.
+$(STAMP): pyproject.toml integrations/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./integrations
+	touch $(STAMP) $(SERVE_STAMP)
 
-run: install
+# Only what serving needs (the package's own dependencies), so the server starts in seconds.
+$(SERVE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+run: $(SERVE_STAMP)
 	$(BIN)/olgraph serve
 
 test: lint typecheck pytest

@@ -121,6 +121,7 @@ def _server_env(api_keys: list[ApiKeySpec], extra: Mapping[str, str]) -> dict[st
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     env["OLGRAPH_CONSUMER__POLL_INTERVAL_SECONDS"] = "0.05"
     env["OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS"] = "0.5"
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the session's Neo4j may be fresh
     if api_keys:
         env["OLGRAPH_AUTH__API_KEYS"] = json.dumps([key.configured() for key in api_keys])
     env.update(extra)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -365,6 +366,10 @@ def sync_mlflow_command(
 ) -> None:
     """See SYNC_MLFLOW_HELP (click shows it)."""
     sync = _import_sync()
+    for option, uri in (("--tracking-uri", tracking_uri), ("--registry-uri", registry_uri)):
+        problem = missing_local_store(uri) if uri else None
+        if problem:
+            raise fail(f"{option} {uri}: {problem}")
     source = sync.Source(tracking_uri, registry_uri or tracking_uri, page_size)
     client = OlgraphClient(url, api_key, read_api_key, timeout, retries)
     settings = RunSettings(
@@ -380,6 +385,34 @@ def sync_mlflow_command(
         raise fail(str(exc)) from exc
     finally:
         client.close()
+
+
+def missing_local_store(uri: str) -> str | None:
+    """Why ``uri`` names no existing local MLflow store, or None (servers are checked by answering).
+
+    MLflow creates a missing SQLite database or file store on first use, so a mistyped path
+    would be synced as an empty MLflow (and every model synced before marked deleted).
+
+    >>> missing_local_store("http://mlflow:5000") is None
+    True
+    >>> missing_local_store("sqlite:////nonexistent/mlflow.db")
+    'no such MLflow database: /nonexistent/mlflow.db (MLflow would create an empty one)'
+    """
+    scheme, _, rest = uri.partition("://")
+    if scheme == "sqlite":
+        database = rest.removeprefix("/").partition("?")[0]
+        if database in ("", ":memory:"):
+            return "an in-memory database holds nothing to sync"
+        path = Path(database)
+        what = "database"
+    elif scheme == "file" or not rest:  # file:///path, or a plain path: MLflow's file store
+        path = Path(rest if scheme == "file" else uri)
+        what = "file store"
+    else:
+        return None
+    if path.exists():
+        return None
+    return f"no such MLflow {what}: {path} (MLflow would create an empty one)"
 
 
 @dataclass(frozen=True)

@@ -42,14 +42,16 @@ JsonDict = dict[str, Any]
 
 
 def _import_sync() -> ModuleType:
-    """The sync module; it needs MLflow, which only the ``mlflow`` extra installs."""
+    """The sync module; it needs MLflow and the plugins' distribution (olgraph-integrations[mlflow])."""
     try:
         from olgraph.integrations.mlflow import sync  # noqa: PLC0415 - MLflow is optional
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] != "mlflow":
+        missing = exc.name or ""
+        if missing.split(".")[0] != "mlflow" and not missing.startswith("olgraph.integrations"):
             raise
         raise fail(
-            "olgraph sync mlflow needs MLflow: install olgraph[mlflow] (pip install 'olgraph[mlflow]')"
+            "olgraph sync mlflow needs MLflow and olgraph's MLflow plugin: install "
+            "olgraph-integrations[mlflow] (from a checkout: pip install './integrations[mlflow]')"
         ) from exc
     return sync
 

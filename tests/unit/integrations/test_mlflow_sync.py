@@ -594,7 +594,7 @@ def test_without_mlflow_the_command_says_what_to_install(
     monkeypatch.delattr(olgraph.integrations.mlflow, "sync")
     result = invoke("--tracking-uri", f"sqlite:///{tmp_path / 'never.db'}")
     assert result.exit_code == 2
-    assert "install olgraph[mlflow]" in result.stderr
+    assert "install olgraph-integrations[mlflow]" in result.stderr
     assert not (tmp_path / "never.db").exists()
 
 

@@ -300,10 +300,23 @@ def _proxy_handler(upstream: httpx.Client, proxy: RecordingProxy) -> type[BaseHT
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _read_body(self) -> bytes:
+            """The request body, sized by Content-Length or sent in chunks (the Java client's gzip)."""
+            if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+
         def _forward(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self._read_body()
             headers = {k.lower(): v for k, v in self.headers.items()}
-            passed = {k: v for k, v in headers.items() if k not in ("host", "connection", "content-length")}
+            hop_by_hop = ("host", "connection", "content-length", "transfer-encoding")
+            passed = {k: v for k, v in headers.items() if k not in hop_by_hop}
             answer = upstream.request(self.command, self.path, content=body, headers=passed)
             proxy.requests.append(RecordedRequest(self.command, self.path, headers, body, answer.status_code))
             self.send_response(answer.status_code)

@@ -22,6 +22,7 @@ not expose yet (column lineage, symlinks, static flags) is read from the store i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -29,9 +30,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,14 @@ from typing import Any
 import pytest
 
 from olgraph.config import Settings
-from olgraph.devservices._common import fetch_jars, file_lock, find_java_home, services_root, tail
+from olgraph.devservices._common import (
+    choose_port,
+    fetch_jars,
+    file_lock,
+    find_java_home,
+    services_root,
+    tail,
+)
 from olgraph.store.base import GraphDump
 from olgraph.store.embedded import EmbeddedStore
 
@@ -256,3 +265,102 @@ def wait_for(condition: Any, what: str, timeout: float = 120.0) -> Any:
 
 def field_key(namespace: str, name: str, column: str) -> str:
     return f"field:{namespace}:{name}#{column}"
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL cluster on a loopback port (trust auth for ``postgres``)."""
+
+    bin_dir: Path
+    port: int
+    root: Path
+
+    def psql(self, database: str, sql: str) -> str:
+        """Run ``sql`` in ``database``; its unaligned, tuples-only output."""
+        done = subprocess.run(
+            [
+                str(self.bin_dir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+
+def postgres_bin() -> Path:
+    """Debian's newest PostgreSQL ``bin`` folder, installing the package when none is there."""
+
+    def found() -> Path | None:
+        candidates = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+        return max(
+            candidates, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, default=None
+        )
+
+    if found() is None:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for argv in (
+            ["apt-get", "update"],
+            ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"],
+        ):
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False)
+            if done.returncode != 0:
+                pytest.fail(f"PostgreSQL is missing and {' '.join(argv)} failed:\n{done.stderr[-2000:]}")
+    bin_dir = found()
+    assert bin_dir is not None, "apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb"
+    return bin_dir
+
+
+@contextlib.contextmanager
+def postgres_cluster(databases: Sequence[str]) -> Iterator[Postgres]:
+    """A fresh cluster with ``databases``, stopped and removed at the end.
+
+    ``initdb`` and ``postgres`` refuse to run as root, so they run as the ``postgres`` user, in
+    a folder under /tmp (the services cache may sit under a home folder that user cannot reach).
+    """
+    bin_dir = postgres_bin()
+    root = Path(tempfile.mkdtemp(prefix="olgraph-pg-"))
+    root.chmod(0o755)
+    pgdata, log = root / "pgdata", root / "postgres.log"
+    pgdata.mkdir()
+    log.touch()
+    for path in (pgdata, log):
+        shutil.chown(path, "postgres", "postgres")
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    initdb = [str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+    run_logged([*as_postgres, *initdb, "--locale=C.UTF-8"], root / "initdb.log", os.environ, root)
+    port = choose_port(55432)
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={pgdata}"
+    pg_ctl = [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(pgdata)]
+    run_logged(
+        [*pg_ctl, "start", "-w", "-t", "120", "-l", str(log), "-o", options],
+        root / "pg_ctl.log",
+        os.environ,
+        root,
+        timeout=180,
+    )
+    try:
+        cluster = Postgres(bin_dir, port, root)
+        for database in databases:
+            cluster.psql("postgres", f"CREATE DATABASE {database}")
+        yield cluster
+    finally:
+        run_logged([*pg_ctl, "stop", "-w", "-m", "fast"], root / "pg_ctl.log", os.environ, root, timeout=180)
+        shutil.rmtree(root, ignore_errors=True)

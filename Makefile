@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVE_STAMP := $(VENV)/.installed-serve
 
-.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
+.PHONY: install run test test-producers lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ typecheck: install
 
 pytest: install
 	$(BIN)/python -m pytest
+
+# Only the real producers (Spark, dbt, Airflow, the Java client) against olgraph: docs/producers.md.
+test-producers: install
+	$(BIN)/python -m pytest -m producers
 
 services-up: install
 	$(BIN)/olgraph services up

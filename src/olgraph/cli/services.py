@@ -127,6 +127,10 @@ def shell_settings(name: str, info: ServiceInfo) -> str:
             "OLGRAPH_STORE__NEO4J__URI": info.uri,
             "OLGRAPH_STORE__NEO4J__CREATE_SCHEMA": "true",
         }
+        # credentials, for a dev server that has them (a generated password)
+        user, password = getattr(info, "user", None), getattr(info, "password", None)
+        if user and password:
+            settings |= {"OLGRAPH_STORE__NEO4J__USER": user, "OLGRAPH_STORE__NEO4J__PASSWORD": password}
     else:
         settings = {"OLGRAPH_LOG__KAFKA__BOOTSTRAP_SERVERS": info.uri}
     return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in settings.items())

@@ -224,8 +224,10 @@ class RepeatFilter(logging.Filter):
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
     """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
 
-    Returns normally (exit status 0) after uvicorn's graceful shutdown, which closes the
-    runtime (store, event log or Kafka producer) through the app's lifespan.
+    The port is bound and the runtime (store, event log or Kafka producer) opened before
+    uvicorn starts, so that a taken port or a store that cannot be opened is one ``Error:``
+    line (exit status 1). Returns normally (exit status 0) after uvicorn's graceful shutdown,
+    then closes the runtime.
     """
     # Bound before anything else starts, so a taken port is one line, not uvicorn's traceback.
     listener = bind_listener(settings.server.host, settings.server.port)

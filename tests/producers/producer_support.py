@@ -54,6 +54,9 @@ from olgraph.store.embedded import EmbeddedStore
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 1800.0  # seconds: a cold pip install of Airflow or pyspark on a busy machine
+PROVISION_TIMEOUT = 2400.0
+"""pytest-timeout for a producer test: the first one of a module builds its toolchain (minutes on
+a fresh machine: Airflow alone downloads for about five)."""
 DEPENDENCY_PLUGIN_VERSION = "3.8.1"
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from producer_support import (
     INGEST,
+    PROVISION_TIMEOUT,
     Postgres,
     derives,
     field_key,
@@ -39,7 +40,7 @@ from producer_support import (
 
 from olgraph.devservices._common import choose_port, tail
 
-pytestmark = pytest.mark.producers
+pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
 
 REQUIREMENTS = [
     "apache-airflow==3.3.2",

@@ -18,9 +18,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from producer_support import INGEST, derives, field_key, producer_env, python_env, run_logged
+from producer_support import (
+    INGEST,
+    PROVISION_TIMEOUT,
+    derives,
+    field_key,
+    producer_env,
+    python_env,
+    run_logged,
+)
 
-pytestmark = pytest.mark.producers
+pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
 
 REQUIREMENTS = ["dbt-core==1.10.*", "dbt-duckdb==1.10.*", "openlineage-dbt==1.54.0"]
 PROJECT = Path(__file__).parent / "dbt_shop"

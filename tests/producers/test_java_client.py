@@ -27,6 +27,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from producer_support import (
     INGEST,
+    PROVISION_TIMEOUT,
     REPO,
     derives,
     field_key,
@@ -42,7 +43,7 @@ from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import parse_event
 from olgraph.store.neo4j import Neo4jStore
 
-pytestmark = pytest.mark.producers
+pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
 
 CLIENT_VERSION = "1.55.0"
 ARTIFACTS = [

@@ -35,6 +35,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from producer_support import (
     E2E,
     INGEST,
+    PROVISION_TIMEOUT,
     REPO,
     derives,
     field_key,
@@ -49,7 +50,7 @@ from producer_support import (
 from olgraph.store.base import GraphDump
 from olgraph.store.neo4j import Neo4jStore
 
-pytestmark = pytest.mark.producers
+pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
 
 REQUIREMENTS = ["pyspark==4.3.0", "pyarrow"]
 LISTENER = "io.openlineage:openlineage-spark_2.13:1.53.0"

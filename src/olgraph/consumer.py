@@ -65,7 +65,7 @@ def _normalize(event: ParsedEvent) -> list[Mutation]:
 
 
 def _dead_letter(rejected: Rejected[LoggedEvent]) -> DeadLetter:
-    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw)
+    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw, stage=rejected.stage)
 
 
 class Consumer:

@@ -31,6 +31,7 @@ from olgraph.consumer import DEFAULT_CONSUMER, Consumer
 from olgraph.errors import NotFound
 from olgraph.log.base import EventLog, EventSink
 from olgraph.log.local import LocalEventLog
+from olgraph.log.retention import LogPruner
 from olgraph.metrics import Metrics
 from olgraph.store.base import GraphStore
 
@@ -44,15 +45,28 @@ def build_store(settings: Settings) -> GraphStore:
 
         config = settings.store.neo4j
         password = config.password.get_secret_value() if config.password else None
-        return Neo4jStore(config.uri, user=config.user, password=password, database=config.database)
+        return Neo4jStore(
+            config.uri,
+            user=config.user,
+            password=password,
+            database=config.database,
+            max_retry_time=config.write_retry_seconds,
+            query_retry_time=config.query_retry_seconds,
+            connection_timeout=config.connection_timeout_seconds,
+        )
     from olgraph.store.embedded import EmbeddedStore  # noqa: PLC0415
 
-    return EmbeddedStore(settings.embedded_store_path())
+    return EmbeddedStore(
+        settings.embedded_store_path(), min_free_bytes=settings.store.embedded.min_free_bytes
+    )
 
 
 def build_log(settings: Settings) -> EventLog:
     """The local event log of the embedded deployment (not opened yet)."""
-    return LocalEventLog(settings.local_log_path(), max_size_bytes=settings.log.local.max_size_bytes)
+    local = settings.log.local
+    return LocalEventLog(
+        settings.local_log_path(), max_size_bytes=local.max_size_bytes, min_free_bytes=local.min_free_bytes
+    )
 
 
 def build_sink(settings: Settings) -> EventSink:
@@ -73,12 +87,15 @@ def build_runtime(settings: Settings, *, with_consumer: bool = True) -> Runtime:
     if settings.log.kind == "kafka":
         return Runtime(settings=settings, store=store, sink=build_sink(settings), metrics=metrics)
     log = build_log(settings)
-    consumer = None
+    consumer = pruner = None
     if with_consumer:
         consumer = Consumer(
             log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth, metrics=metrics
         )
-    return Runtime(settings=settings, store=store, sink=log, log=log, consumer=consumer, metrics=metrics)
+        pruner = LogPruner(log, consumer.name, settings.log.local)
+    return Runtime(
+        settings=settings, store=store, sink=log, log=log, consumer=consumer, pruner=pruner, metrics=metrics
+    )
 
 
 @dataclass
@@ -94,6 +111,7 @@ class Runtime:
     sink: EventSink
     log: EventLog | None = None
     consumer: Consumer | None = None
+    pruner: LogPruner | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
@@ -128,10 +146,14 @@ class Runtime:
             raise
         if self.consumer is not None:
             self.consumer.start()
+        if self.pruner is not None:
+            self.pruner.start()
 
     async def stop(self) -> None:
-        """Stop the consumer (finishing its round), then close the sink and the store."""
+        """Stop the pruner and the consumer (finishing its round), then close the sink and the store."""
         try:
+            if self.pruner is not None:
+                await self.pruner.stop()
             if self.consumer is not None:
                 await self.consumer.stop()
         finally:

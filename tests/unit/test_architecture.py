@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "olgraph"
 RANKS: dict[str, int] = {
     "errors": 0,
     "keys": 0,
+    "filesystem": 0,
     "ingest": 1,
     "devservices": 1,
     "normalize": 2,

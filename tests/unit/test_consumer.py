@@ -303,3 +303,47 @@ async def test_unexpected_error_restarts_the_round(log: LocalEventLog, store: Em
     assert consumer.stats.last_error == "RuntimeError: bug in a store"
     assert await log.dead_letters(limit=10) == []
     assert await store.get_run(str(uuid.UUID(int=1))) is not None
+
+
+async def test_a_store_that_cannot_write_is_retried_and_nothing_is_dead_lettered(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    """A full graph file (SQLite's own SQLITE_FULL, via ``max_page_count``) is a store that cannot
+    write *now*: the consumer waits and retries, nothing is dead-lettered, and ``last_error`` says
+    why. Once there is room again every event is applied."""
+    store = EmbeddedStore(tmp_path / "full.db", min_free_bytes=0)
+    await store.open()
+    pages = await store._call(lambda conn: int(conn.execute("PRAGMA page_count").fetchone()[0]))
+    await store._call(lambda conn: conn.execute(f"PRAGMA max_page_count={pages + 30}"))
+    padded = [run_event(n, job=f"big{n}") for n in range(1, 11)]
+    for event in padded:
+        event["run"]["facets"] = {"pad": {"_producer": "p", "_schemaURL": "s#/$defs/Pad", "x": "x" * 40_000}}
+    await log.append([logged(event) for event in padded])
+    consumer = Consumer(log, store, FAST)
+    consumer.start()
+    try:
+
+        async def retrying() -> bool:
+            return consumer.stats.retries >= 3
+
+        await _eventually(retrying)
+        assert await log.dead_letters(limit=10) == []
+        assert await log.committed("olgraph") < 10
+        assert consumer.stats.last_error is not None
+        assert "database or disk is full" in consumer.stats.last_error
+        with pytest.raises(StoreUnavailable, match="last write failed"):
+            await store.ping()  # /readyz: not ready
+
+        await store._call(lambda conn: conn.execute("PRAGMA max_page_count=1000000"))  # room again
+
+        async def applied() -> bool:
+            return await log.committed("olgraph") == 10
+
+        await _eventually(applied, timeout=30)
+    finally:
+        await consumer.stop()
+    assert await log.dead_letters(limit=10) == []
+    for n in range(1, 11):
+        assert await store.get_run(str(uuid.UUID(int=n))) is not None
+    await store.ping()
+    await store.close()

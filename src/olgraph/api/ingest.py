@@ -23,10 +23,8 @@ from olgraph.api.body import read_body
 from olgraph.api.errors import status_for
 from olgraph.errors import InvalidEvent, NotReady, OlgraphError, PayloadTooLarge
 from olgraph.ingest.event import ParsedEvent
-from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import canonical_json, decode_json, parse_event
-from olgraph.keys import job_key
-from olgraph.log.base import NewEvent
+from olgraph.log.base import NewEvent, new_event
 from olgraph.runtime import Runtime
 
 REJECT_REASON_BY_STATUS = {
@@ -139,15 +137,7 @@ class BatchResult(BaseModel):
 
 def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
     """What the log keeps of an accepted event."""
-    job = job_key(event.job_namespace, event.job_name) if event.job_namespace and event.job_name else None
-    return NewEvent(
-        raw=raw,
-        content_id=event.content_id,
-        kind=event.kind,
-        run_id=event.run_id,
-        job_key=job,
-        kafka_key=kafka_key(event),
-    )
+    return new_event(event, raw)
 
 
 @router.post(

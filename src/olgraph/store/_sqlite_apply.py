@@ -34,6 +34,7 @@ from olgraph.store._sqlite_rows import (
     key_list,
     load_edges,
     load_nodes,
+    rollback,
     save_edges,
     save_nodes,
 )
@@ -52,10 +53,10 @@ def apply_batch(conn: sqlite3.Connection, mutations: Sequence[Mutation]) -> None
         for link in (m for m in mutations if isinstance(m, ReplaceLinks)):
             _apply_links(conn, link)
         _apply_reads(conn, [m for m in mutations if isinstance(m, ReadVersion)], touched)
+        conn.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) must not leave it open
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
-    conn.execute("COMMIT")
 
 
 def _apply_nodes(conn: sqlite3.Connection, upserts: Sequence[UpsertNode]) -> dict[str, str]:

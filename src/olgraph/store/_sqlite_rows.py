@@ -11,6 +11,7 @@ once per key instead of seeking from the (few) keys given.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -84,12 +85,25 @@ def connect(path: Path) -> sqlite3.Connection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed batch survives power loss; the consumer commits offsets after it.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    conn.executescript(schema_sql())
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss; the consumer commits offsets after it.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.executescript(schema_sql())
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so, without masking the error
+    being handled: after ``database or disk is full`` or an I/O error SQLite may have rolled back
+    by itself, and a ROLLBACK then fails with "no transaction is active"."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 # ---------------------------------------------------------------- nodes

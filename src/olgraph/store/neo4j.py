@@ -12,7 +12,9 @@ The pieces live in private modules:
   :class:`~olgraph.errors.StoreUnavailable`, in one place.
 
 Transient errors (deadlocks, a leader switch, a dropped connection) are retried by the
-driver for at most ``max_retry_time`` seconds, re-running the whole transaction function;
+driver for at most ``max_retry_time`` seconds for a write, re-running the whole transaction
+function, and ``query_retry_time`` for a read (0 by default: a query during an outage answers
+503 within about ``connection_timeout``, rather than waiting for the server to come back);
 after that they surface as :class:`~olgraph.errors.StoreUnavailable`.
 """
 
@@ -55,8 +57,9 @@ class Neo4jStore:
     """A :class:`~olgraph.store.base.GraphStore` in Neo4j, through the async Bolt driver.
 
     ``user``/``password``: basic auth, or no auth when ``user`` is None. ``database``: the
-    database to use (the server's default when None). ``max_retry_time``: seconds the
-    driver keeps retrying a transaction that failed transiently.
+    database to use (the server's default when None). ``max_retry_time``/``query_retry_time``:
+    seconds the driver keeps retrying a write/read transaction that failed transiently.
+    ``connection_timeout``: seconds opening one connection may take.
 
     Example::
 
@@ -75,12 +78,14 @@ class Neo4jStore:
         database: str | None = None,
         *,
         max_retry_time: float = 10.0,
-        connection_timeout: float = 10.0,
+        query_retry_time: float = 0.0,
+        connection_timeout: float = 2.0,
     ) -> None:
         self.uri = uri
         self.database = database
         self._auth = (user, password or "") if user is not None else None
         self._max_retry_time = max_retry_time
+        self._query_retry_time = query_retry_time
         self._connection_timeout = connection_timeout
         self._driver: neo4j.AsyncDriver | None = None
 
@@ -138,12 +143,14 @@ class Neo4jStore:
         if self._driver is None:
             raise StoreUnavailable("Neo4j store is not open")
         with mapped_errors("ping"):
-            async with self._driver.session(database=self.database) as session:
+            async with self._driver.session(
+                database=self.database, connection_acquisition_timeout=self._connection_timeout
+            ) as session:
                 await (await session.run("RETURN 1")).consume()
 
     def _require(self) -> neo4j.AsyncDriver:
-        if self._driver is None:
-            raise StoreError("Neo4j store is not open")
+        if self._driver is None:  # not yet, or no longer: retrying later can succeed, as for ping
+            raise StoreUnavailable("Neo4j store is not open")
         return self._driver
 
     # ------------------------------------------------------------ writes
@@ -166,7 +173,11 @@ class Neo4jStore:
     async def _read(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         driver = self._require()
         with mapped_errors(action):
-            async with driver.session(database=self.database) as session:
+            async with driver.session(
+                database=self.database,
+                max_transaction_retry_time=self._query_retry_time,
+                connection_acquisition_timeout=self._connection_timeout + self._query_retry_time,
+            ) as session:
                 return await session.execute_read(fn, *args, **kwargs)
 
     async def get_node(self, key: str) -> NodeView | None:

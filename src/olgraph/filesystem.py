@@ -72,13 +72,18 @@ def sqlite_error_is_environmental(exc: sqlite3.Error) -> bool:
     return isinstance(exc, sqlite3.DatabaseError) and any(m in text for m in _ENVIRONMENTAL_MARKERS)
 
 
-def write_problem(path: Path, min_free_bytes: int) -> str | None:
+PROBE_FILE = ".olgraph-write-probe"
+"""Written (and fsynced) beside the database by readiness probes: the one sure test of a disk."""
+
+
+def write_problem(path: Path, min_free_bytes: int, *, probe: bool = False) -> str | None:
     """Why ``path`` (a SQLite file, maybe not created yet) cannot be written now, or None.
 
-    Looks for the problems a disk can have without any write being tried: a read-only
-    filesystem, a file or directory without write permission, and less than
-    ``min_free_bytes`` free on the filesystem (SQLite also writes its ``-wal`` and ``-shm``
-    files beside the database, so the directory must be writable too).
+    Looks for a read-only filesystem, a file or directory without write permission, and less
+    than ``min_free_bytes`` free on the filesystem (SQLite also writes its ``-wal`` and
+    ``-shm`` files beside the database, so the directory must be writable too). With
+    ``probe``, also writes and fsyncs a few bytes to :data:`PROBE_FILE` in that directory:
+    a disk the kernel turned read-only after I/O errors still looks writable otherwise.
     """
     directory = path.parent
     try:
@@ -92,6 +97,19 @@ def write_problem(path: Path, min_free_bytes: int) -> str | None:
     free = stats.f_bavail * stats.f_frsize
     if free < min_free_bytes:
         return f"only {free} bytes free on the filesystem of {path} (at least {min_free_bytes} needed)"
+    return _probe_write(directory / PROBE_FILE) if probe else None
+
+
+def _probe_write(probe: Path) -> str | None:
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, b"olgraph")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"cannot write to {probe.parent}: {exc.strerror or exc}"
     return None
 
 
@@ -101,4 +119,6 @@ def prepare_directory(directory: Path) -> str | None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return f"cannot create {directory}: {exc.strerror or exc}"
+    if not directory.is_dir():
+        return f"{directory} is not a directory"
     return write_problem(directory / ".olgraph-probe", min_free_bytes=0)

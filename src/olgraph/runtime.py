@@ -21,14 +21,16 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from olgraph.applier import backoff_delay
 from olgraph.config import Settings
 from olgraph.consumer import DEFAULT_CONSUMER, Consumer
-from olgraph.errors import NotFound
+from olgraph.errors import NotFound, OlgraphError
 from olgraph.log.base import EventLog, EventSink
 from olgraph.log.local import LocalEventLog
 from olgraph.log.retention import LogPruner
@@ -113,6 +115,7 @@ class Runtime:
     consumer: Consumer | None = None
     pruner: LogPruner | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    _store_opener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.log is not None and self.log is not self.sink:
@@ -137,12 +140,21 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        """Open the store and the sink, then start the consumer. Closes what it opened on failure."""
-        await self.store.open()
+        """Open the store and the sink, then start the consumer. Closes what it opened on failure.
+
+        With Neo4j, the process starts while the server is unreachable: ingest works without
+        it, queries answer 503 meanwhile (and the consumer waits), and the store is opened in
+        the background as soon as it answers. The embedded store is a local file: when it
+        cannot be opened, start fails.
+        """
+        if self.settings.store.kind == "neo4j":
+            await self._open_store_or_keep_trying()
+        else:
+            await self.store.open()
         try:
             await self.sink.open()
         except BaseException:
-            await self.store.close()
+            await self._close_store()
             raise
         if self.consumer is not None:
             self.consumer.start()
@@ -160,7 +172,39 @@ class Runtime:
             try:
                 await self.sink.close()
             finally:
-                await self.store.close()
+                await self._close_store()
+
+    async def _open_store_or_keep_trying(self) -> None:
+        try:
+            await self.store.open()
+        except OlgraphError as exc:
+            if not exc.retriable:
+                raise
+            logger.warning("%s; queries answer 503 until the graph store answers", exc)
+            self._store_opener = asyncio.create_task(self._keep_opening(), name="olgraph-store-opener")
+
+    async def _keep_opening(self) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            await asyncio.sleep(backoff_delay(self.settings.consumer, attempt))
+            try:
+                await self.store.open()
+            except OlgraphError as exc:
+                if not exc.retriable:
+                    logger.error("cannot open the graph store: %s", exc)
+                    return
+                continue
+            logger.info("the graph store answers again")
+            return
+
+    async def _close_store(self) -> None:
+        opener, self._store_opener = self._store_opener, None
+        if opener is not None:
+            opener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await opener
+        await self.store.close()
 
     async def __aenter__(self) -> Runtime:
         await self.start()

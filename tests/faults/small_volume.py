@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FILLER = ".filler"
+SOURCE = "olgraph-test"
 
 
 class VolumeUnavailable(Exception):
@@ -76,11 +77,12 @@ class SmallVolume:
         return int(self.run("df", "-B1", "--output=avail", str(self.path)).split()[-1])
 
 
-def _holder(path: Path, size_mb: int, as_root: bool) -> subprocess.Popen[bytes]:
+def _holder(path: Path, size_mb: int, as_root: bool, read_only: bool) -> subprocess.Popen[bytes]:
     namespace = ["unshare", "--mount", "--propagation", "private"]
     if not as_root:
         namespace = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
-    script = f"mount -t tmpfs -o size={size_mb}m olgraph-test '{path}' && echo mounted && exec sleep 3600"
+    options = f"size={size_mb}m" + (",ro" if read_only else "")
+    script = f"mount -t tmpfs -o {options} {SOURCE} '{path}' && echo mounted && exec sleep 3600"
     return subprocess.Popen([*namespace, "sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -94,8 +96,8 @@ def _wait_mounted(holder: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def small_volume(path: Path, size_mb: int) -> Iterator[SmallVolume]:
-    """A private tmpfs of ``size_mb`` MB at ``path`` for the block's duration.
+def small_volume(path: Path, size_mb: int, *, read_only: bool = False) -> Iterator[SmallVolume]:
+    """A private tmpfs of ``size_mb`` MB at ``path`` for the block's duration (``read_only``: mounted so).
 
     Raises :class:`VolumeUnavailable` when neither root nor a user namespace is available.
     """
@@ -104,12 +106,66 @@ def small_volume(path: Path, size_mb: int) -> Iterator[SmallVolume]:
             raise VolumeUnavailable(f"{tool} is not installed")
     path.mkdir(parents=True, exist_ok=True)
     as_root = os.geteuid() == 0
-    holder = _holder(path, size_mb, as_root)
+    holder = _holder(path, size_mb, as_root, read_only)
     try:
         _wait_mounted(holder)
         yield SmallVolume(path, holder, user_namespace=not as_root)
     finally:
         holder.kill()  # the namespace, and the tmpfs with it, go with its last process
+        holder.wait(timeout=30)
+        for stream in (holder.stdout, holder.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@dataclass
+class FailingDisk(SmallVolume):
+    """An ext4 filesystem in an image file, loop-mounted with ``errors=remount-ro``, that can be
+    made to fail as a dying disk does: the kernel's ext4 error path (``trigger_fs_error``) turns
+    it read-only under the processes writing to it, whose writes then fail with I/O errors."""
+
+    image: Path = Path()
+
+    def fail(self) -> None:
+        """The disk fails: ext4 records an error and the kernel makes the filesystem read-only."""
+        device = self.run("findmnt", "-n", "-o", "SOURCE", str(self.path)).strip().rsplit("/", 1)[-1]
+        self.run("sh", "-c", f"echo 1 > /sys/fs/ext4/{device}/trigger_fs_error")
+
+    def repair(self) -> None:
+        """What an operator does: unmount, check the filesystem, mount it again."""
+        self.run("umount", str(self.path))
+        self.run("sh", "-c", f"e2fsck -fy '{self.image}' >/dev/null; test $? -le 1")
+        self.run("mount", "-o", "loop,errors=remount-ro", str(self.image), str(self.path))
+
+
+@contextmanager
+def failing_disk(path: Path, image: Path, size_mb: int) -> Iterator[FailingDisk]:
+    """An ext4 :class:`FailingDisk` of ``size_mb`` MB at ``path`` (root and loop devices only).
+
+    Raises :class:`VolumeUnavailable` otherwise.
+    """
+    for tool in ("unshare", "nsenter", "mkfs.ext4", "e2fsck", "findmnt", "losetup"):
+        if shutil.which(tool) is None:
+            raise VolumeUnavailable(f"{tool} is not installed")
+    if os.geteuid() != 0 or not Path("/dev/loop-control").exists():
+        raise VolumeUnavailable("loop-mounting an ext4 image needs root and loop devices")
+    with image.open("wb") as sparse:
+        sparse.truncate(size_mb * 1024 * 1024)
+    made = subprocess.run(["mkfs.ext4", "-q", str(image)], capture_output=True, timeout=60, check=False)
+    if made.returncode != 0:
+        raise VolumeUnavailable(f"mkfs.ext4 failed: {made.stderr.decode(errors='replace')}")
+    path.mkdir(parents=True, exist_ok=True)
+    script = f"mount -o loop,errors=remount-ro '{image}' '{path}' && echo mounted && exec sleep 3600"
+    holder = subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_mounted(holder)
+        yield FailingDisk(path, holder, user_namespace=False, image=image)
+    finally:
+        holder.kill()
         holder.wait(timeout=30)
         for stream in (holder.stdout, holder.stderr):
             if stream is not None:

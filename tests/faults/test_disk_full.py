@@ -24,7 +24,7 @@ import httpx
 import orjson
 import pytest
 from fault_support import OlgraphProcess, Processes, free_port, olgraph_env, wait_until
-from small_volume import SmallVolume, VolumeUnavailable, small_volume
+from small_volume import SmallVolume, VolumeUnavailable, failing_disk, small_volume
 
 pytestmark = [pytest.mark.slow]
 
@@ -64,15 +64,16 @@ def volume(tmp_path: Path) -> Iterator[SmallVolume]:
         pytest.skip(f"this machine cannot mount a private tmpfs (needs root or user namespaces): {exc}")
 
 
-def serve_on(volume: SmallVolume, processes: Processes, data_dir: Path) -> OlgraphProcess:
-    """``olgraph serve`` with its graph on the volume and its event log in ``data_dir``."""
+def serve_on(
+    volume: SmallVolume, processes: Processes, data_dir: Path, *, graph_on_volume: bool = True
+) -> OlgraphProcess:
+    """``olgraph serve`` with its event log in ``data_dir`` and its graph on the volume (or in
+    ``data_dir`` too)."""
     port = free_port()
     argv = [sys.executable, "-m", "olgraph", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    settings = {
-        "OLGRAPH_STORE__EMBEDDED__PATH": str(volume.path / "graph.db"),
-        "OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS": "0.5",
-        "OLGRAPH_SERVER__RETRY_AFTER_SECONDS": "1",
-    }
+    settings = {"OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS": "0.5", "OLGRAPH_SERVER__RETRY_AFTER_SECONDS": "1"}
+    if graph_on_volume:
+        settings["OLGRAPH_STORE__EMBEDDED__PATH"] = str(volume.path / "graph.db")
     process = OlgraphProcess(
         "serve",
         volume.command(argv),
@@ -156,3 +157,68 @@ def test_a_full_disk_loses_no_acknowledged_event(
     final = stats(server)
     assert (final["accepted"], final["applied"], final["failed"], final["pending"]) == (EVENTS, EVENTS, 0, 0)
     assert server.stop() == 0, server.output()
+
+
+def post(process: OlgraphProcess, event: dict[str, Any]) -> httpx.Response:
+    return httpx.post(
+        f"{base(process)}/api/v1/lineage",
+        content=orjson.dumps(event),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_a_data_dir_on_a_failing_disk_is_reported_and_nothing_acknowledged_is_lost(
+    tmp_path: Path, processes: Processes
+) -> None:
+    """The data directory (log and graph) on an ext4 disk that fails under the running server:
+    the kernel turns it read-only and writes fail with I/O errors. /readyz says so, ingest
+    answers 503 with Retry-After (never 201), and once the disk is repaired every event
+    acknowledged before the failure is in the graph."""
+    try:
+        with failing_disk(tmp_path / "disk", tmp_path / "disk.img", size_mb=64) as disk:
+            server = serve_on(disk, processes, disk.path / "data", graph_on_volume=False)
+            server.start()
+            server.wait_ready()
+            assert [post(server, big_event(n)).status_code for n in range(3)] == [201] * 3
+            wait_until(lambda: stats(server)["applied"] == 3, 60, "three events applied")
+
+            disk.fail()
+            wait_until(lambda: server.readiness()[0] == 503, 60, "/readyz reporting the failed disk")
+            checks = orjson.loads(server.readiness()[1])["checks"]
+            assert "cannot write to" in checks["log"], checks
+            refused = post(server, big_event(3))
+            assert refused.status_code == 503, refused.text
+            assert refused.headers["retry-after"] == "1"
+            assert server.stop() == 0, server.output()
+
+            disk.repair()
+            server.start()
+            server.wait_ready()
+            assert post(server, big_event(3)).status_code == 201
+            wait_until(lambda: stats(server)["applied"] == 4, 60, "all four events applied")
+            with httpx.Client(base_url=base(server), timeout=30) as client:
+                for n in range(4):
+                    run = client.get(f"/api/v1/runs/{uuid.UUID(int=0xD15C_0000 + n)}").json()
+                    assert run["state"] == "COMPLETE", run
+            assert stats(server)["failed"] == 0
+            assert server.stop() == 0, server.output()
+    except VolumeUnavailable as exc:
+        pytest.skip(f"no failing disk on this machine: {exc}")
+
+
+def test_starting_on_a_read_only_data_dir_says_so_in_one_line(tmp_path: Path, processes: Processes) -> None:
+    try:
+        with small_volume(tmp_path / "read-only", size_mb=4, read_only=True) as volume:
+            server = serve_on(volume, processes, volume.path, graph_on_volume=False)
+            server.start()
+            assert server.process is not None
+            assert server.process.wait(timeout=60) == 1
+    except VolumeUnavailable as exc:
+        pytest.skip(f"this machine cannot mount a private tmpfs (needs root or user namespaces): {exc}")
+    lines = server.log_path.read_text().splitlines()
+    printed = [line for line in lines if line and not line.startswith("===== start")]
+    assert printed == [
+        f"Error: cannot start: cannot use the embedded store {volume.path}/graph.db: "
+        f"{volume.path} is on a read-only filesystem"
+    ]

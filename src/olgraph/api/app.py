@@ -41,11 +41,18 @@ TAGS = [
 
 
 def _lifespan(
-    settings: Settings, runtime: Runtime | None
+    settings: Settings, runtime: Runtime | None, started: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = runtime or build_runtime(settings)
+        if started:  # the caller opened it and closes it
+            app.state.runtime = active
+            try:
+                yield
+            finally:
+                del app.state.runtime
+            return
         async with active:
             app.state.runtime = active
             try:
@@ -56,12 +63,13 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(settings: Settings, *, runtime: Runtime | None = None, started: bool = False) -> FastAPI:
     """The olgraph HTTP app for ``settings``.
 
     Its lifespan builds the runtime ``settings`` describe (embedded: the local log and the
     consumer; ``log.kind = "kafka"``: the Kafka sink, no consumer) or uses ``runtime``,
-    opens it, and closes it on shutdown.
+    opens it, and closes it on shutdown — unless ``started`` says the caller already opened
+    ``runtime`` and will close it (the CLI does, to report a failed start in one line).
     Raises :class:`~olgraph.config.InsecureSettings` for an unauthenticated non-loopback host.
     """
     check_serving_security(settings)
@@ -70,7 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        lifespan=_lifespan(settings, runtime),
+        lifespan=_lifespan(settings, runtime, started and runtime is not None),
     )
     install_error_handlers(app, settings.server.retry_after_seconds)
     app.include_router(ingest.router)

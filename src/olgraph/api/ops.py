@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
@@ -65,7 +65,10 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _check(probe: Callable[[], Awaitable[None]]) -> str:
+Probe = Callable[[], Awaitable[None]]
+
+
+async def _check(probe: Probe) -> str:
     """``"ok"``, or why not: the error's message, or that the probe timed out."""
     try:
         await asyncio.wait_for(probe(), READINESS_TIMEOUT_SECONDS)
@@ -76,19 +79,52 @@ async def _check(probe: Callable[[], Awaitable[None]]) -> str:
     return "ok"
 
 
+ReadinessScope = Literal["ingest", "query", "all"]
+
+
+def readiness_probes(runtime: Runtime, scope: ReadinessScope | None) -> dict[str, Probe]:
+    """The checks of ``/readyz`` for ``scope``; the default scope is what the process must do.
+
+    ``ingest``: the event log (``log``) or Kafka (``kafka``) can take events. ``query``: the
+    graph store answers (``store``). ``all``: both. ``olgraph serve`` defaults to ``all``: it
+    ingests and applies events to its store. An API replica (``olgraph api``) defaults to
+    ``ingest``: its ingest needs Kafka only, so a store outage must not take it out of a load
+    balancer (its queries answer 503 meanwhile, within about the store's connection timeout).
+    """
+    sink: dict[str, Probe] = {"log" if runtime.log is not None else "kafka": runtime.sink.check_writable}
+    store: dict[str, Probe] = {"store": runtime.store.ping}
+    chosen = scope or ("all" if runtime.log is not None else "ingest")
+    if chosen == "ingest":
+        return sink
+    if chosen == "query":
+        return store
+    return store | sink
+
+
 @router.get(
     "/readyz",
-    summary="Readiness: the store answers and the event log (or Kafka) can take events",
+    summary="Readiness: the event log (or Kafka) can take events and, as asked, the store answers",
     responses={503: {"description": "The store, the log or Kafka is not usable"}},
 )
-async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    """200 when the store answers a ping and the sink is writable, else 503 saying which is not.
+async def readyz(
+    runtime: RuntimeDep,
+    scope: Annotated[
+        ReadinessScope | None,
+        Query(
+            description=(
+                "ingest: the log or Kafka can take events; query: the graph store answers; all: both. "
+                "Default: all for olgraph serve, ingest for an API replica (olgraph api)."
+            )
+        ),
+    ] = None,
+) -> JSONResponse:
+    """200 when every check of the scope passes, else 503 saying which does not.
 
-    The checks are ``store`` and ``log`` (embedded) or ``kafka`` (distributed: the brokers
-    answered a metadata request for the topic and every partition has a leader).
+    The checks are ``store`` (the store answers and, embedded, can take writes), ``log``
+    (embedded: the local log can take events) and ``kafka`` (distributed: the brokers answered
+    a metadata request for the topic and every partition has a leader).
     """
-    sink_check = "log" if runtime.log is not None else "kafka"
-    probes = {"store": runtime.store.ping, sink_check: runtime.sink.check_writable}
+    probes = readiness_probes(runtime, scope)
     results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
     checks = dict(zip(probes, results, strict=True))
     ready = all(value == "ok" for value in checks.values())

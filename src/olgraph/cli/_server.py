@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from olgraph.cli._output import fail
 from olgraph.config import Settings, check_serving_security
-from olgraph.errors import InsecureSettings
+from olgraph.errors import InsecureSettings, OlgraphError
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -210,30 +210,28 @@ class RepeatFilter(logging.Filter):
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
     """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
 
-    Returns normally (exit status 0) after uvicorn's graceful shutdown, which closes the
-    runtime (store, event log or Kafka producer) through the app's lifespan.
+    The runtime (store, event log or Kafka producer) is opened before the HTTP server starts:
+    when that fails (a read-only data directory, a file that is not a database…) one line
+    says why and the command exits 1. Returns normally (exit status 0) after uvicorn's
+    graceful shutdown, then closes the runtime.
     """
-    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
-
     uvicorn_level = configure_logging(log_level.lower())
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
-        log_level=uvicorn_level,
-        access_log=False,
-        lifespan="on",
-    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
     # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
     # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line))
+            asyncio.run(_serve(settings, uvicorn_level, startup_line))
+    except StartupFailed as exc:
+        raise fail(f"cannot start: {exc}", code=1) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     click.echo("olgraph stopped", err=True)
+
+
+class StartupFailed(Exception):
+    """The runtime could not be opened; the message says why, in one line."""
 
 
 def _bound_port(server: uvicorn.Server, fallback: int) -> int:
@@ -244,14 +242,34 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
-async def _serve(server: uvicorn.Server, settings: Settings, startup_line: StartupLine) -> None:
-    task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    if server.started:
-        port = _bound_port(server, settings.server.port)
-        click.echo(startup_line(settings, settings.server.host, port))
-    await task
+async def _serve(settings: Settings, uvicorn_level: str, startup_line: StartupLine) -> None:
+    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
+    from olgraph.runtime import build_runtime  # noqa: PLC0415
+
+    runtime = build_runtime(settings)
+    try:
+        await runtime.start()
+    except OlgraphError as exc:
+        raise StartupFailed(str(exc)) from exc
+    try:
+        config = uvicorn.Config(
+            create_app(settings, runtime=runtime, started=True),
+            host=settings.server.host,
+            port=settings.server.port,
+            log_level=uvicorn_level,
+            access_log=False,
+            lifespan="on",
+        )
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            port = _bound_port(server, settings.server.port)
+            click.echo(startup_line(settings, settings.server.host, port))
+        await task
+    finally:
+        await runtime.stop()
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from olgraph.errors import EventLogUnavailable
-from olgraph.filesystem import write_problem
+from olgraph.filesystem import prepare_directory, write_problem
 from olgraph.log import _local_sql as sql
 from olgraph.log.base import (
     DeadLetter,
@@ -154,10 +154,9 @@ class LocalEventLog:
 
     async def open(self) -> None:
         """Create the file and tables if needed (and add what older files lack)."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise EventLogUnavailable(f"cannot create {self.path.parent}: {exc.strerror or exc}") from exc
+        problem = prepare_directory(self.path.parent) or write_problem(self.path, min_free_bytes=0)
+        if problem is not None:
+            raise EventLogUnavailable(f"cannot use the event log {self.path}: {problem}")
         await self._writer.connect(self.path, sql.setup_writer)
         await self._reader.connect(self.path, sql.setup_reader)
 
@@ -237,7 +236,7 @@ class LocalEventLog:
         failure = self._append_failure
         if failure is not None and time.monotonic() - failure[0] < FAILURE_MEMORY_SECONDS:
             raise EventLogUnavailable(f"the last append failed: {failure[1]}")
-        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes)
+        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes, probe=True)
         if problem is not None:
             raise EventLogUnavailable(f"the event log cannot take events: {problem}")
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
-from olgraph.filesystem import sqlite_error_is_environmental, write_problem
+from olgraph.filesystem import prepare_directory, sqlite_error_is_environmental, write_problem
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _sqlite_query as q
 from olgraph.store._sqlite_apply import apply_batch
@@ -99,6 +99,9 @@ class EmbeddedStore:
             raise StoreUnavailable("embedded store: out of memory") from exc
 
     def _connect(self) -> None:
+        problem = prepare_directory(self.path.parent) or write_problem(self.path, min_free_bytes=0)
+        if problem is not None:
+            raise StoreUnavailable(f"cannot use the embedded store {self.path}: {problem}")
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
@@ -144,7 +147,7 @@ class EmbeddedStore:
         await self._call(lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone())
         if self._write_failure is not None:
             raise StoreUnavailable(f"the last write failed: {self._write_failure}")
-        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes)
+        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes, probe=True)
         if problem is not None:
             raise StoreUnavailable(f"embedded store cannot take writes: {problem}")
 

@@ -49,8 +49,14 @@ async def test_not_ready_when_the_store_is_unusable(tmp_path: Path) -> None:
         await app.state.runtime.store.close()
         response = await client.get("/readyz")
         assert response.status_code == 503
-        assert response.json()["checks"]["log"] == "ok"
-        assert response.json()["checks"]["store"] != "ok"
+        assert response.json()["checks"] == {"store": "embedded store is not open", "log": "ok"}
+        ingest = await client.get("/readyz", params={"scope": "ingest"})
+        assert (ingest.status_code, ingest.json()["checks"]) == (200, {"log": "ok"})
+        query = await client.get("/readyz", params={"scope": "query"})
+        assert (query.status_code, query.json()["checks"]) == (503, {"store": "embedded store is not open"})
+        unknown = await client.get("/readyz", params={"scope": "everything"})
+        assert unknown.status_code == 400
+        assert unknown.json()["field"] == "scope"
 
 
 async def test_stats_reach_applied_equals_accepted(tmp_path: Path) -> None:
@@ -117,10 +123,15 @@ async def test_an_api_replica_starts_without_kafka_but_is_not_ready(tmp_path: Pa
         assert ready.headers["retry-after"] == "5"
         body = ready.json()
         assert body["status"] == "unavailable"
-        assert body["checks"]["store"] == "ok"
+        assert list(body["checks"]) == ["kafka"]  # an API replica is ready when it can ingest
         assert body["checks"]["kafka"].startswith(
             f"Kafka at {settings.log.kafka.bootstrap_servers} is unreachable"
         )
+        queries = await client.get("/readyz", params={"scope": "query"})
+        assert (queries.status_code, queries.json()) == (200, {"status": "ready", "checks": {"store": "ok"}})
+        both = (await client.get("/readyz", params={"scope": "all"})).json()
+        assert both["checks"]["store"] == "ok"
+        assert both["checks"]["kafka"] != "ok"
         single = await client.post("/api/v1/lineage", content=orjson.dumps(run_event()), headers=JSON)
         batch = await client.post("/api/v1/lineage/batch", content=orjson.dumps([run_event()]), headers=JSON)
         for refused in (single, batch):

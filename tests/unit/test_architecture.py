@@ -29,6 +29,7 @@ RANKS: dict[str, int] = {
     "consumer": 4,
     "applier": 4,
     "kafka_consumer": 4,
+    "kafka_backoff": 4,
     "consume_health": 5,
     "query": 4,
     "runtime": 5,

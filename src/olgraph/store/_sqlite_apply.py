@@ -31,7 +31,7 @@ from olgraph.store._sqlite_rows import (
     delete_node,
     edges_of,
     existing_keys,
-    key_list,
+    key_set,
     load_edges,
     load_nodes,
     rollback,
@@ -173,8 +173,8 @@ def _implicit_reads(
         "SELECT r.dst, r.src, json_extract(r.props, '$.at') FROM edges v "
         "CROSS JOIN edges r ON r.type = 'READ_BY' AND r.src = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND json_extract(r.props, '$.implicit') = 1 "
-        "AND (r.dst IN (SELECT value FROM json_each(?)) OR json_extract(r.props, '$.at') >= ?)",
-        (dataset, key_list(runs), since),
+        f"AND (r.dst IN (SELECT value FROM {key_set(conn, runs)}) OR json_extract(r.props, '$.at') >= ?)",
+        (dataset, since),
     )
     return {run: (version, str(at)) for run, version, at in rows}
 

@@ -138,7 +138,8 @@ async def test_lineage_issues_one_statement_per_hop_not_per_node(store: Embedded
     result = await store.lineage("dataset:db:src", "downstream", depth=5, max_nodes=1000)
     await store._call(lambda conn: conn.set_trace_callback(None))
     assert len(result.nodes) == 51
-    assert len(statements) < 15
+    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]  # key sets load in between
+    assert len(queries) < 15
 
 
 def test_busy_and_missing_files_map_to_retriable_errors() -> None:

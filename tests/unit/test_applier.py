@@ -107,6 +107,13 @@ def test_a_valid_event_gives_the_normalizers_mutations() -> None:
             "parse",
             "invalid event: run.runId",
         ),
+        (  # from the clients' Kafka transport, which no ingest check saw: dead-lettered, not lost
+            b'{"eventTime": "2024-05-01T00:00:00Z", "job": {"namespace": "n", "name": "'
+            + b"j" * 9000
+            + b'"}}',
+            "parse",
+            "invalid event: job.name: 9000 bytes long; a name may hold at most 2048 bytes",
+        ),
     ],
 )
 def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str, reason: str) -> None:

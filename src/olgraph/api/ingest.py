@@ -179,19 +179,28 @@ async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
         raise PayloadTooLarge(f"a batch may hold at most {limits.max_batch_events} events, got {len(data)}")
     accepted: list[NewEvent] = []
     failed: list[FailedEvent] = []
+    too_large = 0
     for index, element in enumerate(data):
         try:
             event = parse_event(element)
         except InvalidEvent as exc:
             failed.append(FailedEvent(index=index, reason=str(exc), retriable=False))
             continue
-        accepted.append(logged_form(event, canonical_json(element)))
+        logged = logged_form(event, canonical_json(element))
+        refusal = runtime.sink.refusal(logged)  # e.g. over a Kafka message: only this element fails
+        if refusal is not None:
+            failed.append(FailedEvent(index=index, reason=refusal, retriable=False))
+            too_large += 1
+            continue
+        accepted.append(logged)
     if accepted:
         await runtime.sink.append(accepted)
         runtime.notify_appended()
         runtime.metrics.events_accepted.labels(endpoint="batch").inc(len(accepted))
-    if failed:
-        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed))
+    if len(failed) > too_large:
+        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed) - too_large)
+    if too_large:
+        runtime.metrics.events_rejected.labels(reason="too_large").inc(too_large)
     summary = BatchSummary(
         received=len(data),
         successful=len(accepted),

@@ -137,6 +137,10 @@ class EventSink(Protocol):
     async def check_writable(self) -> None:
         """Raise :class:`~olgraph.errors.EventLogUnavailable` unless an append could succeed now."""
 
+    def refusal(self, event: NewEvent) -> str | None:
+        """Why this sink can never take ``event`` (a Kafka message limit), or None: lets a batch
+        refuse only the elements concerned instead of the whole batch."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunEventsPage:

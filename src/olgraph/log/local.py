@@ -226,6 +226,10 @@ class LocalEventLog:
         if (pages - free) * page_size + incoming > self.max_size_bytes:
             raise EventLogUnavailable(f"the event log is full ({self.max_size_bytes} bytes)")
 
+    def refusal(self, event: NewEvent) -> str | None:  # noqa: ARG002  (the protocol's signature)
+        """None: the local log takes any event the request limits let through."""
+        return None
+
     async def check_writable(self) -> None:
         """Raise ``EventLogUnavailable`` unless an append could be committed now.
 

@@ -32,6 +32,7 @@ from olgraph.config import Settings
 from olgraph.consumer import DEFAULT_CONSUMER, Consumer
 from olgraph.errors import NotFound, OlgraphError
 from olgraph.log.base import EventLog, EventSink
+from olgraph.log.dead_letters import DeadLetterQueue
 from olgraph.log.local import LocalEventLog
 from olgraph.log.retention import LogPruner
 from olgraph.metrics import Metrics
@@ -116,6 +117,7 @@ class Runtime:
     pruner: LogPruner | None = None
     metrics: Metrics = field(default_factory=Metrics)
     _store_opener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _kafka_dead_letters: DeadLetterQueue | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.log is not None and self.log is not self.sink:
@@ -125,6 +127,17 @@ class Runtime:
     def consumer_name(self) -> str:
         """The consumer name whose committed offset counts as "applied"."""
         return self.consumer.name if self.consumer else DEFAULT_CONSUMER
+
+    @property
+    def dead_letters(self) -> DeadLetterQueue:
+        """Where this deployment keeps dead letters: the local log's table, or the Kafka dead-letter topic."""
+        if self.log is not None:
+            return self.log
+        if self._kafka_dead_letters is None:
+            from olgraph.log.kafka_dead_letters import KafkaDeadLetters  # noqa: PLC0415  (aiokafka)
+
+            self._kafka_dead_letters = KafkaDeadLetters(self.settings.log.kafka)
+        return self._kafka_dead_letters
 
     def local_log(self, what: str) -> EventLog:
         """The local event log, for ``what`` (an endpoint's purpose) that needs one.

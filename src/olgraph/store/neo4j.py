@@ -88,6 +88,7 @@ class Neo4jStore:
         self._query_retry_time = query_retry_time
         self._connection_timeout = connection_timeout
         self._driver: neo4j.AsyncDriver | None = None
+        self._write_failure: str | None = None  # the last write's retriable failure, until one succeeds
 
     # ------------------------------------------------------------ lifecycle
 
@@ -139,7 +140,9 @@ class Neo4jStore:
             await driver.close()
 
     async def ping(self) -> None:
-        """One round trip to the server; :class:`StoreUnavailable` when it does not answer."""
+        """One round trip to the server; :class:`StoreUnavailable` when it does not answer, or
+        when the last write failed for a reason of the server's (a full disk, a read-only
+        database) and none has succeeded since: a server that answers reads may refuse writes."""
         if self._driver is None:
             raise StoreUnavailable("Neo4j store is not open")
         with mapped_errors("ping"):
@@ -147,6 +150,8 @@ class Neo4jStore:
                 database=self.database, connection_acquisition_timeout=self._connection_timeout
             ) as session:
                 await (await session.run("RETURN 1")).consume()
+        if self._write_failure is not None:
+            raise StoreUnavailable(f"the last write failed: {self._write_failure}")
 
     def _require(self) -> neo4j.AsyncDriver:
         if self._driver is None:  # not yet, or no longer: retrying later can succeed, as for ping
@@ -164,9 +169,14 @@ class Neo4jStore:
         except ValueError as exc:
             raise StoreError(f"cannot store batch: {exc}") from exc
         driver = self._require()
-        with mapped_errors("applying a batch"):
-            async with driver.session(database=self.database) as session:
-                await session.execute_write(apply_batch, batch)
+        try:
+            with mapped_errors("applying a batch"):
+                async with driver.session(database=self.database) as session:
+                    await session.execute_write(apply_batch, batch)
+        except StoreUnavailable as exc:
+            self._write_failure = str(exc)
+            raise
+        self._write_failure = None
 
     # ------------------------------------------------------------ reads
 

@@ -352,6 +352,11 @@ async def test_a_failure_outliving_the_retries_is_store_unavailable(
         assert caught.value.retriable
         assert caught.value.__cause__ is not None
         assert "n" not in (await store.dump()).nodes["dataset:ns:a"][1]  # the batch left nothing behind
+        # The server answers again, but /readyz must not say ready before a write went through.
+        with pytest.raises(StoreUnavailable, match="the last write failed: Neo4j"):
+            await store.ping()
+        await store.apply([_dataset("dataset:ns:a", Prop("n", 2, Merge.MAX))])
+        await store.ping()
     finally:
         await store.close()
 

@@ -59,7 +59,8 @@ async def _query_failures(uri: str, cache: Path, samples: int) -> dict[str, Any]
     store = Neo4jStore(uri)
     await store.open()
     launchers()["neo4j"].down(cache)
-    query_ms, ping_ms = [], []
+    query_ms: list[float] = []
+    ping_ms: list[float] = []
     try:
         for _ in range(samples):
             for action, into in ((store.get_node("job:ns:x"), query_ms), (store.ping(), ping_ms)):
@@ -81,7 +82,8 @@ async def _kafka_failures(samples: int) -> dict[str, Any]:
     from olgraph.log.base import NewEvent  # noqa: PLC0415
     from olgraph.log.kafka import KafkaEventSink  # noqa: PLC0415
 
-    open_ms, append_ms = [], []
+    open_ms: list[float] = []
+    append_ms: list[float] = []
     event = NewEvent(b"{}", "c", "run", None, None, "k")
     for _ in range(samples):
         sink = KafkaEventSink(

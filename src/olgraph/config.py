@@ -51,6 +51,11 @@ class EmbeddedStoreConfig(_Group):
     """The embedded single-file graph store (SQLite)."""
 
     path: Path | None = Field(default=None, description="Graph file; default `{data_dir}/graph.db`.")
+    min_free_bytes: int = Field(
+        default=1 * MIB,
+        ge=0,
+        description="`/readyz` reports the store unable to take writes below this much free disk space.",
+    )
 
 
 class Neo4jStoreConfig(_Group):
@@ -68,6 +73,22 @@ class Neo4jStoreConfig(_Group):
         description="Create olgraph's constraints and indexes in a database that has none of them. "
         "Without it, olgraph refuses to write into a Neo4j that does not hold its schema "
         "(somebody else's database, or a mistyped URI).",
+    )
+    connection_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="How long opening a connection to Neo4j may take before it fails."
+    )
+    write_retry_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a batch write is retried on transient errors before the consumer backs off.",
+    )
+    query_retry_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "How long a query is retried on transient errors; 0 answers 503 at once while Neo4j is "
+            "unreachable (within about the connection timeout)."
+        ),
     )
 
 
@@ -91,6 +112,27 @@ class LocalLogConfig(_Group):
         default=None,
         ge=1 * MIB,
         description="Refuse events (503) once the log file reaches this size; unbounded when unset.",
+    )
+    min_free_bytes: int = Field(
+        default=1 * MIB,
+        ge=0,
+        description="`/readyz` reports the log unable to take events below this much free disk space.",
+    )
+    retention_days: float | None = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Applied events older than this are pruned from the log (and from `/runs/{runId}/events`); "
+            "kept for ever when unset. Events not applied yet and dead letters are never pruned."
+        ),
+    )
+    retention_max_bytes: int | None = Field(
+        default=None,
+        ge=1 * MIB,
+        description="Also prune the oldest applied events while the logged events take more than this.",
+    )
+    retention_check_seconds: float = Field(
+        default=300.0, gt=0, description="How often applied events are checked for pruning."
     )
 
 
@@ -160,6 +202,14 @@ class QuerySettings(_Group):
     max_nodes: int = Field(default=10_000, ge=1, description="Most nodes one lineage/impact answer holds.")
     default_page: int = Field(default=100, ge=1, description="Page size of listings when none is asked for.")
     max_page: int = Field(default=1000, ge=1, description="Largest page size a listing may ask for.")
+    max_page_bytes: int = Field(
+        default=8 * MIB,
+        ge=1024,
+        description=(
+            "Most bytes of raw events one page of `/runs/{runId}/events` holds (a page always has "
+            "at least one event; the rest follow with the `next` cursor)."
+        ),
+    )
 
 
 class ApiKey(_Group):
@@ -201,6 +251,14 @@ class ConsumerSettings(_Group):
         default=0.1, gt=0, description="First wait before retrying a batch the store could not take."
     )
     backoff_max_seconds: float = Field(default=30.0, gt=0, description="Longest wait between retries.")
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "On SIGTERM, how long the batch in flight may take to finish and commit; after that it "
+            "is abandoned uncommitted (applied again later) and the process exits."
+        ),
+    )
 
 
 class Settings(BaseSettings):

@@ -65,7 +65,7 @@ def _normalize(event: ParsedEvent) -> list[Mutation]:
 
 
 def _dead_letter(rejected: Rejected[LoggedEvent]) -> DeadLetter:
-    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw)
+    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw, stage=rejected.stage)
 
 
 class Consumer:
@@ -101,6 +101,7 @@ class Consumer:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._idling = False
 
     @property
     def running(self) -> bool:
@@ -188,7 +189,16 @@ class Consumer:
             return False
         return True
 
+    @property
+    def idle(self) -> bool:
+        """Whether the consumer has caught up and waits for an append (or the next poll)."""
+        return self._idling
+
     async def _idle(self) -> None:
         """Wait for an append notification, a stop, or the poll interval."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)
+        self._idling = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)
+        finally:
+            self._idling = False

@@ -81,6 +81,18 @@ class Metrics:
             buckets=_SECONDS,
             registry=self.registry,
         )
+        self.consumer_backoffs = Counter(
+            "olgraph_consumer_backoffs",
+            "Back-offs of the Kafka consumer after a failed batch: `all` partitions (the store or "
+            "Kafka unavailable, one store attempt each) or one `partition` (its events failed).",
+            ["scope"],
+            registry=self.registry,
+        )
+        self.consumer_rebalances = Counter(
+            "olgraph_consumer_rebalances",
+            "Rebalances that took partitions from this consumer (a member joined, left or was evicted).",
+            registry=self.registry,
+        )
         self.consumer_lag = Gauge(
             "olgraph_consumer_lag",
             "Events not yet applied, per topic partition (the local log is partition 0 of `local`).",

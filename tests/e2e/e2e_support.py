@@ -17,6 +17,7 @@ loads this file by path for the same helpers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -454,8 +455,19 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            continue
-        time.sleep(0.5)  # let the workers follow their parent before checking the group
+        if _group_gone(process.pid, timeout=20):  # the workers follow their parent
+            return
+
+
+def _group_gone(group: int, timeout: float) -> bool:
+    """Whether every process of ``group`` has exited, waiting at most ``timeout`` seconds for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)  # signal 0: only asks whether any member is left
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False

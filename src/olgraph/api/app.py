@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import ingest, ops, query
+from olgraph.api import admin, ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.api.timing import RequestTimer
@@ -39,6 +39,7 @@ TAGS = [
     {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
     {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
+    {"name": "admin", "description": "Dead letters: list, inspect, replay (role `admin`)."},
 ]
 
 
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(ops.router)
+    app.include_router(admin.router)
     _document_errors_in_openapi(app)
     return app
 

@@ -23,10 +23,8 @@ from olgraph.api.body import read_body
 from olgraph.api.errors import status_for
 from olgraph.errors import InvalidEvent, NotReady, OlgraphError, PayloadTooLarge
 from olgraph.ingest.event import ParsedEvent
-from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import canonical_json, decode_json, parse_event
-from olgraph.keys import job_key
-from olgraph.log.base import NewEvent
+from olgraph.log.base import NewEvent, new_event
 from olgraph.runtime import Runtime
 
 REJECT_REASON_BY_STATUS = {
@@ -139,15 +137,7 @@ class BatchResult(BaseModel):
 
 def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
     """What the log keeps of an accepted event."""
-    job = job_key(event.job_namespace, event.job_name) if event.job_namespace and event.job_name else None
-    return NewEvent(
-        raw=raw,
-        content_id=event.content_id,
-        kind=event.kind,
-        run_id=event.run_id,
-        job_key=job,
-        kafka_key=kafka_key(event),
-    )
+    return new_event(event, raw)
 
 
 @router.post(
@@ -189,19 +179,28 @@ async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
         raise PayloadTooLarge(f"a batch may hold at most {limits.max_batch_events} events, got {len(data)}")
     accepted: list[NewEvent] = []
     failed: list[FailedEvent] = []
+    too_large = 0
     for index, element in enumerate(data):
         try:
             event = parse_event(element)
         except InvalidEvent as exc:
             failed.append(FailedEvent(index=index, reason=str(exc), retriable=False))
             continue
-        accepted.append(logged_form(event, canonical_json(element)))
+        logged = logged_form(event, canonical_json(element))
+        refusal = runtime.sink.refusal(logged)  # e.g. over a Kafka message: only this element fails
+        if refusal is not None:
+            failed.append(FailedEvent(index=index, reason=refusal, retriable=False))
+            too_large += 1
+            continue
+        accepted.append(logged)
     if accepted:
         await runtime.sink.append(accepted)
         runtime.notify_appended()
         runtime.metrics.events_accepted.labels(endpoint="batch").inc(len(accepted))
-    if failed:
-        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed))
+    if len(failed) > too_large:
+        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed) - too_large)
+    if too_large:
+        runtime.metrics.events_rejected.labels(reason="too_large").inc(too_large)
     summary = BatchSummary(
         received=len(data),
         successful=len(accepted),

@@ -1,7 +1,8 @@
 """The ``olgraph`` command line.
 
 ``olgraph serve`` runs the server; ``olgraph lineage`` and ``olgraph impact`` ask a running
-server over HTTP; ``olgraph services`` runs the local development Neo4j.
+server over HTTP, and ``olgraph dead-letters`` lists and replays its dead letters; ``olgraph
+services`` runs the local development Neo4j.
 
 >>> from click.testing import CliRunner
 >>> CliRunner().invoke(main, ["--version"]).output
@@ -15,6 +16,7 @@ import click
 from olgraph import __version__
 from olgraph.cli.api_cmd import api_command
 from olgraph.cli.consume import consume_command
+from olgraph.cli.dead_letters import dead_letters_group
 from olgraph.cli.query import impact_command, lineage_command
 from olgraph.cli.serve import serve_command
 from olgraph.cli.services import services
@@ -34,3 +36,4 @@ main.add_command(lineage_command)
 main.add_command(impact_command)
 main.add_command(services)
 main.add_command(sync_group)
+main.add_command(dead_letters_group)

@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -121,15 +122,35 @@ def readiness_probes(store: GraphStore, worker: KafkaConsumerWorker) -> dict[str
     return {"store": store.ping, "kafka": kafka, "consumer": consumer}
 
 
+async def _unless_stopping(action: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> bool:
+    """Run ``action``; cancel it when a stop is requested first. True when it finished."""
+    task = asyncio.ensure_future(action())
+    waiter = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return False
+    task.result()  # re-raises what the action raised
+    return True
+
+
 async def _retry_until(
     action: Callable[[], Awaitable[None]], what: str, settings: Settings, stopping: asyncio.Event
 ) -> bool:
-    """Run ``action`` until it succeeds (True) or a stop is requested (False), backing off."""
+    """Run ``action`` until it succeeds (True) or a stop is requested (False), backing off.
+
+    A stop also interrupts an attempt in progress (opening a store that does not answer can
+    take a while), so SIGTERM is honoured at once while Neo4j or Kafka is unreachable.
+    """
     attempt = 0
     while not stopping.is_set():
         try:
-            await action()
-            return True
+            return await _unless_stopping(action, stopping)
         except OlgraphError as exc:
             if not exc.retriable:
                 raise

@@ -6,7 +6,8 @@ without a timezone or with nanoseconds, no ``schemaURL``, no ``eventType``, no p
 unknown facets and extra fields. Rejected, with an :class:`InvalidEvent` naming the field,
 is only what cannot be stored meaningfully: a body that is not a JSON object, a job or
 dataset without namespace/name, a RunEvent without a UUID ``run.runId``, an unparseable
-``eventTime``, a malformed standard facet, or containers of the wrong JSON type.
+``eventTime``, a malformed standard facet, containers of the wrong JSON type, or a name too
+long for a store to index (:mod:`olgraph.ingest.identity`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from olgraph.errors import InvalidEvent
 from olgraph.ingest._spec import child, describe, item
 from olgraph.ingest.event import EventKind, ParsedEvent
 from olgraph.ingest.facets import FacetKind, validate_facets
+from olgraph.ingest.identity import check_identities
 from olgraph.ingest.times import normalize_time
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -101,6 +103,7 @@ def parse_event(data: Any) -> ParsedEvent:
             event_type = _event_type(data)
         _check_datasets(data, "inputs", "input")
         _check_datasets(data, "outputs", "output")
+    check_identities(data, kind)
     return ParsedEvent(
         kind=kind,
         event_time=event_time,

@@ -12,7 +12,9 @@ The pieces live in private modules:
   :class:`~olgraph.errors.StoreUnavailable`, in one place.
 
 Transient errors (deadlocks, a leader switch, a dropped connection) are retried by the
-driver for at most ``max_retry_time`` seconds, re-running the whole transaction function;
+driver for at most ``max_retry_time`` seconds for a write, re-running the whole transaction
+function, and ``query_retry_time`` for a read (0 by default: a query during an outage answers
+503 within about ``connection_timeout``, rather than waiting for the server to come back);
 after that they surface as :class:`~olgraph.errors.StoreUnavailable`.
 """
 
@@ -58,8 +60,9 @@ class Neo4jStore:
     """A :class:`~olgraph.store.base.GraphStore` in Neo4j, through the async Bolt driver.
 
     ``user``/``password``: basic auth, or no auth when ``user`` is None. ``database``: the
-    database to use (the server's default when None). ``max_retry_time``: seconds the
-    driver keeps retrying a transaction that failed transiently. ``create_schema``: create
+    database to use (the server's default when None). ``max_retry_time``/``query_retry_time``:
+    seconds the driver keeps retrying a write/read transaction that failed transiently.
+    ``connection_timeout``: seconds opening one connection may take. ``create_schema``: create
     olgraph's schema in a database that holds none of it; when false, ``open`` raises
     :class:`~olgraph.errors.SchemaMissing` there instead (the CLI's default, so a wrong URI
     never writes into somebody else's Neo4j). A database that holds it is brought up to date
@@ -82,16 +85,19 @@ class Neo4jStore:
         database: str | None = None,
         *,
         max_retry_time: float = 10.0,
-        connection_timeout: float = 10.0,
+        query_retry_time: float = 0.0,
+        connection_timeout: float = 2.0,
         create_schema: bool = True,
     ) -> None:
         self.uri = uri
         self.database = database
         self._auth = (user, password or "") if user is not None else None
         self._max_retry_time = max_retry_time
+        self._query_retry_time = query_retry_time
         self._connection_timeout = connection_timeout
         self._create_schema = create_schema
         self._driver: neo4j.AsyncDriver | None = None
+        self._write_failure: str | None = None  # the last write's retriable failure, until one succeeds
 
     # ------------------------------------------------------------ lifecycle
 
@@ -165,16 +171,22 @@ class Neo4jStore:
             await driver.close()
 
     async def ping(self) -> None:
-        """One round trip to the server; :class:`StoreUnavailable` when it does not answer."""
+        """One round trip to the server; :class:`StoreUnavailable` when it does not answer, or
+        when the last write failed for a reason of the server's (a full disk, a read-only
+        database) and none has succeeded since: a server that answers reads may refuse writes."""
         if self._driver is None:
             raise StoreUnavailable("Neo4j store is not open")
         with mapped_errors("ping"):
-            async with self._driver.session(database=self.database) as session:
+            async with self._driver.session(
+                database=self.database, connection_acquisition_timeout=self._connection_timeout
+            ) as session:
                 await (await session.run("RETURN 1")).consume()
+        if self._write_failure is not None:
+            raise StoreUnavailable(f"the last write failed: {self._write_failure}")
 
     def _require(self) -> neo4j.AsyncDriver:
-        if self._driver is None:
-            raise StoreError("Neo4j store is not open")
+        if self._driver is None:  # not yet, or no longer: retrying later can succeed, as for ping
+            raise StoreUnavailable("Neo4j store is not open")
         return self._driver
 
     # ------------------------------------------------------------ writes
@@ -188,16 +200,25 @@ class Neo4jStore:
         except ValueError as exc:
             raise StoreError(f"cannot store batch: {exc}") from exc
         driver = self._require()
-        with mapped_errors("applying a batch"):
-            async with driver.session(database=self.database) as session:
-                await session.execute_write(apply_batch, batch)
+        try:
+            with mapped_errors("applying a batch"):
+                async with driver.session(database=self.database) as session:
+                    await session.execute_write(apply_batch, batch)
+        except StoreUnavailable as exc:
+            self._write_failure = str(exc)
+            raise
+        self._write_failure = None
 
     # ------------------------------------------------------------ reads
 
     async def _read(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         driver = self._require()
         with mapped_errors(action):
-            async with driver.session(database=self.database) as session:
+            async with driver.session(
+                database=self.database,
+                max_transaction_retry_time=self._query_retry_time,
+                connection_acquisition_timeout=self._connection_timeout + self._query_retry_time,
+            ) as session:
                 return await session.execute_read(fn, *args, **kwargs)
 
     async def get_node(self, key: str) -> NodeView | None:

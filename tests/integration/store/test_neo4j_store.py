@@ -13,6 +13,7 @@ import itertools
 import logging
 import random
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,18 @@ async def _lock_holder(uri: str, key: str) -> AsyncIterator[neo4j.AsyncTransacti
             await tx.close()
 
 
+async def _until_blocked_on_a_lock(uri: str, timeout: float = 30.0) -> None:
+    """Wait until some transaction is blocked by another's lock (``SHOW TRANSACTIONS``), bounded."""
+    deadline = time.monotonic() + timeout
+    async with neo4j.AsyncGraphDatabase.driver(uri) as driver:
+        while True:
+            records, _, _ = await driver.execute_query("SHOW TRANSACTIONS YIELD status RETURN status")
+            if any(str(record["status"]).startswith("Blocked") for record in records):
+                return
+            assert time.monotonic() < deadline, f"no transaction waited for a lock within {timeout}s"
+            await asyncio.sleep(0.05)
+
+
 async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store: Neo4jStore) -> None:
     """Apply a batch through ``proxy`` and cut the connection while the transaction is open.
 
@@ -300,7 +313,7 @@ async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store:
     batch: list[Mutation] = [_dataset(k, Prop("n", 1, Merge.MAX)) for k in ("dataset:ns:a", "dataset:ns:b")]
     async with _lock_holder(neo4j_uri, "dataset:ns:b"):
         applying = asyncio.create_task(store.apply(batch))
-        await asyncio.sleep(1.0)  # the store's transaction holds a and waits for b
+        await _until_blocked_on_a_lock(neo4j_uri)  # the store's transaction holds a and waits for b
         assert not applying.done()
         await proxy.cut()
         await proxy.start()
@@ -339,6 +352,11 @@ async def test_a_failure_outliving_the_retries_is_store_unavailable(
         assert caught.value.retriable
         assert caught.value.__cause__ is not None
         assert "n" not in (await store.dump()).nodes["dataset:ns:a"][1]  # the batch left nothing behind
+        # The server answers again, but /readyz must not say ready before a write went through.
+        with pytest.raises(StoreUnavailable, match="the last write failed: Neo4j"):
+            await store.ping()
+        await store.apply([_dataset("dataset:ns:a", Prop("n", 2, Merge.MAX))])
+        await store.ping()
     finally:
         await store.close()
 
@@ -356,7 +374,7 @@ async def test_a_deadlock_with_another_writer_does_not_fail_the_batch(
     other_committed = False
     async with _lock_holder(neo4j_uri, "dataset:ns:b") as other:
         applying = asyncio.create_task(store.apply(batch))
-        await asyncio.sleep(1.0)  # the store holds a and waits for b
+        await _until_blocked_on_a_lock(neo4j_uri)  # the store holds a and waits for b
         with contextlib.suppress(neo4j.exceptions.TransientError):
             await (await other.run("MATCH (n:Dataset {key: 'dataset:ns:a'}) SET n.other = true")).consume()
             await other.commit()

@@ -75,9 +75,7 @@ def build_runtime(settings: Settings, *, with_consumer: bool = True) -> Runtime:
     log = build_log(settings)
     consumer = None
     if with_consumer:
-        consumer = Consumer(
-            log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth, metrics=metrics
-        )
+        consumer = Consumer(log, store, settings.consumer, reader=settings.event_reader(), metrics=metrics)
     return Runtime(settings=settings, store=store, sink=log, log=log, consumer=consumer, metrics=metrics)
 
 

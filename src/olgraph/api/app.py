@@ -18,6 +18,7 @@ from olgraph import __version__
 from olgraph.api import ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
+from olgraph.api.ingest import IngestWorker
 from olgraph.config import Settings, check_serving_security
 from olgraph.runtime import Runtime, build_runtime
 
@@ -46,12 +47,18 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = runtime or build_runtime(settings)
-        async with active:
-            app.state.runtime = active
-            try:
-                yield
-            finally:
-                del app.state.runtime
+        worker = IngestWorker(settings)
+        try:
+            async with active:
+                app.state.runtime = active
+                app.state.ingest_worker = worker
+                try:
+                    yield
+                finally:
+                    del app.state.runtime
+                    del app.state.ingest_worker
+        finally:
+            worker.close()
 
     return lifespan
 

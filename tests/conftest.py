@@ -85,6 +85,12 @@ def neo4j_uri() -> Iterator[str]:
 
 
 @pytest.fixture
+def neo4j_auth(neo4j_uri: str) -> tuple[str, str] | None:
+    """The (user, password) of :func:`neo4j_uri`, or None when it runs without authentication."""
+    return _auth_from_env()
+
+
+@pytest.fixture
 def neo4j_driver(neo4j_uri: str) -> Iterator[Driver]:
     """A synchronous driver on :func:`neo4j_uri`, closed after the test."""
     with GraphDatabase.driver(neo4j_uri, auth=_auth_from_env()) as driver:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +26,7 @@ from olgraph.errors import InsecureSettings
 from olgraph.ingest.limits import JsonLimits
 from olgraph.ingest.reader import EventReader
 from olgraph.ingest.redact import DEFAULT_KEY_PATTERNS, DEFAULT_VALUE_PATTERNS, REPLACEMENT, Redactor
+from olgraph.store.cypher_guard import DEFAULT_ALLOWED_PROCEDURES, CypherQuery
 
 Role = Literal["ingest", "read", "analyst", "admin"]
 """What an API key may do: ``ingest`` POSTs events, ``read`` queries, ``analyst`` reads (and
@@ -232,6 +234,33 @@ class QuerySettings(_Group):
     max_page: int = Field(default=1000, ge=1, description="Largest page size a listing may ask for.")
 
 
+class CypherSettings(_Group):
+    """Analysts' read-only Cypher (`POST /api/v1/cypher`, Neo4j store only)."""
+
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Transaction timeout of one query (400 when it runs longer)."
+    )
+    max_rows: int = Field(
+        default=1000, ge=1, description="Most rows one answer holds (`truncated` says when there were more)."
+    )
+    max_query_chars: int = Field(default=10_000, ge=1, description="Longest query text accepted.")
+    allowed_procedures: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_PROCEDURES),
+        description="Procedures a query may CALL (all read-only; any other is refused).",
+    )
+
+    def query(self, text: str, parameters: Mapping[str, Any], max_rows: int | None = None) -> CypherQuery:
+        """``text`` and ``parameters`` within these bounds (``max_rows`` may only lower the cap)."""
+        return CypherQuery(
+            text=text,
+            parameters=parameters,
+            timeout_seconds=self.timeout_seconds,
+            max_rows=min(max_rows or self.max_rows, self.max_rows),
+            max_query_chars=self.max_query_chars,
+            allowed_procedures=tuple(self.allowed_procedures),
+        )
+
+
 class ApiKey(_Group):
     """One API key: who it is, what it may do, and the sha256 of the secret (never the secret)."""
 
@@ -287,6 +316,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Ingest limits.")
     redaction: RedactionSettings = Field(default_factory=RedactionSettings, description="Secret redaction.")
     query: QuerySettings = Field(default_factory=QuerySettings, description="Query caps.")
+    cypher: CypherSettings = Field(default_factory=CypherSettings, description="Analysts' Cypher.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authentication.")
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings, description="Consumer.")
 

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import ingest, ops, query
+from olgraph.api import cypher, ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.api.ingest import IngestWorker
@@ -37,6 +37,7 @@ from. Authenticate with `Authorization: Bearer <API key>`; `/healthz`, `/readyz`
 TAGS = [
     {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
+    {"name": "cypher", "description": "Read-only Cypher on the Neo4j store (role `analyst`)."},
     {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
 ]
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     install_error_handlers(app, settings.server.retry_after_seconds)
     app.include_router(ingest.router)
     app.include_router(query.router)
+    app.include_router(cypher.router)
     app.include_router(ops.router)
     _document_errors_in_openapi(app)
     return app

@@ -1,7 +1,7 @@
 """The ``olgraph`` command line.
 
-``olgraph serve`` runs the server; ``olgraph lineage`` and ``olgraph impact`` ask a running
-server over HTTP; ``olgraph services`` runs the local development Neo4j.
+``olgraph serve`` runs the server; ``olgraph lineage``, ``olgraph impact`` and ``olgraph cypher``
+ask a running server over HTTP; ``olgraph services`` runs the local development Neo4j.
 
 >>> from click.testing import CliRunner
 >>> CliRunner().invoke(main, ["--version"]).output
@@ -15,6 +15,7 @@ import click
 from olgraph import __version__
 from olgraph.cli.api_cmd import api_command
 from olgraph.cli.consume import consume_command
+from olgraph.cli.cypher_cmd import cypher_command
 from olgraph.cli.query import impact_command, lineage_command
 from olgraph.cli.serve import serve_command
 from olgraph.cli.services import services
@@ -32,5 +33,6 @@ main.add_command(api_command)
 main.add_command(consume_command)
 main.add_command(lineage_command)
 main.add_command(impact_command)
+main.add_command(cypher_command)
 main.add_command(services)
 main.add_command(sync_group)

@@ -32,7 +32,12 @@ def _wide(fields: int) -> dict[str, Any]:
         ("/api/v1/lineage", b"[" + b"[]," * 300_000 + b"[]]", 413, "limits.max_event_values"),
         ("/api/v1/lineage/batch", b"[" + b"[]," * 3_000_000 + b"[]]", 413, "limits.max_body_values"),
         ("/api/v1/lineage", orjson.dumps(_wide(501)), 413, "limits.max_container_items"),
-        ("/api/v1/lineage", orjson.dumps(run_event(1, producer="x" * 10_001)), 413, "limits.max_string_chars"),
+        (
+            "/api/v1/lineage",
+            orjson.dumps(run_event(1, producer="x" * 10_001)),
+            413,
+            "limits.max_string_chars",
+        ),
         ("/api/v1/lineage", b"[" * 100 + b"]" * 100, 400, "JSON nested deeper than 64 levels"),
     ],
     ids=["empty-arrays", "empty-arrays-batch", "wide-schema", "long-string", "deep"],

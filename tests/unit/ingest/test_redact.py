@@ -53,7 +53,7 @@ def redacted(data: Any) -> Any:
         (
             {"uri": "jdbc:postgresql://db:5432/x?user=u&password=p&ssl=true"},
             {"uri": "jdbc:postgresql://db:5432/x?user=u&password=***&ssl=true"},
-        ),  # noqa: E501
+        ),
         (
             {"uri": "jdbc:sqlserver://h;user=u;password=p;db=x"},
             {"uri": "jdbc:sqlserver://h;user=u;password=***;db=x"},
@@ -63,7 +63,7 @@ def redacted(data: Any) -> Any:
         (
             {"c": ["database.password=postgres", "database.user=postgres"]},
             {"c": ["database.password=***", "database.user=postgres"]},
-        ),  # noqa: E501
+        ),
         # SQL
         (
             {"query": "CREATE USER bob IDENTIFIED BY 'pa''ss'"},
@@ -79,7 +79,7 @@ def redacted(data: Any) -> Any:
         (
             {"query": "CREATE STAGE s CREDENTIALS=(AWS_SECRET_KEY='x')"},
             {"query": "CREATE STAGE s CREDENTIALS=(AWS_SECRET_KEY='***')"},
-        ),  # noqa: E501
+        ),
         # HTTP credentials, embedded JSON/YAML, PEM
         ({"h": "Authorization: Bearer abcdefghijkl.mnop"}, {"h": "Authorization: Bearer ***"}),
         ({"h": "curl -H 'X-Api-Key: abc'"}, {"h": "curl -H 'X-Api-Key: ***'"}),

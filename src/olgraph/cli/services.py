@@ -3,10 +3,15 @@
 Example::
 
     $ olgraph services up
-    neo4j bolt://127.0.0.1:7687 (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
     kafka 127.0.0.1:9092
     $ olgraph services status neo4j
-    neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 running user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
+
+Neo4j requires authentication: the password is generated on its first start and kept in
+``<cache>/neo4j/password`` (mode 0600); give it to ``olgraph serve`` as
+``OLGRAPH_STORE__NEO4J__USER=neo4j OLGRAPH_STORE__NEO4J__PASSWORD=…`` or with
+``--neo4j-user``/``--neo4j-password``.
 """
 
 from __future__ import annotations
@@ -93,6 +98,7 @@ def _reporting(name: str) -> Iterator[None]:
 
 
 def _describe(name: str, info: ServiceInfo, suffix: str = "") -> str:
-    """``neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)``."""
+    """``neo4j bolt://127.0.0.1:7687 running user neo4j password PW (browser: http://…/browser/)``."""
+    credentials = f" user {info.user} password {info.password}" if info.user and info.password else ""
     ui = f" (browser: {info.ui_url})" if info.ui_url else ""
-    return f"{name} {info.uri}{suffix}{ui}"
+    return f"{name} {info.uri}{suffix}{credentials}{ui}"

@@ -262,12 +262,19 @@ def listens_on(pid: int, port: int) -> bool | None:
     if inodes is None:
         return None
     try:
-        links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
     except PermissionError:
         return None
     except OSError:
         return False
-    return any(link.startswith("socket:[") and link[8:-1] in inodes for link in links)
+    for fd in fds:
+        try:
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
 
 
 def _listening_inodes(port: int) -> set[str] | None:

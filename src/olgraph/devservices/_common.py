@@ -199,10 +199,15 @@ def run_maven(project_dir: Path, goals: list[str], java_home: Path, log_path: Pa
 # --- ports -----------------------------------------------------------------------------------------
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on ``host:port`` (SO_REUSEADDR, like the JVM's server sockets)."""
+def port_is_free(port: int, host: str = "127.0.0.1", *, reuse_address: bool = True) -> bool:
+    """True when nothing listens on ``host:port``.
+
+    With ``reuse_address`` (SO_REUSEADDR, as most JVM server sockets bind) connections lingering
+    in TIME_WAIT do not count; without it they do (Neo4j's HTTP server cannot bind over them).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

@@ -39,6 +39,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from olgraph.devservices._common import (
     ServiceInfo,
+    choose_port,
     fetch_jars,
     file_lock,
     find_java_home,
@@ -46,6 +47,7 @@ from olgraph.devservices._common import (
     java_major_version,
     listens_on,
     port_accepts,
+    port_is_free,
     process_alive,
     progress,
     read_json,
@@ -406,6 +408,11 @@ def _start(paths: Neo4jPaths, java_home: Path, *, any_port: bool = False) -> Neo
     defaults = {"bolt": 0, "http": 0} if any_port else {"bolt": DEFAULT_BOLT_PORT, "http": DEFAULT_HTTP_PORT}
     ports = reuse_ports(paths.root / "ports.json", defaults)
     bolt_port, http_port = ports["bolt"], ports["http"]
+    if not port_is_free(http_port, reuse_address=False):
+        # Neo4j's HTTP server cannot bind over TIME_WAIT connections (left by Browser clients
+        # of the last run); Bolt, the address clients keep, can. Move only the HTTP port.
+        http_port = choose_port(0, taken=[bolt_port])
+        write_json(paths.root / "ports.json", {"bolt": bolt_port, "http": http_port})
     for folder in (paths.conf_dir, paths.instance / "data", paths.instance / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
     (paths.conf_dir / "neo4j.conf").write_text(render_conf(paths.instance, bolt_port, http_port))

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import neo4j
-from neo4j.exceptions import ClientError, CypherSyntaxError, DriverError, Neo4jError
+from neo4j.exceptions import ClientError, CypherSyntaxError, Neo4jError
 from neo4j.graph import Node, Path, Relationship
 from neo4j.spatial import Point
 
@@ -57,28 +58,26 @@ async def run_analyst_query(
     return CypherResult(columns, rows, truncated)
 
 
-class _refusals:  # noqa: N801 - used as a context manager, like contextlib's
-    """Turn the server's refusals of an analyst's query into :class:`CypherRefused` (400)."""
+@contextmanager
+def _refusals(query: CypherQuery) -> Iterator[None]:
+    """Turn the server's refusals of an analyst's query into :class:`CypherRefused` (400).
 
-    def __init__(self, query: CypherQuery) -> None:
-        self.query = query
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, CypherSyntaxError):
-            raise CypherRefused(f"Cypher syntax error: {_first_line(exc)}") from exc
-        if isinstance(exc, ClientError):
-            if exc.code and exc.code.startswith(_TIMED_OUT):
-                raise CypherRefused(
-                    f"the query ran longer than cypher.timeout_seconds ({self.query.timeout_seconds:g} s)"
-                ) from exc
-            raise CypherRefused(f"Neo4j refused the query ({exc.code}): {_first_line(exc)}") from exc
-        if isinstance(exc, (Neo4jError, DriverError)) and "TransactionTimedOut" in str(
-            getattr(exc, "code", "")
-        ):
-            raise CypherRefused("the query ran longer than cypher.timeout_seconds") from exc
+    Authentication and authorization errors of olgraph's own connection are not the analyst's
+    to fix: they pass on to :func:`mapped_errors` (a store error).
+    """
+    try:
+        yield
+    except CypherSyntaxError as exc:
+        raise CypherRefused(f"Cypher syntax error: {_first_line(exc)}") from exc
+    except ClientError as exc:
+        code = exc.code or ""
+        if code.startswith(_TIMED_OUT):
+            raise CypherRefused(
+                f"the query ran longer than cypher.timeout_seconds ({query.timeout_seconds:g} s)"
+            ) from exc
+        if code.startswith("Neo.ClientError.Security."):
+            raise
+        raise CypherRefused(f"Neo4j refused the query ({code}): {_first_line(exc)}") from exc
 
 
 def _first_line(exc: Neo4jError) -> str:

@@ -66,7 +66,8 @@ class CypherAnswer(BaseModel):
 _BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CypherRequest"}}},
+        # inline: the route reads the body itself, so FastAPI lists no component for it
+        "content": {"application/json": {"schema": CypherRequest.model_json_schema(by_alias=True)}},
     }
 }
 

@@ -22,7 +22,7 @@ from neo4j.spatial import Point
 
 from olgraph.errors import CypherRefused
 from olgraph.store._neo4j_errors import mapped_errors
-from olgraph.store.cypher_guard import CypherQuery, CypherResult, check_plan, check_text
+from olgraph.store.cypher_guard import CypherQuery, CypherResult, check_parameters, check_plan, check_text
 
 _TIMED_OUT = "Neo.ClientError.Transaction.TransactionTimedOut"
 
@@ -36,6 +36,7 @@ async def run_analyst_query(
     :class:`~olgraph.errors.StoreUnavailable` when Neo4j cannot be reached.
     """
     check_text(query.text, query.max_query_chars)
+    check_parameters(query.parameters)
     parameters = dict(query.parameters)
     with mapped_errors("running an analyst's query"), _refusals(query):
         async with driver.session(database=database, default_access_mode=neo4j.READ_ACCESS) as session:

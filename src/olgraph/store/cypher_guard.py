@@ -97,6 +97,27 @@ def check_text(query: str, max_chars: int) -> None:
             raise CypherRefused(reason)
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def check_parameters(parameters: Mapping[str, Any]) -> None:
+    """Refuse parameters Neo4j cannot hold: integers beyond 64 bits (JSON allows any size).
+
+    >>> check_parameters({"n": 2**63})
+    Traceback (most recent call last):
+    olgraph.errors.CypherRefused: parameters.n: 9223372036854775808 is beyond the 64-bit integers Neo4j stores
+    """
+    stack: list[tuple[str, Any]] = [(f"parameters.{name}", value) for name, value in parameters.items()]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+            raise CypherRefused(f"{value} is beyond the 64-bit integers Neo4j stores", field=where)
+        if isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}", v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(value))
+
+
 @dataclass(frozen=True)
 class PlanStep:
     """One operator of a query plan: its type (``NodeByLabelScan``, ``ProcedureCall``…),

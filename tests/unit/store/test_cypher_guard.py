@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from olgraph.errors import CypherRefused
-from olgraph.store.cypher_guard import DEFAULT_ALLOWED_PROCEDURES, check_plan, check_text, code_of
+from olgraph.store.cypher_guard import (
+    DEFAULT_ALLOWED_PROCEDURES,
+    check_parameters,
+    check_plan,
+    check_text,
+    code_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -79,3 +85,17 @@ def test_the_plan_gate_allows_only_listed_procedures() -> None:
 def test_the_plan_gate_refuses_operators(operator: str) -> None:
     with pytest.raises(CypherRefused, match=operator):
         check_plan("r", _plan("ProduceResults", "", _plan(operator)), DEFAULT_ALLOWED_PROCEDURES)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "field"),
+    [({"n": 2**63}, "parameters.n"), ({"m": {"deep": [1, -(2**63) - 1]}}, "parameters.m.deep[1]")],
+)
+def test_parameters_beyond_64_bits_are_refused_naming_them(parameters: dict[str, Any], field: str) -> None:
+    with pytest.raises(CypherRefused) as info:
+        check_parameters(parameters)
+    assert info.value.field == field
+
+
+def test_parameters_neo4j_can_hold_pass() -> None:
+    check_parameters({"n": 2**63 - 1, "m": -(2**63), "b": True, "f": 1e308, "s": "x", "l": [None, {"k": 1}]})

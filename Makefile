@@ -4,18 +4,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
 
-.PHONY: install run test lint typecheck pytest fuzz services-up services-down docs clean bench bench-quick bench-report bench-plugins bench-hostile
+.PHONY: install run test test-producers lint typecheck pytest fuzz services-up services-down docs clean bench bench-quick bench-report bench-plugins bench-hostile
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Everything development needs: the server, the plugins' distribution (integrations/) and the dev tools.
+$(STAMP): pyproject.toml integrations/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./integrations
+	touch $(STAMP) $(SERVE_STAMP)
 
-run: install
+# Only what serving needs (the package's own dependencies), so the server starts in seconds.
+$(SERVE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+run: $(SERVE_STAMP)
 	$(BIN)/olgraph serve
 
 test: lint typecheck pytest
@@ -35,6 +43,10 @@ pytest: install
 # `make test` runs a sample of the same tests (tests/fuzz, 20 examples per operation).
 fuzz: install
 	OLGRAPH_FUZZ_EXAMPLES=800 OLGRAPH_FUZZ_MIN_REQUESTS=10000 $(BIN)/python -m pytest tests/fuzz -p no:randomly -s
+
+# Only the real producers (Spark, dbt, Airflow, the Java client) against olgraph: docs/producers.md.
+test-producers: install
+	$(BIN)/python -m pytest -m producers
 
 services-up: install
 	$(BIN)/olgraph services up

@@ -259,6 +259,7 @@ def free_port() -> int:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Our environment without OLGRAPH_*/OPENLINEAGE* settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the benchmarks' own Neo4j, emptied per section
     env.update(extra or {})
     return env
 

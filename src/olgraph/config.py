@@ -68,6 +68,12 @@ class Neo4jStoreConfig(_Group):
     user: str | None = Field(default=None, description="User name (no authentication when unset).")
     password: SecretStr | None = Field(default=None, description="Password of `user`.")
     database: str | None = Field(default=None, description="Database name; the server's default when unset.")
+    create_schema: bool = Field(
+        default=False,
+        description="Create olgraph's constraints and indexes in a database that has none of them. "
+        "Without it, olgraph refuses to write into a Neo4j that does not hold its schema "
+        "(somebody else's database, or a mistyped URI).",
+    )
 
 
 class StoreSettings(_Group):

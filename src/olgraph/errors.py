@@ -18,7 +18,8 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     ├── CypherUnsupported       Cypher asked of a store that has none (the embedded one, 501)
     ├── InsecureSettings        the settings would expose an unauthenticated server
     ├── StoreError              the graph store failed
-    │   └── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
+    │   ├── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
+    │   └── SchemaMissing       ... because the Neo4j database does not hold olgraph's schema
     ├── EventLogError           the event log failed
     │   └── EventLogUnavailable ... cannot take events right now (retriable, 503)
     └── ServiceError            a local development service (Neo4j/Kafka launcher) failed
@@ -103,6 +104,11 @@ class StoreUnavailable(StoreError):
     """The graph store cannot be reached right now; retrying later can succeed."""
 
     retriable = True
+
+
+class SchemaMissing(StoreError):
+    """The Neo4j database holds none of olgraph's schema and creating it was not asked for:
+    it may be somebody else's database, reached through a wrong URI."""
 
 
 class EventLogError(OlgraphError):

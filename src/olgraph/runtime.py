@@ -44,7 +44,13 @@ def build_store(settings: Settings) -> GraphStore:
 
         config = settings.store.neo4j
         password = config.password.get_secret_value() if config.password else None
-        return Neo4jStore(config.uri, user=config.user, password=password, database=config.database)
+        return Neo4jStore(
+            config.uri,
+            user=config.user,
+            password=password,
+            database=config.database,
+            create_schema=config.create_schema,
+        )
     from olgraph.store.embedded import EmbeddedStore  # noqa: PLC0415
 
     return EmbeddedStore(settings.embedded_store_path())

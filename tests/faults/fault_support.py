@@ -57,6 +57,7 @@ def olgraph_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"  # a SIGKILLed process's last lines are in its log too
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the session's Neo4j may be fresh
     env.update(extra or {})
     return env
 

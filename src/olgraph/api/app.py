@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ from olgraph.api import cypher, ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.api.ingest import IngestWorker
+from olgraph.api.timing import RequestTimer
 from olgraph.config import Settings, check_serving_security
 from olgraph.runtime import Runtime, build_runtime
 
@@ -43,14 +45,14 @@ TAGS = [
 
 
 def _lifespan(
-    settings: Settings, runtime: Runtime | None
+    settings: Settings, runtime: Runtime | None, runtime_started: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = runtime or build_runtime(settings)
         worker = IngestWorker(settings)
         try:
-            async with active:
+            async with contextlib.nullcontext(active) if runtime_started else active:
                 app.state.runtime = active
                 app.state.ingest_worker = worker
                 try:
@@ -64,12 +66,15 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, runtime: Runtime | None = None, runtime_started: bool = False
+) -> FastAPI:
     """The olgraph HTTP app for ``settings``.
 
     Its lifespan builds the runtime ``settings`` describe (embedded: the local log and the
     consumer; ``log.kind = "kafka"``: the Kafka sink, no consumer) or uses ``runtime``,
-    opens it, and closes it on shutdown.
+    opens it, and closes it on shutdown, unless ``runtime_started`` says the caller opened
+    ``runtime`` and will close it (the CLI does, to report a failed start in one line).
     Raises :class:`~olgraph.config.InsecureSettings` for an unauthenticated non-loopback host.
     """
     check_serving_security(settings)
@@ -78,9 +83,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        lifespan=_lifespan(settings, runtime),
+        lifespan=_lifespan(settings, runtime, runtime_started),
     )
     install_error_handlers(app, settings.server.retry_after_seconds)
+    app.add_middleware(RequestTimer)
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(cypher.router)

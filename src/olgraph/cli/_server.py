@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +25,7 @@ from pydantic import ValidationError
 
 from olgraph.cli._output import fail
 from olgraph.config import Settings, check_serving_security
-from olgraph.errors import InsecureSettings
+from olgraph.errors import InsecureSettings, OlgraphError
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -44,6 +46,7 @@ def build_settings(
     neo4j_uri: str | None = None,
     neo4j_user: str | None = None,
     neo4j_password: str | None = None,
+    neo4j_create_schema: bool | None = None,
     store_kind: str | None = None,
     default_store_kind: str | None = None,
     log_kind: str | None = None,
@@ -64,7 +67,10 @@ def build_settings(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     store: dict[str, Any] = _given(kind=store_kind or ("neo4j" if neo4j_uri else None))
-    if neo4j := _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password):
+    neo4j = _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password)
+    if neo4j_create_schema:  # only a given flag overrides OLGRAPH_STORE__NEO4J__CREATE_SCHEMA
+        neo4j["create_schema"] = True
+    if neo4j:
         store["neo4j"] = neo4j
     if store:
         overrides["store"] = store
@@ -132,7 +138,8 @@ def server_options(command: F) -> F:
 
 
 def neo4j_options(command: F) -> F:
-    """``--neo4j-uri`` (selects the Neo4j store), ``--neo4j-user`` and ``--neo4j-password``."""
+    """``--neo4j-uri`` (selects the Neo4j store), ``--neo4j-user``, ``--neo4j-password`` and
+    ``--neo4j-create-schema``."""
     return _apply(
         command,
         [
@@ -142,6 +149,13 @@ def neo4j_options(command: F) -> F:
             click.option("--neo4j-user", default=None, help="Neo4j user [env OLGRAPH_STORE__NEO4J__USER]."),
             click.option(
                 "--neo4j-password", default=None, help="Neo4j password [env OLGRAPH_STORE__NEO4J__PASSWORD]."
+            ),
+            click.option(
+                "--neo4j-create-schema",
+                is_flag=True,
+                default=None,
+                help="Create olgraph's schema in a Neo4j database that has none (else such a database "
+                "is refused) [env OLGRAPH_STORE__NEO4J__CREATE_SCHEMA].",
             ),
         ],
     )
@@ -210,29 +224,24 @@ class RepeatFilter(logging.Filter):
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
     """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
 
-    Returns normally (exit status 0) after uvicorn's graceful shutdown, which closes the
-    runtime (store, event log or Kafka producer) through the app's lifespan.
+    The port is bound and the runtime (store, event log or Kafka producer) opened before
+    uvicorn starts, so that a taken port or a store that cannot be opened is one ``Error:``
+    line (exit status 1). Returns normally (exit status 0) after uvicorn's graceful shutdown,
+    then closes the runtime.
     """
-    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
-
+    # Bound before anything else starts, so a taken port is one line, not uvicorn's traceback.
+    listener = bind_listener(settings.server.host, settings.server.port)
     uvicorn_level = configure_logging(log_level.lower())
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.server.host,
-        port=settings.server.port,
-        log_level=uvicorn_level,
-        access_log=False,
-        lifespan="on",
-    )
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
     # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
     # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line))
+            asyncio.run(_serve(listener, settings, uvicorn_level, startup_line))
     finally:
         signal.signal(signal.SIGTERM, previous)
+        listener.close()
     click.echo("olgraph stopped", err=True)
 
 
@@ -244,14 +253,58 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
-async def _serve(server: uvicorn.Server, settings: Settings, startup_line: StartupLine) -> None:
-    task = asyncio.create_task(server.serve())
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    if server.started:
-        port = _bound_port(server, settings.server.port)
-        click.echo(startup_line(settings, settings.server.host, port))
-    await task
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` for the server, or a one-line error (exit status 1).
+
+    The message names the address and what to do, e.g. ``Error: port 5000 on 127.0.0.1 is
+    already in use (another olgraph?); stop what listens there or choose another with --port``.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise fail(f"cannot listen on {host}: {exc.strerror}", code=1) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise fail(
+                f"port {port} on {host} is already in use (another olgraph?); "
+                "stop what listens there or choose another with --port",
+                code=1,
+            ) from exc
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", code=1) from exc
+    return sock
+
+
+async def _serve(
+    listener: socket.socket, settings: Settings, uvicorn_level: str, startup_line: StartupLine
+) -> None:
+    """Open the runtime (a failure is one line, exit status 1), then serve until stopped."""
+    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
+    from olgraph.runtime import build_runtime  # noqa: PLC0415
+
+    runtime = build_runtime(settings)
+    try:
+        await runtime.start()
+    except OlgraphError as exc:
+        raise fail(f"cannot start: {' '.join(str(exc).split())}", code=1) from exc
+    try:
+        app = create_app(settings, runtime=runtime, runtime_started=True)
+        config = uvicorn.Config(app, log_level=uvicorn_level, access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[listener]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            port = _bound_port(server, settings.server.port)
+            click.echo(startup_line(settings, settings.server.host, port))
+        await task
+    finally:
+        await runtime.stop()
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -71,6 +71,7 @@ def build_consume_settings(
     neo4j_uri: str | None = None,
     neo4j_user: str | None = None,
     neo4j_password: str | None = None,
+    neo4j_create_schema: bool | None = None,
     data_dir: Path | None = None,
 ) -> Settings:
     """Settings from the environment, overridden by the options given.
@@ -82,7 +83,10 @@ def build_consume_settings(
         bootstrap_servers=kafka_bootstrap, topic=topic, dead_letter_topic=dead_letter_topic, group_id=group
     )
     store_group: dict[str, Any] = _given(kind=store)
-    if neo4j := _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password):
+    neo4j = _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password)
+    if neo4j_create_schema:
+        neo4j["create_schema"] = True
+    if neo4j:
         store_group["neo4j"] = neo4j
     overrides: dict[str, Any] = {"log": {"kind": "kafka", "kafka": kafka}, "store": store_group}
     if data_dir is not None:

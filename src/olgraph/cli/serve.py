@@ -56,6 +56,7 @@ def serve_command(
     neo4j_uri: str | None,
     neo4j_user: str | None,
     neo4j_password: str | None,
+    neo4j_create_schema: bool | None,
     log_level: str,
 ) -> None:
     """Run the olgraph server (HTTP API, event log and consumer) until Ctrl-C."""
@@ -66,6 +67,7 @@ def serve_command(
         neo4j_uri=neo4j_uri,
         neo4j_user=neo4j_user,
         neo4j_password=neo4j_password,
+        neo4j_create_schema=neo4j_create_schema,
         # An OLGRAPH_LOG__KIND=kafka meant for `olgraph api` must not turn serve into an API replica.
         log_kind="local",
     )

@@ -25,7 +25,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import neo4j
 from neo4j.exceptions import ClientError
 
-from olgraph.errors import StoreError, StoreUnavailable
+from olgraph.errors import SchemaMissing, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _neo4j_read as read
 from olgraph.store._neo4j_analyst import run_analyst_query
@@ -50,6 +50,9 @@ T = TypeVar("T")
 
 ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable[T]]
 
+SCHEMA_MARKER = "dataset_key"
+"""The constraint whose presence means a database holds olgraph's schema (schemas/neo4j/)."""
+
 INDEX_WAIT_SECONDS = 300
 """How long ``open`` waits for new indexes to come online (they are built in the background)."""
 
@@ -59,7 +62,11 @@ class Neo4jStore:
 
     ``user``/``password``: basic auth, or no auth when ``user`` is None. ``database``: the
     database to use (the server's default when None). ``max_retry_time``: seconds the
-    driver keeps retrying a transaction that failed transiently.
+    driver keeps retrying a transaction that failed transiently. ``create_schema``: create
+    olgraph's schema in a database that holds none of it; when false, ``open`` raises
+    :class:`~olgraph.errors.SchemaMissing` there instead (the CLI's default, so a wrong URI
+    never writes into somebody else's Neo4j). A database that holds it is brought up to date
+    either way.
 
     Example::
 
@@ -79,24 +86,36 @@ class Neo4jStore:
         *,
         max_retry_time: float = 10.0,
         connection_timeout: float = 10.0,
+        create_schema: bool = True,
     ) -> None:
         self.uri = uri
         self.database = database
         self._auth = (user, password or "") if user is not None else None
         self._max_retry_time = max_retry_time
         self._connection_timeout = connection_timeout
+        self._create_schema = create_schema
         self._driver: neo4j.AsyncDriver | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        """Connect, then create the constraints and indexes that are missing (idempotent)."""
+        """Connect, then create the constraints and indexes that are missing (idempotent).
+
+        Raises :class:`~olgraph.errors.SchemaMissing` when the database holds no olgraph schema
+        and ``create_schema`` is false.
+        """
         if self._driver is not None:
             return
         driver = self._new_driver()
         try:
             with mapped_errors("connecting"):
                 await driver.verify_connectivity()
+                if not self._create_schema and not await self._holds_schema(driver):
+                    raise SchemaMissing(
+                        f"Neo4j at {self.uri} (database {self.database or 'default'}) does not hold "
+                        "olgraph's schema: is it the database you meant? If it is, start once with "
+                        "--neo4j-create-schema (OLGRAPH_STORE__NEO4J__CREATE_SCHEMA=true) to create it"
+                    )
                 await self._apply_schema(driver)
         except BaseException:
             await driver.close()
@@ -117,6 +136,18 @@ class Neo4jStore:
                 )
         except ValueError as exc:
             raise StoreError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
+
+    async def _holds_schema(self, driver: neo4j.AsyncDriver) -> bool:
+        """Whether the database has olgraph's uniqueness constraint on ``Dataset.key``."""
+        async with driver.session(database=self.database) as session:
+            result = await session.run(
+                "SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties "
+                "WHERE name = $name AND labelsOrTypes = ['Dataset'] AND properties = ['key'] "
+                "RETURN count(*) AS found",
+                name=SCHEMA_MARKER,
+            )
+            record = await result.single()
+        return bool(record and record["found"])
 
     async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
         async with driver.session(database=self.database) as session:

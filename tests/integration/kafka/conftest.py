@@ -104,7 +104,9 @@ def consume_process(kafka_config: KafkaConfig, neo4j_uri: str, tmp_path: Path) -
             "OLGRAPH_STORE__NEO4J__USER": user or "",
             "OLGRAPH_STORE__NEO4J__PASSWORD": password or "",
         }
-        child_env = (credentials if user else {}) | (env or {})
+        child_env = (
+            (credentials if user else {}) | {"OLGRAPH_STORE__NEO4J__CREATE_SCHEMA": "true"} | (env or {})
+        )
         process = ConsumeProcess(args, tmp_path / f"consume-{len(started)}.log", child_env)
         started.append(process)
         return process

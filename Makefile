@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVE_STAMP := $(VENV)/.installed-serve
 
-.PHONY: install run test test-producers lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
+.PHONY: install run test test-producers lint typecheck pytest fuzz services-up services-down docs clean bench bench-quick bench-report bench-plugins bench-hostile
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest
 
+# At least 10,000 generated requests across every route (schemathesis from the OpenAPI document,
+# on the embedded store and on Neo4j, plus hostile bodies): no 5xx, answers as documented.
+# `make test` runs a sample of the same tests (tests/fuzz, 20 examples per operation).
+fuzz: install
+	OLGRAPH_FUZZ_EXAMPLES=800 OLGRAPH_FUZZ_MIN_REQUESTS=10000 $(BIN)/python -m pytest tests/fuzz -p no:randomly -s
+
 # Only the real producers (Spark, dbt, Airflow, the Java client) against olgraph: docs/producers.md.
 test-producers: install
 	$(BIN)/python -m pytest -m producers
@@ -56,6 +62,10 @@ bench: install
 # The same harness on small graphs (minutes): for trying it, not for quoting.
 bench-quick: install
 	$(BIN)/python bench/run.py --quick
+
+# Hostile request bodies: time to refuse each, /healthz latency and memory under four hostile clients.
+bench-hostile: install
+	$(BIN)/python bench/hostile.py
 
 bench-report: install
 	$(BIN)/python bench/report.py

@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import BenchConfig, config_from, log, section_parser, write_result
 from report import render
 
-SECTIONS = ("ingest", "ceiling", "peer", "queries", "outages")
-"""Run order: ingest rates first (the e2e figures the headline needs), the big graphs, then the
-outage timings (which stop and start their own servers)."""
+SECTIONS = ("ingest", "ceiling", "peer", "queries", "outages", "hostile")
+"""Run order: ingest rates first (the e2e figures the headline needs), the big graphs, the
+outage timings (which stop and start their own servers), then the hostile bodies (a minute, no
+services)."""
 
 
 def run_section(name: str, config: BenchConfig) -> bool:

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from olgraph.errors import InsecureSettings
+from olgraph.ingest.limits import JsonLimits
+from olgraph.ingest.reader import EventReader
+from olgraph.ingest.redact import DEFAULT_KEY_PATTERNS, DEFAULT_VALUE_PATTERNS, REPLACEMENT, Redactor
+from olgraph.store.cypher_guard import DEFAULT_ALLOWED_PROCEDURES, CypherQuery
 
 Role = Literal["ingest", "read", "analyst", "admin"]
 """What an API key may do: ``ingest`` POSTs events, ``read`` queries, ``analyst`` reads (and
@@ -192,6 +197,79 @@ class LimitSettings(_Group):
     )
     max_json_depth: int = Field(default=64, ge=1, description="Deepest JSON nesting accepted (400 above).")
     max_batch_events: int = Field(default=1000, ge=1, description="Most events in one batch (413 above).")
+    max_body_values: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most JSON values (objects, arrays, strings, numbers…) in one body (413 above).",
+    )
+    max_event_values: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most JSON values in one event (413 above; in a batch only that element fails).",
+    )
+    max_container_items: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "Most items of one array or members of one object inside an event, e.g. a schema's "
+            "fields (413 above)."
+        ),
+    )
+    max_string_chars: int = Field(
+        default=1_048_576, ge=1, description="Longest string or object key in an event (413 above)."
+    )
+
+    def json_limits(self) -> JsonLimits:
+        """The structural limits, as the ingest layer takes them."""
+        return JsonLimits(
+            max_depth=self.max_json_depth,
+            max_body_values=self.max_body_values,
+            max_event_values=self.max_event_values,
+            max_container_items=self.max_container_items,
+            max_string_chars=self.max_string_chars,
+        )
+
+
+class RedactionSettings(_Group):
+    """Secret-looking values replaced in every event before it is logged or stored."""
+
+    enabled: bool = Field(default=True, description="Redact secrets (docs/security.md lists the patterns).")
+    key_patterns: list[str] | None = Field(
+        default=None,
+        description=(
+            "Regexes searched in lower-cased keys and pair names; a string under a matching key is "
+            "replaced whole. Unset: the built-in list."
+        ),
+    )
+    value_patterns: list[str] | None = Field(
+        default=None,
+        description=(
+            "Regexes searched in every string; the group named `secret` is replaced. "
+            "Unset: the built-in list."
+        ),
+    )
+    extra_key_patterns: list[str] = Field(
+        default_factory=list, description="Key patterns added to `key_patterns`."
+    )
+    extra_value_patterns: list[str] = Field(
+        default_factory=list, description="Value patterns added to `value_patterns`."
+    )
+    replacement: str = Field(default=REPLACEMENT, min_length=1, description="What a secret is replaced by.")
+
+    @model_validator(mode="after")
+    def _check_patterns(self) -> RedactionSettings:
+        self.redactor()  # a pattern that does not compile is a settings error, at start-up
+        return self
+
+    def redactor(self) -> Redactor | None:
+        """The redactor these settings describe (None when disabled)."""
+        if not self.enabled:
+            return None
+        keys = DEFAULT_KEY_PATTERNS if self.key_patterns is None else tuple(self.key_patterns)
+        values = DEFAULT_VALUE_PATTERNS if self.value_patterns is None else tuple(self.value_patterns)
+        return Redactor(
+            (*keys, *self.extra_key_patterns), (*values, *self.extra_value_patterns), self.replacement
+        )
 
 
 class QuerySettings(_Group):
@@ -210,6 +288,33 @@ class QuerySettings(_Group):
             "at least one event; the rest follow with the `next` cursor)."
         ),
     )
+
+
+class CypherSettings(_Group):
+    """Analysts' read-only Cypher (`POST /api/v1/cypher`, Neo4j store only)."""
+
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Transaction timeout of one query (400 when it runs longer)."
+    )
+    max_rows: int = Field(
+        default=1000, ge=1, description="Most rows one answer holds (`truncated` says when there were more)."
+    )
+    max_query_chars: int = Field(default=10_000, ge=1, description="Longest query text accepted.")
+    allowed_procedures: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_PROCEDURES),
+        description="Procedures a query may CALL (all read-only; any other is refused).",
+    )
+
+    def query(self, text: str, parameters: Mapping[str, Any], max_rows: int | None = None) -> CypherQuery:
+        """``text`` and ``parameters`` within these bounds (``max_rows`` may only lower the cap)."""
+        return CypherQuery(
+            text=text,
+            parameters=parameters,
+            timeout_seconds=self.timeout_seconds,
+            max_rows=min(max_rows or self.max_rows, self.max_rows),
+            max_query_chars=self.max_query_chars,
+            allowed_procedures=tuple(self.allowed_procedures),
+        )
 
 
 class ApiKey(_Group):
@@ -273,7 +378,9 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Graph store.")
     log: LogSettings = Field(default_factory=LogSettings, description="Event log.")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Ingest limits.")
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings, description="Secret redaction.")
     query: QuerySettings = Field(default_factory=QuerySettings, description="Query caps.")
+    cypher: CypherSettings = Field(default_factory=CypherSettings, description="Analysts' Cypher.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authentication.")
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings, description="Consumer.")
 
@@ -284,6 +391,14 @@ class Settings(BaseSettings):
     def local_log_path(self) -> Path:
         """Where the local event log file lives."""
         return self.log.local.path or self.data_dir / "events.db"
+
+    def event_reader(self) -> EventReader:
+        """What turns bodies and logged messages into events: the limits and the redaction."""
+        return EventReader(
+            self.limits.json_limits(),
+            self.redaction.redactor(),
+            max_batch_events=self.limits.max_batch_events,
+        )
 
 
 def is_loopback(host: str) -> bool:

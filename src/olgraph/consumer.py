@@ -31,6 +31,7 @@ from olgraph.applier import BatchApplier, Rejected, backoff_delay, count_dead_le
 from olgraph.config import ConsumerSettings
 from olgraph.errors import StoreUnavailable
 from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.reader import EventReader
 from olgraph.log.base import DeadLetter, EventLog, LoggedEvent
 from olgraph.metrics import Metrics
 from olgraph.normalize.mutations import Mutation
@@ -87,14 +88,14 @@ class Consumer:
         settings: ConsumerSettings,
         *,
         name: str = DEFAULT_CONSUMER,
-        max_json_depth: int = 64,
+        reader: EventReader | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.log = log
         self.store = store
         self.settings = settings
         self.name = name
-        self.max_json_depth = max_json_depth
+        self.reader = reader
         self.metrics = metrics
         self._applier: BatchApplier[LoggedEvent] = BatchApplier(store, metrics)
         self.stats = ConsumerStats()
@@ -157,7 +158,7 @@ class Consumer:
             events,
             raw_of=lambda event: event.raw,
             describe=lambda event: f"offset {event.offset}",
-            max_json_depth=self.max_json_depth,
+            reader=self.reader,
             normalizer=_normalize,
         )
         rejected.extend(await self._applier.apply(prepared, self._wait_for_store))

@@ -8,12 +8,14 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     ├── FieldError              an error about one named field or parameter
     │   ├── InvalidEvent        the body is not a storable OpenLineage event (400)
     │   ├── InvalidQuery        a query parameter is wrong (400)
+    │   │   └── CypherRefused   an analyst's Cypher query may not run here (400)
     │   └── NotFound            the node, run or dataset asked for does not exist (404)
     ├── AuthenticationRequired  no API key, or an unknown one (401)
     ├── PermissionDenied        the key's role does not allow the operation (403)
     ├── PayloadTooLarge         body or decompressed body over a limit (413)
     ├── UnsupportedMediaType    wrong Content-Type / Content-Encoding (415)
     ├── NotReady                a request arrived before start-up finished (503)
+    ├── CypherUnsupported       Cypher asked of a store that has none (the embedded one, 501)
     ├── InsecureSettings        the settings would expose an unauthenticated server
     ├── StoreError              the graph store failed
     │   ├── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
@@ -52,6 +54,14 @@ class InvalidQuery(FieldError):
     """A query parameter is malformed or out of range."""
 
 
+class CypherRefused(InvalidQuery):
+    """An analyst's Cypher query is refused: not read-only, a forbidden clause or procedure,
+    a syntax error, over a limit. ``field`` is ``query``."""
+
+    def __init__(self, message: str, field: str | None = "query") -> None:
+        super().__init__(message, field)
+
+
 class NotFound(FieldError):
     """The requested node, run or dataset does not exist."""
 
@@ -68,6 +78,10 @@ class NotReady(OlgraphError):
     """A request arrived before the app finished starting (or after it began stopping)."""
 
     retriable = True
+
+
+class CypherUnsupported(OlgraphError):
+    """Cypher was asked of a store that cannot answer it (the embedded store)."""
 
 
 class InsecureSettings(OlgraphError):

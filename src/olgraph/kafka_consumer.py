@@ -74,6 +74,7 @@ from olgraph.applier import (
 )
 from olgraph.config import ConsumerSettings, KafkaConfig
 from olgraph.errors import EventLogUnavailable, StoreUnavailable
+from olgraph.ingest.reader import EventReader
 from olgraph.kafka_backoff import Outage, PartitionBackoffs
 from olgraph.log.kafka_options import client_options
 from olgraph.metrics import Metrics
@@ -179,7 +180,7 @@ class KafkaConsumerWorker:
         store: GraphStore,
         settings: ConsumerSettings,
         metrics: Metrics,
-        max_json_depth: int,
+        reader: EventReader,
         *,
         tuning: KafkaTuning | None = None,
     ) -> None:
@@ -187,7 +188,7 @@ class KafkaConsumerWorker:
         self.store = store
         self.settings = settings
         self.metrics = metrics
-        self.max_json_depth = max_json_depth
+        self.reader = reader
         self.tuning = tuning or KafkaTuning()
         self.stats = WorkerStats()
         self._applier: BatchApplier[Any] = BatchApplier(store, metrics)
@@ -391,7 +392,7 @@ class KafkaConsumerWorker:
             records,
             raw_of=lambda record: record.value,
             describe=lambda record: f"{record.topic}[{record.partition}]@{record.offset}",
-            max_json_depth=self.max_json_depth,
+            reader=self.reader,
         )
         try:
             await self._apply_and_commit(parts, prepared, rejected)

@@ -93,9 +93,7 @@ def build_runtime(settings: Settings, *, with_consumer: bool = True) -> Runtime:
     log = build_log(settings)
     consumer = pruner = None
     if with_consumer:
-        consumer = Consumer(
-            log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth, metrics=metrics
-        )
+        consumer = Consumer(log, store, settings.consumer, reader=settings.event_reader(), metrics=metrics)
         pruner = LogPruner(log, consumer.name, settings.log.local)
     return Runtime(
         settings=settings, store=store, sink=log, log=log, consumer=consumer, pruner=pruner, metrics=metrics

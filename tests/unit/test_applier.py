@@ -26,7 +26,10 @@ from olgraph.applier import (
 from olgraph.config import ConsumerSettings
 from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
 from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.limits import JsonLimits
 from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.ingest.reader import EventReader
+from olgraph.ingest.redact import Redactor
 from olgraph.metrics import Metrics
 from olgraph.normalize.mutations import Mutation
 from olgraph.normalize.normalizer import normalize
@@ -125,12 +128,49 @@ def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str,
 
 def test_json_depth_limit_is_the_callers() -> None:
     raw = b'{"a": {"b": {"c": 1}}}'
-    too_deep = event_mutations(raw, max_json_depth=2)
-    deep_enough = event_mutations(raw, max_json_depth=3)
+    too_deep = event_mutations(raw, EventReader(JsonLimits(max_depth=2)))
+    deep_enough = event_mutations(raw, EventReader(JsonLimits(max_depth=3)))
     assert isinstance(too_deep, Rejection)
     assert too_deep.stage == "decode"
     assert isinstance(deep_enough, Rejection)
     assert deep_enough.stage == "parse"  # decoded, but it is no OpenLineage event
+
+
+def test_events_over_a_limit_are_refused_at_decode_naming_it() -> None:
+    """An event put on Kafka directly meets the HTTP API's limits: it is dead-lettered."""
+    fields = [{"name": f"c{i}", "type": "int"} for i in range(50)]
+    event = {
+        "eventTime": "2024-05-01T00:00:00Z",
+        "job": {"namespace": "n", "name": "j"},
+        "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": fields}}}],
+    }
+    outcome = event_mutations(orjson.dumps(event), EventReader(JsonLimits(max_container_items=20)))
+    assert isinstance(outcome, Rejection)
+    assert outcome.stage == "decode"
+    assert "outputs[0].facets.schema.fields: 50 items" in outcome.reason
+    assert "limits.max_container_items" in outcome.reason
+
+
+def test_the_reader_redacts_before_normalizing() -> None:
+    """Secrets of events put on Kafka directly never reach the graph."""
+    event = {
+        "eventTime": "2024-05-01T00:00:00Z",
+        "eventType": "START",
+        "run": {
+            "runId": "0176a8c2-fe01-7439-87e6-56a1a1b4029f",
+            "facets": {
+                "environment-variables": {
+                    "environmentVariables": [{"name": "DB_PASSWORD", "value": "hunter2"}]
+                }
+            },
+        },
+        "job": {"namespace": "n", "name": "j"},
+    }
+    plain = event_mutations(orjson.dumps(event))
+    redacted = event_mutations(orjson.dumps(event), EventReader(redactor=Redactor.default()))
+    assert "hunter2" in repr(plain)
+    assert "hunter2" not in repr(redacted)
+    assert '"value":"***"' in repr(redacted)
 
 
 def test_normalizer_failures_are_rejections_at_the_normalize_stage() -> None:

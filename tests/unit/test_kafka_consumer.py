@@ -13,6 +13,7 @@ import pytest
 
 from olgraph.config import ConsumerSettings, KafkaConfig, Neo4jStoreConfig
 from olgraph.errors import EventLogUnavailable
+from olgraph.ingest.reader import EventReader
 from olgraph.kafka_consumer import (
     MAX_REASON_BYTES,
     KafkaConsumerWorker,
@@ -69,7 +70,7 @@ def test_default_timings_are_consistent() -> None:
 
 async def test_a_worker_that_never_started_is_not_ready(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "graph.db")
-    worker = KafkaConsumerWorker(KafkaConfig(), store, ConsumerSettings(), Metrics(), 64)
+    worker = KafkaConsumerWorker(KafkaConfig(), store, ConsumerSettings(), Metrics(), EventReader())
     assert worker.readiness_problem() == "the consumer is not running"
     assert not worker.running
     with pytest.raises(EventLogUnavailable, match="not connected"):
@@ -82,7 +83,9 @@ async def test_start_fails_cleanly_when_no_broker_answers(tmp_path: Path) -> Non
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = KafkaConfig(bootstrap_servers=f"127.0.0.1:{port}")
-    worker = KafkaConsumerWorker(config, EmbeddedStore(tmp_path / "g.db"), ConsumerSettings(), Metrics(), 64)
+    worker = KafkaConsumerWorker(
+        config, EmbeddedStore(tmp_path / "g.db"), ConsumerSettings(), Metrics(), EventReader()
+    )
     with pytest.raises(EventLogUnavailable, match=f"127.0.0.1:{port}"):
         await worker.start()
     assert not worker.running

@@ -16,9 +16,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import admin, ingest, ops, query
+from olgraph.api import admin, cypher, ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
+from olgraph.api.ingest import IngestWorker
 from olgraph.api.timing import RequestTimer
 from olgraph.config import Settings, check_serving_security
 from olgraph.runtime import Runtime, build_runtime
@@ -38,6 +39,7 @@ from. Authenticate with `Authorization: Bearer <API key>`; `/healthz`, `/readyz`
 TAGS = [
     {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
+    {"name": "cypher", "description": "Read-only Cypher on the Neo4j store (role `analyst`)."},
     {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
     {"name": "admin", "description": "Dead letters: list, inspect, replay (role `admin`)."},
 ]
@@ -49,12 +51,18 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = runtime or build_runtime(settings)
-        async with contextlib.nullcontext(active) if runtime_started else active:
-            app.state.runtime = active
-            try:
-                yield
-            finally:
-                del app.state.runtime
+        worker = IngestWorker(settings)
+        try:
+            async with contextlib.nullcontext(active) if runtime_started else active:
+                app.state.runtime = active
+                app.state.ingest_worker = worker
+                try:
+                    yield
+                finally:
+                    del app.state.runtime
+                    del app.state.ingest_worker
+        finally:
+            worker.close()
 
     return lifespan
 
@@ -82,6 +90,7 @@ def create_app(
     app.add_middleware(RequestTimer)
     app.include_router(ingest.router)
     app.include_router(query.router)
+    app.include_router(cypher.router)
     app.include_router(ops.router)
     app.include_router(admin.router)
     _document_errors_in_openapi(app)

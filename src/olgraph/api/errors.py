@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from olgraph.errors import (
     AuthenticationRequired,
+    CypherUnsupported,
     EventLogError,
     EventLogUnavailable,
     InvalidEvent,
@@ -40,6 +41,7 @@ STATUS_BY_ERROR: dict[type[OlgraphError], int] = {
     NotFound: 404,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    CypherUnsupported: 501,
     StoreUnavailable: 503,
     NotReady: 503,
     EventLogUnavailable: 503,

@@ -1,8 +1,8 @@
 """The ``olgraph`` command line.
 
-``olgraph serve`` runs the server; ``olgraph lineage`` and ``olgraph impact`` ask a running
-server over HTTP, and ``olgraph dead-letters`` lists and replays its dead letters; ``olgraph
-services`` runs the local development Neo4j.
+``olgraph serve`` runs the server; ``olgraph lineage``, ``olgraph impact`` and ``olgraph cypher``
+ask a running server over HTTP, and ``olgraph dead-letters`` lists and replays its dead letters;
+``olgraph services`` runs the local development Neo4j.
 
 >>> from click.testing import CliRunner
 >>> CliRunner().invoke(main, ["--version"]).output
@@ -16,6 +16,7 @@ import click
 from olgraph import __version__
 from olgraph.cli.api_cmd import api_command
 from olgraph.cli.consume import consume_command
+from olgraph.cli.cypher_cmd import cypher_command
 from olgraph.cli.dead_letters import dead_letters_group
 from olgraph.cli.query import impact_command, lineage_command
 from olgraph.cli.serve import serve_command
@@ -34,6 +35,7 @@ main.add_command(api_command)
 main.add_command(consume_command)
 main.add_command(lineage_command)
 main.add_command(impact_command)
+main.add_command(cypher_command)
 main.add_command(services)
 main.add_command(sync_group)
 main.add_command(dead_letters_group)

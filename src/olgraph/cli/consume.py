@@ -168,7 +168,7 @@ async def _consume(settings: Settings, health_host: str, health_port: int) -> in
     """Run until SIGTERM/SIGINT (exit status 0) or until the consumer fails (1)."""
     metrics, store = Metrics(), build_store(settings)
     worker = KafkaConsumerWorker(
-        settings.log.kafka, store, settings.consumer, metrics, settings.limits.max_json_depth
+        settings.log.kafka, store, settings.consumer, metrics, settings.event_reader()
     )
     stopping = asyncio.Event()
 

@@ -5,11 +5,15 @@ these commands print, never from the defaults. ``--env`` prints them as shell se
 olgraph commands read::
 
     $ olgraph services up
-    neo4j bolt://127.0.0.1:7687 (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
     kafka 127.0.0.1:9092
     $ olgraph services status neo4j
-    neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 running user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
     $ eval "$(olgraph services up neo4j --env)"   # then `olgraph serve` uses that Neo4j
+
+Neo4j requires authentication: the password is generated on its first start and kept in
+``<cache>/neo4j/password`` (mode 0600); ``--env`` exports it as ``OLGRAPH_STORE__NEO4J__USER``
+and ``OLGRAPH_STORE__NEO4J__PASSWORD`` (or pass ``--neo4j-user``/``--neo4j-password``).
 """
 
 from __future__ import annotations
@@ -127,8 +131,8 @@ def shell_settings(name: str, info: ServiceInfo) -> str:
             "OLGRAPH_STORE__NEO4J__URI": info.uri,
             "OLGRAPH_STORE__NEO4J__CREATE_SCHEMA": "true",
         }
-        # credentials, for a dev server that has them (a generated password)
-        user, password = getattr(info, "user", None), getattr(info, "password", None)
+        # credentials: the dev server's generated password
+        user, password = info.user, info.password
         if user and password:
             settings |= {"OLGRAPH_STORE__NEO4J__USER": user, "OLGRAPH_STORE__NEO4J__PASSWORD": password}
     else:
@@ -137,6 +141,7 @@ def shell_settings(name: str, info: ServiceInfo) -> str:
 
 
 def _describe(name: str, info: ServiceInfo, suffix: str = "") -> str:
-    """``neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)``."""
+    """``neo4j bolt://127.0.0.1:7687 running user neo4j password PW (browser: http://…/browser/)``."""
+    credentials = f" user {info.user} password {info.password}" if info.user and info.password else ""
     ui = f" (browser: {info.ui_url})" if info.ui_url else ""
-    return f"{name} {info.uri}{suffix}{ui}"
+    return f"{name} {info.uri}{suffix}{credentials}{ui}"

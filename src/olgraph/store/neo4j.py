@@ -8,6 +8,7 @@ The pieces live in private modules:
   under locks taken in key order (see ``_neo4j_write`` for the round trips);
 * ``_neo4j_read``: one statement per question, one per level for traversals;
 * ``_neo4j_cypher``: the Cypher text, labels and types only from olgraph's enums;
+* ``_neo4j_analyst``: analysts' read-only Cypher behind the guards of ``cypher_guard``;
 * ``_neo4j_errors``: driver errors → :class:`~olgraph.errors.StoreError` /
   :class:`~olgraph.errors.StoreUnavailable`, in one place.
 
@@ -29,6 +30,7 @@ from neo4j.exceptions import ClientError
 from olgraph.errors import SchemaMissing, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _neo4j_read as read
+from olgraph.store._neo4j_analyst import run_analyst_query
 from olgraph.store._neo4j_batch import Batch
 from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store._neo4j_errors import mapped_errors
@@ -43,6 +45,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.cypher_guard import CypherQuery, CypherResult
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -262,6 +265,10 @@ class Neo4jStore:
     async def get_dataset(self, key: str) -> DatasetView | None:
         """One dataset with facets, fields, owners, tags and versions."""
         return await self._read("get_dataset", read.get_dataset, key)
+
+    async def run_cypher(self, query: CypherQuery) -> CypherResult:
+        """An analyst's read-only query, behind every guard (:mod:`olgraph.store.cypher_guard`)."""
+        return await run_analyst_query(self._require(), self.database, query)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

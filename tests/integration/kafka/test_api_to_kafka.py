@@ -36,7 +36,7 @@ from openlineage.client.transport.kafka import KafkaTransport
 from olgraph.api.app import create_app
 from olgraph.config import KafkaConfig, Settings
 from olgraph.errors import InvalidEvent
-from olgraph.ingest import ParsedEvent, decode_json, kafka_key, parse_event
+from olgraph.ingest import ParsedEvent, kafka_key
 from olgraph.ingest.parse import canonical_json
 
 REPO = Path(__file__).resolve().parents[3]
@@ -111,14 +111,16 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
 
 
 def corpus_events() -> list[tuple[bytes, ParsedEvent]]:
-    """``(file bytes, parsed event)`` of every corpus event olgraph accepts."""
+    """``(bytes olgraph logs, parsed event)`` of every corpus event olgraph accepts: the file's
+    bytes, or the canonical JSON of its redacted form when it carries a secret (one does)."""
     accepted = []
+    reader = Settings().event_reader()
     for path in sorted(CORPUS.rglob("*.json")):
-        raw = path.read_bytes()
         try:
-            accepted.append((raw, parse_event(decode_json(raw))))
+            event, logged = reader.read_event(path.read_bytes())
         except InvalidEvent:
             continue
+        accepted.append((logged, event))
     return accepted
 
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import random
 import socket
 import time
@@ -49,7 +50,7 @@ pytestmark = pytest.mark.neo4j
 @pytest.fixture
 async def store(neo4j_uri: str, clean_neo4j: None) -> AsyncIterator[Neo4jStore]:
     """An opened store on an emptied database."""
-    opened = Neo4jStore(neo4j_uri)
+    opened = _store(neo4j_uri)
     await opened.open()
     yield opened
     await opened.close()
@@ -59,6 +60,17 @@ def _schema(driver: Driver) -> tuple[set[str], set[str]]:
     constraints = {r["name"] for r in driver.execute_query("SHOW CONSTRAINTS YIELD name").records}
     indexes = {r["name"] for r in driver.execute_query("SHOW INDEXES YIELD name").records}
     return constraints, indexes
+
+
+def _auth() -> tuple[str, str] | None:
+    """The session Neo4j's credentials (tests/conftest.py puts them in the environment)."""
+    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
+    return (user, password) if user and password else None
+
+
+def _store(uri: str, **options: Any) -> Neo4jStore:
+    user, password = _auth() or (None, None)
+    return Neo4jStore(uri, user=user, password=password, **options)
 
 
 def _free_port() -> int:
@@ -75,12 +87,12 @@ def _dataset(key: str, *props: Prop) -> UpsertNode:
 
 
 async def test_open_twice_applies_the_schema_once(neo4j_uri: str, neo4j_driver: Driver) -> None:
-    first = Neo4jStore(neo4j_uri)
+    first = _store(neo4j_uri)
     await first.open()
     before = _schema(neo4j_driver)
-    second = Neo4jStore(neo4j_uri)
+    second = _store(neo4j_uri)
     await second.open()
-    racing = [Neo4jStore(neo4j_uri) for _ in range(3)]
+    racing = [_store(neo4j_uri) for _ in range(3)]
     await asyncio.gather(*(s.open() for s in racing))
     for opened in (first, second, *racing):
         await opened.close()
@@ -283,7 +295,7 @@ async def proxy(neo4j_uri: str) -> AsyncIterator[_Proxy]:
 @contextlib.asynccontextmanager
 async def _lock_holder(uri: str, key: str) -> AsyncIterator[neo4j.AsyncTransaction]:
     """Another client's open transaction holding the write lock on node ``key``; rolled back at exit."""
-    async with neo4j.AsyncGraphDatabase.driver(uri) as driver, driver.session() as session:
+    async with neo4j.AsyncGraphDatabase.driver(uri, auth=_auth()) as driver, driver.session() as session:
         tx = await session.begin_transaction()
         try:
             await (await tx.run("MATCH (n:Dataset {key: $k}) SET n.other = true", k=key)).consume()
@@ -323,7 +335,7 @@ async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store:
 async def test_a_transaction_cut_off_midway_is_retried(
     neo4j_uri: str, clean_neo4j: None, proxy: _Proxy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=15)
+    store = _store(proxy.uri, max_retry_time=15)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:a"), _dataset("dataset:ns:b")])
@@ -341,7 +353,7 @@ async def test_a_transaction_cut_off_midway_is_retried(
 async def test_a_failure_outliving_the_retries_is_store_unavailable(
     neo4j_uri: str, clean_neo4j: None, proxy: _Proxy
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=0)
+    store = _store(proxy.uri, max_retry_time=0)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:a"), _dataset("dataset:ns:b")])
@@ -403,7 +415,7 @@ async def test_an_unreachable_server_is_store_unavailable() -> None:
 async def test_losing_the_server_is_store_unavailable_and_recoverable(
     clean_neo4j: None, proxy: _Proxy
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=1, connection_timeout=2)
+    store = _store(proxy.uri, max_retry_time=1, connection_timeout=2)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:before")])

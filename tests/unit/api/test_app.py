@@ -124,3 +124,13 @@ def test_subclasses_take_their_ancestors_status() -> None:
 
     assert DiskFull not in STATUS_BY_ERROR
     assert status_for(DiskFull("full")) == 503
+
+
+async def test_cypher_on_the_embedded_store_is_a_clear_501(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        response = await client.post("/api/v1/cypher", json={"query": "MATCH (n) RETURN n"})
+    assert response.status_code == 501
+    assert response.json() == {
+        "error": "Cypher needs the Neo4j store (store.kind=neo4j); this server uses the embedded store",
+        "field": None,
+    }

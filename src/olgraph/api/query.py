@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from olgraph.api.auth import get_runtime, require_role
 from olgraph.api.errors import error_responses
 from olgraph.errors import InvalidQuery, NotFound
+from olgraph.keys import normalize_run_id
 from olgraph.query.impact import (
     IMPACT_FORMATS,
     affected_row,
@@ -38,6 +39,8 @@ from olgraph.store.base import (
     NodeView,
     Page,
     RunView,
+    StartSource,
+    Truncation,
     VersionRef,
     VersionView,
 )
@@ -52,6 +55,9 @@ TypeParam = Annotated[
 NamespaceParam = Annotated[str | None, Query(description="namespace (with type and name, instead of nodeId)")]
 NameParam = Annotated[str | None, Query(description="name (with type and namespace, instead of nodeId)")]
 DepthParam = Annotated[int | None, Query(description="hops to follow (default and cap: server settings)")]
+ImpactDepthParam = Annotated[
+    int | None, Query(description="hops to follow (default: all of them; cap: server settings)")
+]
 LimitParam = Annotated[int | None, Query(description="page size (default and cap: server settings)")]
 OffsetParam = Annotated[int | None, Query(description="items to skip")]
 
@@ -96,12 +102,25 @@ class EdgeOut(WireModel):
     type: str
 
 
+TRUNCATED_BY = Field(
+    description="The limits that cut the answer: `depth` (more lies beyond the depth asked for), "
+    "`nodes` (the server's node cap)"
+)
+
+
+class LineageNodeOut(NodeOut):
+    """A node of a lineage answer, with its distance from the start node."""
+
+    distance: int
+
+
 class LineageOut(WireModel):
     """The lineage subgraph around ``nodes[0]``."""
 
-    nodes: list[NodeOut]
+    nodes: list[LineageNodeOut]
     edges: list[EdgeOut]
     truncated: bool
+    truncated_by: list[Truncation] = TRUNCATED_BY
 
 
 class AffectedOut(WireModel):
@@ -132,6 +151,7 @@ class ImpactOut(WireModel):
     affected: list[AffectedOut]
     summary: SummaryOut
     truncated: bool
+    truncated_by: list[Truncation] = TRUNCATED_BY
 
 
 class NamespaceOut(WireModel):
@@ -148,16 +168,34 @@ class VersionRefOut(WireModel):
     version_id: str
 
 
+class StateAtOut(WireModel):
+    """When a run's events first reported a state."""
+
+    state: str
+    at: str
+
+
 class RunOut(WireModel):
-    """One run with what it read and wrote and its facets (name → facet JSON)."""
+    """One run with what it read and wrote and its facets (name → facet JSON).
+
+    ``startedAt`` is the earliest START, else the earliest event of the run
+    (``startedAtSource``: ``START`` or ``firstEvent``); ``durationMs`` is set once it ended.
+    """
 
     run_id: str
     job: str | None
     state: str | None
     started_at: str | None
+    started_at_source: StartSource | None
     ended_at: str | None
     updated_at: str | None
+    duration_ms: int | None
+    nominal_start_time: str | None
+    nominal_end_time: str | None
     parent_run_id: str | None
+    root_run_id: str | None
+    error_message: str | None
+    timeline: list[StateAtOut]
     inputs: list[VersionRefOut]
     outputs: list[VersionRefOut]
     facets: dict[str, Any]
@@ -223,9 +261,16 @@ def run_out(run: RunView) -> RunOut:
         job=run.job,
         state=run.state,
         started_at=run.started_at,
+        started_at_source=run.started_at_source,
         ended_at=run.ended_at,
         updated_at=run.updated_at,
+        duration_ms=run.duration_ms,
+        nominal_start_time=run.nominal_start_time,
+        nominal_end_time=run.nominal_end_time,
         parent_run_id=run.parent_run_id,
+        root_run_id=run.root_run_id,
+        error_message=run.error_message,
+        timeline=[StateAtOut(state=state, at=at) for state, at in run.timeline],
         inputs=[_ref_out(r) for r in run.inputs],
         outputs=[_ref_out(r) for r in run.outputs],
         facets=run.facets,
@@ -292,9 +337,13 @@ async def get_lineage(
         include_deleted=include_deleted,
     )
     return LineageOut(
-        nodes=[node_out(n) for n in result.nodes],
+        nodes=[
+            LineageNodeOut(**node_out(n).model_dump(), distance=result.distances.get(n.id, 0))
+            for n in result.nodes
+        ],
         edges=[edge_out(e) for e in result.edges],
         truncated=result.truncated,
+        truncated_by=list(result.truncated_by),
     )
 
 
@@ -310,13 +359,14 @@ async def get_impact(
     node_type: TypeParam = None,
     namespace: NamespaceParam = None,
     name: NameParam = None,
-    depth: DepthParam = None,
+    depth: ImpactDepthParam = None,
     fmt: Annotated[str | None, Query(alias="format", description="json (default), csv or ndjson")] = None,
 ) -> ImpactOut | Response:
     """Every live dataset, model and job downstream of a node, with a summary.
 
-    ``csv`` and ``ndjson`` give one row/line per affected node; their ``X-Olgraph-Truncated``
-    header says whether the node cap cut the answer short.
+    Without ``depth`` every live transitive dependent is listed, bounded only by the node cap;
+    ``truncated`` says whether any limit cut the answer. ``csv`` and ``ndjson`` give one
+    row/line per affected node; their ``X-Olgraph-Truncated`` header says the same.
     """
     fmt = fmt or "json"
     if fmt not in IMPACT_FORMATS:
@@ -335,6 +385,7 @@ async def get_impact(
         affected=[AffectedOut.model_validate(row) for row in rows],
         summary=SummaryOut(total=summary.total, by_type=summary.by_type, by_owner=summary.by_owner),
         truncated=result.truncated,
+        truncated_by=list(result.truncated_by),
     )
 
 
@@ -404,7 +455,7 @@ async def _list_runs(runtime: Runtime, key: str, limit: int | None, offset: int 
 @router.get("/runs/{runId}", response_model=RunOut)
 async def get_run(runtime: RuntimeDep, run_id: Annotated[str, Path(alias="runId")]) -> RunOut:
     """One run by its OpenLineage runId."""
-    run = await runtime.store.get_run(run_id.strip().lower())
+    run = await runtime.store.get_run(normalize_run_id(run_id))
     if run is None:
         raise NotFound(f"run {run_id!r} was not found", field="runId")
     return run_out(run)

@@ -19,6 +19,7 @@ Traversal starts at the start node's unique-key index and then moves by element 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,10 +29,9 @@ from olgraph import keys
 from olgraph.errors import NotFound
 from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
-from olgraph.store._neo4j_cypher import public_pairs
+from olgraph.store._neo4j_cypher import public_pairs, rel_name
 from olgraph.store.base import (
     DatasetView,
-    Direction,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -42,9 +42,12 @@ from olgraph.store.base import (
     VersionRef,
 )
 from olgraph.store.walk import (
+    PROBE_LIMIT,
     ExpandRequest,
     ExpandResponse,
     LineageWalk,
+    Traversal,
+    WalkSpec,
     build_impact,
     impact_keys,
     pick_last_run,
@@ -70,40 +73,67 @@ CALL () {
   MATCH (n:Job {key: $key}) RETURN n
   UNION ALL MATCH (n:Dataset {key: $key}) RETURN n
   UNION ALL MATCH (n:Run {key: $key}) RETURN n
+  UNION ALL MATCH (n:Field {key: $key}) RETURN n
 }
 """
-"""The job, dataset or run ``$key``: one unique-index seek per label that views show."""
+"""The job, dataset, run or column ``$key``: one unique-index seek per label that views show."""
 
 GET_NODE = f"{_FIND}RETURN {_node_map('n')} AS node LIMIT 1"
 
-START = f"""{_FIND}
-CALL (n) {{
-  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
-RETURN {_node_map("n")} AS node, aliases
-LIMIT 1
-"""
 
-HOP = f"""
+def _types(names: Iterable[str]) -> str:
+    return "|".join(rel_name(name) for name in names)
+
+
+def _aliases_of(var: str, traversal: Traversal) -> str:
+    """A ``CALL`` subquery collecting ``var``'s alias relationships (none: an empty list)."""
+    if not traversal.alias_types:
+        return "CALL () { RETURN [] AS aliases }"
+    arrow = "->" if traversal.alias_directed else "-"
+    pattern = f"({var})-[e:{_types(traversal.alias_types)}]{arrow}(o)"
+    item = f"{{edge: {_EDGE_FIELDS}, node: {_node_map('o')}}}"
+    return f"CALL ({var}) {{ MATCH {pattern} RETURN collect({item}) AS aliases }}"
+
+
+@functools.cache
+def start_query(traversal: Traversal) -> str:
+    """The start node ``$key`` and its alias relationships."""
+    return f"{_FIND}\n{_aliases_of('n', traversal)}\nRETURN {_node_map('n')} AS node, aliases\nLIMIT 1"
+
+
+@functools.cache
+def hop_query(traversal: Traversal, probe: bool) -> str:
+    """One level of a walk: the relationships out of ``$down`` / into ``$up`` (element ids).
+
+    Each reached node comes with its alias relationships, which answers the walk's next
+    alias request from cache. A probe (is there anything past the depth?) skips nodes in
+    ``$exclude`` (keys), returns at most ``PROBE_LIMIT`` rows and no aliases.
+    """
+    hops = _types(traversal.hop_types)
+    where = "WHERE NOT b.key IN $exclude " if probe else ""
+    union = f"""
 CALL () {{
-  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:CONSUMED_BY|PRODUCES]->(b) RETURN e, b
+  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:{hops}]->(b) {where}RETURN e, b
   UNION ALL
-  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:CONSUMED_BY|PRODUCES]-(b) RETURN e, b
+  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:{hops}]-(b) {where}RETURN e, b
 }}
-CALL (b) {{
-  MATCH (b)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
-RETURN {_EDGE_FIELDS} AS edge, {_node_map("b")} AS node, aliases
 """
+    fields = f"{_EDGE_FIELDS} AS edge, {_node_map('b')} AS node"
+    if probe:
+        return f"{union}RETURN {fields}, [] AS aliases LIMIT {PROBE_LIMIT}"
+    return f"{union}{_aliases_of('b', traversal)}\nRETURN {fields}, aliases"
 
-ALIASES = f"""
+
+@functools.cache
+def aliases_query(traversal: Traversal) -> str:
+    """The alias relationships of the nodes ``$ids`` (element ids)."""
+    return f"""
 UNWIND $ids AS id
 MATCH (n) WHERE elementId(n) = id
-CALL (n) {{
-  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
+{_aliases_of("n", traversal)}
 RETURN n.key AS key, aliases
 """
+
 
 IMPACT_DETAILS = """
 UNWIND $rows AS row
@@ -188,14 +218,15 @@ class _Expander:
         if request.downstream or request.upstream:
             down = [self.ids[k] for k in request.downstream]
             up = [self.ids[k] for k in request.upstream]
-            for r in await _records(self.tx, HOP, down=down, up=up):
+            query = hop_query(request.traversal, request.probe)
+            for r in await _records(self.tx, query, down=down, up=up, exclude=sorted(request.exclude)):
                 view = self.remember(r["node"], r["aliases"])
                 if view is not None:
                     edges.append(_edge(r["edge"]))
                     nodes[view.id] = view
         missing = [self.ids[k] for k in request.aliases if k not in self.aliases]
         if missing:
-            for r in await _records(self.tx, ALIASES, ids=missing):
+            for r in await _records(self.tx, aliases_query(request.traversal), ids=missing):
                 self.remember_aliases(r["key"], r["aliases"])
         for key in request.aliases:
             for edge, view in self.aliases.get(key, []):
@@ -204,21 +235,13 @@ class _Expander:
         return ExpandResponse(edges=edges, nodes=nodes)
 
 
-async def _walk(
-    tx: AsyncManagedTransaction,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> tuple[LineageWalk, _Expander]:
+async def _walk(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> tuple[LineageWalk, _Expander]:
     expander = _Expander(tx)
-    found = await _records(tx, START, key=key)
+    found = await _records(tx, start_query(spec.traversal), key=key)
     start = expander.remember(found[0]["node"], found[0]["aliases"]) if found else None
     if start is None:
         raise NotFound(f"no job or dataset with id {key!r}")
-    walk = LineageWalk(start, direction, depth, max_nodes, include_deleted)
+    walk = spec.walk(start)
     await walk_async(walk, expander)
     return walk, expander
 
@@ -229,23 +252,15 @@ async def get_node(tx: AsyncManagedTransaction, key: str) -> NodeView | None:
     return _view(found[0]["node"]) if found else None
 
 
-async def lineage(
-    tx: AsyncManagedTransaction,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageResult:
+async def lineage(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> LineageResult:
     """See :meth:`olgraph.store.base.GraphStore.lineage`."""
-    walk, _ = await _walk(tx, key, direction, depth, max_nodes, include_deleted=include_deleted)
+    walk, _ = await _walk(tx, key, spec)
     return walk.result()
 
 
-async def impact(tx: AsyncManagedTransaction, key: str, depth: int, max_nodes: int) -> ImpactResult:
-    """See :meth:`olgraph.store.base.GraphStore.impact`."""
-    walk, expander = await _walk(tx, key, "downstream", depth, max_nodes, include_deleted=False)
+async def impact(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact` (``spec`` is downstream, live only)."""
+    walk, expander = await _walk(tx, key, spec)
     rows = [{"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"} for k in impact_keys(walk)]
     owners: dict[str, list[str]] = {}
     last_runs: dict[str, tuple[str | None, str | None]] = {}
@@ -292,7 +307,8 @@ OPTIONAL MATCH (j:Job {{key: $job}})
 CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) RETURN count(r) AS total }}
 CALL (j) {{
   MATCH (j)<-[:RUN_OF]-(r:Run)
-  WITH r ORDER BY coalesce(r.startedAt, r.updatedAt, '') DESC, r.runId ASC SKIP $offset LIMIT $limit
+  WITH r ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, '') DESC, r.runId ASC
+  SKIP $offset LIMIT $limit
   {_RUN_IO}
   RETURN collect({{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}}) AS items
 }}
@@ -344,7 +360,7 @@ RETURN {{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}} AS
 
 async def get_run(tx: AsyncManagedTransaction, run_id: str) -> RunView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
-    found = await _records(tx, GET_RUN, key=keys.run_key(run_id.lower()))
+    found = await _records(tx, GET_RUN, key=keys.run_key(keys.normalize_run_id(run_id)))
     return _run_view(found[0]["run"], found[0]["job"]) if found else None
 
 
@@ -368,7 +384,7 @@ async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | No
     return DatasetView(
         node=common.node_view(key, r["labels"], props),
         facets=common.facets_from_props(props),
-        fields=sorted(str(f) for f in r["fields"]),
+        fields=common.current_fields(common.facets_from_props(props), [str(f) for f in r["fields"]]),
         owners=sorted({common.owner_name(o, {"name": name}) for o, name in r["owners"]}),
         tags=sorted(common.tag_name(t) for t in r["tags"]),
         versions=common.sort_versions(

@@ -26,7 +26,9 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from olgraph.normalize.mutations import Mutation, PropValue
 
 Direction = Literal["upstream", "downstream", "both"]
-NodeType = Literal["dataset", "model", "job", "run"]
+NodeType = Literal["dataset", "model", "job", "run", "column"]
+Truncation = Literal["depth", "nodes"]
+"""A limit that cut a traversal: the depth asked for, or the node cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +60,17 @@ class EdgeView:
 
 @dataclass(frozen=True, slots=True)
 class LineageResult:
-    """The lineage subgraph around a start node. ``nodes[0]`` is the start node."""
+    """The lineage subgraph around a start node. ``nodes[0]`` is the start node.
+
+    ``truncated_by`` names the limits that cut it (``truncated`` is true when any did);
+    ``distances`` maps every returned node to its distance from the start.
+    """
 
     nodes: list[NodeView]
     edges: list[EdgeView]
     truncated: bool
+    truncated_by: tuple[Truncation, ...] = ()
+    distances: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +98,7 @@ class ImpactResult:
     root: NodeView
     affected: list[ImpactItem]
     truncated: bool
+    truncated_by: tuple[Truncation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +110,18 @@ class VersionRef:
     version_id: str
 
 
+StartSource = Literal["START", "firstEvent"]
+"""Where a run's ``started_at`` comes from: its earliest START, or (no START) its earliest event."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunView:
-    """One run: state, times, hierarchy, what it read and wrote, and its facets (name → JSON)."""
+    """One run: state, times, hierarchy, what it read and wrote, and its facets (name → JSON).
+
+    ``started_at`` is the earliest START eventTime, else the earliest eventTime of any of the
+    run's events (``started_at_source`` says which); ``duration_ms`` is ``ended_at -
+    started_at`` once the run ended. ``timeline``: (state, first time it was reported), by time.
+    """
 
     run_id: str
     job: str | None
@@ -115,6 +133,13 @@ class RunView:
     inputs: list[VersionRef]
     outputs: list[VersionRef]
     facets: dict[str, Any]
+    started_at_source: StartSource | None = None
+    duration_ms: int | None = None
+    root_run_id: str | None = None
+    nominal_start_time: str | None = None
+    nominal_end_time: str | None = None
+    error_message: str | None = None
+    timeline: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,11 +214,18 @@ class GraphStore(Protocol):
         """The job or dataset with this key, deleted or not."""
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
-        """The lineage subgraph around ``key`` (which must exist)."""
+        """The lineage subgraph around ``key`` (which must exist), as it stood at ``as_of`` if given."""
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key`` (which must exist)."""
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:

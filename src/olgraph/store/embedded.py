@@ -32,6 +32,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.walk import WalkSpec
 
 T = TypeVar("T")
 
@@ -140,15 +141,22 @@ class EmbeddedStore:
         return await self._call(q.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
-        fn = functools.partial(q.lineage, include_deleted=include_deleted)
-        return await self._call(fn, key, direction, depth, max_nodes)
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._call(q.lineage, key, spec)
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key``."""
-        return await self._call(q.impact, key, depth, max_nodes)
+        return await self._call(q.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of))
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

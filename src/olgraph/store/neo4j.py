@@ -41,6 +41,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.walk import WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -174,16 +175,24 @@ class Neo4jStore:
         return await self._read("get_node", read.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
-        return await self._read(
-            "lineage", read.lineage, key, direction, depth, max_nodes, include_deleted=include_deleted
-        )
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._read("lineage", read.lineage, key, spec)
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key``."""
-        return await self._read("impact", read.impact, key, depth, max_nodes)
+        return await self._read(
+            "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
+        )
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

@@ -21,7 +21,7 @@ from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _sqlite_query as q
 from olgraph.store._sqlite_apply import apply_batch
-from olgraph.store._sqlite_rows import connect
+from olgraph.store._sqlite_schema import connect
 from olgraph.store.base import (
     DatasetView,
     Direction,

@@ -22,14 +22,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 import neo4j
-from neo4j.exceptions import ClientError
 
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _neo4j_read as read
 from olgraph.store._neo4j_batch import Batch
-from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store._neo4j_errors import mapped_errors
+from olgraph.store._neo4j_schema import apply_schema
 from olgraph.store._neo4j_write import apply_batch
 from olgraph.store.base import (
     DatasetView,
@@ -47,9 +46,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable[T]]
-
-INDEX_WAIT_SECONDS = 300
-"""How long ``open`` waits for new indexes to come online (they are built in the background)."""
 
 
 class Neo4jStore:
@@ -117,16 +113,7 @@ class Neo4jStore:
             raise StoreError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
 
     async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
-        async with driver.session(database=self.database) as session:
-            for statement in schema_statements():
-                try:
-                    await (await session.run(statement)).consume()
-                except ClientError as exc:
-                    # Another process created the same constraint or index between our
-                    # IF NOT EXISTS check and the creation: what we wanted exists.
-                    if "AlreadyExists" not in (exc.code or ""):
-                        raise
-            await (await session.run("CALL db.awaitIndexes($seconds)", seconds=INDEX_WAIT_SECONDS)).consume()
+        await apply_schema(driver, self.database)
 
     async def close(self) -> None:
         """Close the driver and its connections."""

@@ -23,7 +23,7 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
-from olgraph.store._sqlite_rows import schema_sql
+from olgraph.store._sqlite_schema import SCHEMA_FILES, schema_sql
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore, _map_error
 
@@ -51,7 +51,8 @@ async def store(tmp_path: Path) -> EmbeddedStore:
 
 
 def test_the_shipped_schema_is_the_one_in_schemas() -> None:
-    assert (REPO / "schemas" / "sqlite" / "001_graph.sql").read_text(encoding="utf-8") == schema_sql()
+    for name in SCHEMA_FILES:
+        assert (REPO / "schemas" / "sqlite" / name).read_text(encoding="utf-8") == schema_sql(name)
 
 
 def test_embedded_store_implements_the_protocol(tmp_path: Path) -> None:

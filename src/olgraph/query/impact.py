@@ -20,12 +20,22 @@ from typing import Any
 import orjson
 
 from olgraph.query.lineage import QueryLimits, check_depth
-from olgraph.query.nodes import get_node_or_404
+from olgraph.query.nodes import COLUMN_PREFIX, get_node_or_404
 from olgraph.store.base import GraphStore, ImpactItem, ImpactResult
 
 IMPACT_FORMATS = ("json", "csv", "ndjson")
 
-CSV_COLUMNS = ("distance", "type", "id", "namespace", "name", "owners", "lastRunAt", "lastRunState")
+CSV_COLUMNS = (
+    "distance",
+    "type",
+    "id",
+    "namespace",
+    "name",
+    "dataset",
+    "owners",
+    "lastRunAt",
+    "lastRunState",
+)
 """Columns of the CSV format, in order (the wire names of an affected row)."""
 
 OWNER_SEPARATOR = ";"
@@ -61,6 +71,8 @@ async def read_impact(
     :class:`~olgraph.errors.NotFound` when ``key`` is not a known node.
     """
     checked_depth = impact_depth(depth, limits)
+    if key.startswith(COLUMN_PREFIX):
+        return await store.column_impact(key, checked_depth, limits.max_nodes, as_of=as_of)
     await get_node_or_404(store, key)
     return await store.impact(key, checked_depth, limits.max_nodes, as_of=as_of)
 
@@ -83,6 +95,7 @@ def affected_row(item: ImpactItem) -> dict[str, Any]:
         "type": item.type,
         "namespace": item.namespace,
         "name": item.name,
+        "dataset": item.dataset,
         "distance": item.distance,
         "owners": list(item.owners),
         "lastRunAt": item.last_run_at,

@@ -71,7 +71,7 @@ def _start(conn: sqlite3.Connection, key: str) -> NodeView:
     return view
 
 
-def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
+def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
     parts, params = [], []
     hops, aliases = request.traversal.hop_types, request.traversal.alias_types
@@ -110,7 +110,7 @@ def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
 
 def _walk(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageWalk:
     walk = spec.walk(_start(conn, key))
-    walk_sync(walk, lambda request: _expand(conn, request))
+    walk_sync(walk, lambda request: expand(conn, request))
     return walk
 
 
@@ -125,10 +125,11 @@ def impact(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> ImpactResult:
     affected = impact_keys(walk)
     jobs = [k for k in affected if walk.views[k].type == "job"]
     datasets = [k for k in affected if walk.views[k].type != "job"]
-    return build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
+    return build_impact(walk, owners(conn, affected), last_runs(conn, jobs, datasets))
 
 
-def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+def owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+    """Owner names of each of ``node_keys`` (one statement)."""
     rows = conn.execute(
         "SELECT e.dst, o.key, o.props FROM json_each(?) f "
         "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src",
@@ -155,9 +156,10 @@ _WRITER_RUNS = (
 )
 
 
-def _last_runs(
+def last_runs(
     conn: sqlite3.Connection, jobs: Iterable[str], datasets: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
+    """(time, state) of the most recent run of each job, and of the most recent writer of each dataset."""
     out: dict[str, tuple[str | None, str | None]] = {}
     for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
         for node, run, updated, state in conn.execute(_LAST_RUN.format(joins=joins), (key_list(node_keys),)):

@@ -74,11 +74,30 @@ class LineageResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ColumnLineageResult:
+    """Column lineage: ``lineage`` holds columns (and the datasets columns influence as a
+    whole), its edges ``DERIVES``/``INFLUENCES``; ``datasets`` are the views of every dataset
+    a returned column belongs to."""
+
+    lineage: LineageResult
+    datasets: dict[str, NodeView]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnEdges:
+    """The column lineage among a set of datasets: their columns that take part, and the edges."""
+
+    columns: list[NodeView]
+    edges: list[EdgeView]
+
+
+@dataclass(frozen=True, slots=True)
 class ImpactItem:
     """One live node downstream of the impact root.
 
     ``last_run_at``/``last_run_state``: for a job, its most recent run (by the run's last
-    event time); for a dataset or model, the most recent run that wrote it.
+    event time); for a dataset or model, the most recent run that wrote it; for a column,
+    that of its dataset. ``dataset``: a column's dataset (None for other nodes).
     """
 
     id: str
@@ -89,6 +108,7 @@ class ImpactItem:
     owners: list[str]
     last_run_at: str | None
     last_run_state: str | None
+    dataset: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +247,26 @@ class GraphStore(Protocol):
 
     async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key`` (which must exist)."""
+
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column, or around every column of a dataset (``key``, which must exist)."""
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of the column ``key`` (which must exist)."""
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """The ``DERIVES``/``INFLUENCES`` edges between columns of ``datasets`` (and into them)."""
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names (``Page.items``: ``str``), sorted."""

@@ -54,7 +54,8 @@ TRAVERSED_LABELS = (Label.JOB.value, Label.DATASET.value)
 
 
 def node_type(labels: Iterable[str]) -> NodeType | None:
-    """The view type of a node with these labels: ``model``, ``dataset``, ``job``, ``run`` or None.
+    """The view type of a node with these labels: ``model``, ``dataset``, ``job``, ``run``,
+    ``column`` or None.
 
     Stores answer ``get_node``/``lineage`` only for nodes whose type is not None.
 
@@ -68,6 +69,8 @@ def node_type(labels: Iterable[str]) -> NodeType | None:
         return "job"
     if Label.RUN.value in names:
         return "run"
+    if Label.FIELD.value in names:
+        return "column"
     return None
 
 
@@ -96,7 +99,8 @@ def public_edge_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
 def node_view(key: str, labels: Iterable[str], props: Mapping[str, PropValue]) -> NodeView:
     """Build the :class:`NodeView` of a Job, Dataset (Model) or Run node.
 
-    Runs have no namespace: ``namespace`` is ``""`` and ``name`` the runId.
+    Runs have no namespace: ``namespace`` is ``""`` and ``name`` the runId. A column's
+    ``name`` is its path and ``props`` hold its ``dataset`` (key), ``type`` and ``description``.
     Raises ``ValueError`` for other labels (check :func:`node_type` first).
 
     >>> node_view("job:ns:j", ["Job"], {"namespace": "ns", "name": "j"}).type

@@ -25,12 +25,15 @@ import neo4j
 
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _neo4j_columns as columns
 from olgraph.store import _neo4j_read as read
 from olgraph.store._neo4j_batch import Batch
 from olgraph.store._neo4j_errors import mapped_errors
 from olgraph.store._neo4j_schema import apply_schema
 from olgraph.store._neo4j_write import apply_batch
 from olgraph.store.base import (
+    ColumnEdges,
+    ColumnLineageResult,
     DatasetView,
     Direction,
     GraphDump,
@@ -40,7 +43,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
-from olgraph.store.walk import WalkSpec
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -180,6 +183,31 @@ class Neo4jStore:
         return await self._read(
             "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
         )
+
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column or all columns of a dataset; ``NotFound`` when unknown."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of, COLUMN_LINEAGE)
+        return await self._read("column_lineage", columns.column_lineage, key, spec)
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of a column."""
+        spec = WalkSpec("downstream", depth, max_nodes, as_of=as_of, traversal=COLUMN_IMPACT)
+        return await self._read("column_impact", columns.column_impact, key, spec)
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """Column edges between the columns of ``datasets``."""
+        return await self._read("column_edges", columns.column_edges, list(datasets))
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

@@ -195,6 +195,7 @@ def test_impact_lists_live_dependents_with_distance_owners_and_last_run(client: 
         "type": "model",
         "namespace": "mlflow",
         "name": "churn",
+        "dataset": None,
         "distance": 4,
         "owners": None,
         "lastRunAt": "2024-05-01T11:30:00.000000000Z",

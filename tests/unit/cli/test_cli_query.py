@@ -145,7 +145,9 @@ def test_impact_csv(server_url: str) -> None:
 def test_impact_csv_of_a_leaf_is_only_the_header_and_exits_0(server_url: str) -> None:
     result = run("impact", MODEL, "--format", "csv", "--url", server_url)
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == ["distance,type,id,namespace,name,owners,lastRunAt,lastRunState"]
+    assert result.stdout.splitlines() == [
+        "distance,type,id,namespace,name,dataset,owners,lastRunAt,lastRunState"
+    ]
 
 
 def test_url_comes_from_the_environment(server_url: str) -> None:

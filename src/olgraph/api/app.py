@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import catalog, ingest, ops, query
+from olgraph.api import catalog, ingest, ops, query, search
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.config import Settings, check_serving_security
@@ -76,6 +76,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(catalog.router)
+    app.include_router(search.router)
     app.include_router(ops.router)
     _document_errors_in_openapi(app)
     return app

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from olgraph.normalize.mutations import Mutation, PropValue
+from olgraph.store.search import SearchPage, SearchQuery
 
 Direction = Literal["upstream", "downstream", "both"]
 NodeType = Literal["dataset", "model", "job", "run", "column"]
@@ -267,6 +268,10 @@ class GraphStore(Protocol):
 
     async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
         """The ``DERIVES``/``INFLUENCES`` edges between columns of ``datasets`` (and into them)."""
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Datasets, models, jobs, columns and namespaces whose name contains ``query.text``,
+        ranked exact, prefix, substring (see :mod:`olgraph.store.search`)."""
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names (``Page.items``: ``str``), sorted."""

@@ -21,6 +21,7 @@ from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _sqlite_columns as columns
 from olgraph.store import _sqlite_query as q
+from olgraph.store import _sqlite_search as search_module
 from olgraph.store._sqlite_apply import apply_batch
 from olgraph.store._sqlite_schema import connect
 from olgraph.store.base import (
@@ -35,6 +36,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.search import SearchPage, SearchQuery
 from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 T = TypeVar("T")
@@ -185,6 +187,10 @@ class EmbeddedStore:
     async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
         """Column edges between the columns of ``datasets``."""
         return await self._call(columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._call(search_module.search, query)
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

@@ -27,6 +27,7 @@ from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _neo4j_columns as columns
 from olgraph.store import _neo4j_read as read
+from olgraph.store import _neo4j_search as search_module
 from olgraph.store._neo4j_batch import Batch
 from olgraph.store._neo4j_errors import mapped_errors
 from olgraph.store._neo4j_schema import apply_schema
@@ -43,6 +44,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.search import SearchPage, SearchQuery
 from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 P = ParamSpec("P")
@@ -208,6 +210,10 @@ class Neo4jStore:
     async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
         """Column edges between the columns of ``datasets``."""
         return await self._read("column_edges", columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._read("search", search_module.search, query)
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

@@ -138,3 +138,46 @@ def test_column_ids_are_checked(client: TestClient) -> None:
     )
     assert by_parts["nodes"][0]["id"] == field(PEOPLE, "age")
     assert json.dumps(by_parts)
+
+
+def test_search_finds_corpus_datasets_jobs_and_columns_by_part_of_a_name(client: TestClient) -> None:
+    body = ok(client, "/api/v1/search", q="PEOPLE")
+    ids = [(i["type"], i["id"], i["match"]) for i in body["items"]]
+    assert ("dataset", PEOPLE, "substring") in ids
+    assert body["total"] == len(body["items"])
+    assert body["nextCursor"] is None
+    columns = ok(client, "/api/v1/search", q="total_c", type="column")
+    assert [(i["id"], i["dataset"], i["match"]) for i in columns["items"]] == [
+        (field(RESULT, "total_count"), RESULT, "prefix")
+    ]
+    jobs = ok(client, "/api/v1/search", q="simple_app", type="job")
+    assert jobs["items"]
+    assert all(i["type"] == "job" for i in jobs["items"])
+
+
+def test_search_pages_with_cursors(client: TestClient) -> None:
+    whole = ok(client, "/api/v1/search", q="spark", limit=100)
+    assert whole["total"] >= 4
+    seen, cursor = [], None
+    while True:
+        params: dict[str, Any] = {"q": "spark", "limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = ok(client, "/api/v1/search", **params)
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert seen == [i["id"] for i in whole["items"]]
+    other = client.get(
+        "/api/v1/search",
+        params={"q": "other", "cursor": ok(client, "/api/v1/search", q="spark", limit=1)["nextCursor"]},
+    )
+    assert (other.status_code, other.json()["field"]) == (400, "cursor")
+    for params, name in (
+        ({"q": " "}, "q"),
+        ({"q": "x", "type": "table"}, "type"),
+        ({"q": "x", "limit": 0}, "limit"),
+    ):
+        refused = client.get("/api/v1/search", params=params)
+        assert (refused.status_code, refused.json()["field"]) == (400, name), params

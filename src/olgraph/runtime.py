@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -28,10 +29,11 @@ from types import TracebackType
 
 from olgraph.config import Settings
 from olgraph.consumer import DEFAULT_CONSUMER, Consumer
-from olgraph.errors import NotFound
+from olgraph.errors import NotFound, OlgraphError
 from olgraph.log.base import EventLog, EventSink
 from olgraph.log.local import LocalEventLog
 from olgraph.metrics import Metrics
+from olgraph.query.admin import run_retention
 from olgraph.store.base import GraphStore
 
 logger = logging.getLogger(__name__)
@@ -96,6 +98,8 @@ class Runtime:
     consumer: Consumer | None = None
     metrics: Metrics = field(default_factory=Metrics)
 
+    _retention: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.log is not None and self.log is not self.sink:
             raise ValueError("a runtime's local log must be its sink")
@@ -128,9 +132,33 @@ class Runtime:
             raise
         if self.consumer is not None:
             self.consumer.start()
+            if self.settings.retention.days is not None:
+                self._retention = asyncio.create_task(self._retain_periodically(), name="olgraph-retention")
+
+    async def _retain_periodically(self) -> None:
+        """``settings.retention``: a retention pass now and then every interval; failures are logged."""
+        retention = self.settings.retention
+        while retention.days is not None:
+            try:
+                applied = await self.log.committed(self.consumer_name) if self.log is not None else 0
+                await run_retention(
+                    self.store,
+                    self.log,
+                    days=retention.days,
+                    batch_size=retention.batch_size,
+                    applied_offset=applied,
+                )
+            except OlgraphError as exc:
+                logger.warning("retention pass failed (will retry): %s", exc)
+            await asyncio.sleep(retention.interval_seconds)
 
     async def stop(self) -> None:
-        """Stop the consumer (finishing its round), then close the sink and the store."""
+        """Stop retention and the consumer (finishing its round), then close the sink and the store."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         try:
             if self.consumer is not None:
                 await self.consumer.stop()

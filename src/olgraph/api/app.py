@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import catalog, ingest, ops, query, search
+from olgraph.api import admin, catalog, ingest, ops, query, search
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.config import Settings, check_serving_security
@@ -37,6 +37,7 @@ TAGS = [
     {"name": "ingest", "description": "Receive OpenLineage events (role `ingest`)."},
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
     {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
+    {"name": "admin", "description": "Delete, purge and retention (role `admin`, audit-logged)."},
 ]
 
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(query.router)
     app.include_router(catalog.router)
     app.include_router(search.router)
+    app.include_router(admin.router)
     app.include_router(ops.router)
     _document_errors_in_openapi(app)
     return app

@@ -38,7 +38,7 @@ url_option = click.option(
 """``--url``: the olgraph server an HTTP command talks to (also ``olgraph sync``)."""
 
 
-def _client_options(func: F) -> F:
+def client_options(func: F) -> F:
     """The options every HTTP command takes: server URL, API key, timeout."""
     func = click.option(
         "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds."
@@ -53,7 +53,7 @@ def _client_options(func: F) -> F:
     return url_option(func)
 
 
-def _depth_option(func: F) -> F:
+def depth_option(func: F) -> F:
     return click.option(
         "--depth",
         type=click.IntRange(min=0),
@@ -64,19 +64,38 @@ def _depth_option(func: F) -> F:
 
 def fetch_json(url: str, path: str, params: Mapping[str, Any], api_key: str | None, timeout: float) -> Any:
     """GET ``path`` from the server and return its JSON; on any failure print why and exit 2."""
+    response = send(url, "GET", path, params, api_key=api_key, timeout=timeout)
+    if response.is_error:
+        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
+    return response_json(response, url)
+
+
+def send(
+    url: str,
+    method: str,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    api_key: str | None,
+    timeout: float,
+    body: Any = None,
+) -> httpx.Response:
+    """Send one request (``None`` parameters left out); exit 2 when the server cannot be reached."""
     headers = {"Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     query = {k: v for k, v in params.items() if v is not None}
     try:
         with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
-            response = client.get(path, params=query)
+            return client.request(method, path, params=query, json=body)
     except httpx.InvalidURL as exc:
         raise fail(f"--url {url!r} is not a valid URL: {exc}") from exc
     except httpx.HTTPError as exc:
         raise fail(f"cannot reach the olgraph server at {url}: {exc or type(exc).__name__}") from exc
-    if response.is_error:
-        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
+
+
+def response_json(response: httpx.Response, url: str) -> Any:
+    """The JSON of an answer; exit 2 when it is not JSON."""
     try:
         return response.json()
     except ValueError as exc:
@@ -115,7 +134,7 @@ def _message_text(value: Any) -> str:
     default="both",
     show_default=True,
 )
-@_depth_option
+@depth_option
 @click.option("--include-deleted", is_flag=True, help="Also return and cross deleted (dropped) nodes.")
 @click.option(
     "--format",
@@ -124,7 +143,7 @@ def _message_text(value: Any) -> str:
     default="table",
     show_default=True,
 )
-@_client_options
+@client_options
 def lineage_command(
     *,
     node_id: str,
@@ -192,7 +211,7 @@ Exit status (for CI gates, e.g. before dropping a table):
     "impact", help=IMPACT_HELP, short_help="What breaks if NODE_ID goes (exit 1 when anything does)."
 )
 @click.argument("node_id")
-@_depth_option
+@depth_option
 @click.option(
     "--format",
     "fmt",
@@ -200,7 +219,7 @@ Exit status (for CI gates, e.g. before dropping a table):
     default="table",
     show_default=True,
 )
-@_client_options
+@client_options
 def impact_command(
     *, node_id: str, depth: int | None, fmt: str, url: str, api_key: str | None, timeout: float
 ) -> None:

@@ -278,7 +278,8 @@ class LocalEventLog:
         return await self._reader.call(_read)
 
     async def counts(self, consumer: str) -> LogCounts:
-        """Totals for the stats endpoint (offsets have no gaps: events are never deleted)."""
+        """Totals for the stats endpoint. Offsets are never reused (AUTOINCREMENT): the newest is
+        the sequence's, even after retention removed old events."""
 
         def _counts(conn: sqlite3.Connection) -> LogCounts:
             conn.execute("BEGIN")  # one snapshot for all the numbers
@@ -289,7 +290,10 @@ class LocalEventLog:
 
         def _counts_in(conn: sqlite3.Connection) -> LogCounts:
             committed = _committed(conn, consumer)
-            (last,) = conn.execute("SELECT COALESCE(MAX(event_offset), 0) FROM events").fetchone()
+            (last,) = conn.execute(
+                "SELECT max(COALESCE((SELECT MAX(event_offset) FROM events), 0), "
+                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))"
+            ).fetchone()
             (pending,) = conn.execute(
                 "SELECT COUNT(*) FROM events WHERE event_offset > ?", (committed,)
             ).fetchone()
@@ -318,6 +322,35 @@ class LocalEventLog:
                 seen.add(event.content_id)
                 unique.append(event)
         return unique
+
+    async def delete_events_before(
+        self, received_before: str, applied_offset: int, limit: int, dry_run: bool = False
+    ) -> int:
+        """Retention: remove up to ``limit`` raw events received before ``received_before`` and
+        already applied (offset at most ``applied_offset``), oldest first, in one transaction;
+        return how many went (dry: how many would, in all). Dead letters are kept."""
+
+        def _delete(conn: sqlite3.Connection) -> int:
+            where = "event_offset <= ? AND received_at < ?"
+            if dry_run:
+                (found,) = conn.execute(
+                    f"SELECT count(*) FROM events WHERE {where}", (applied_offset, received_before)
+                ).fetchone()
+                return int(found)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.execute(
+                    "DELETE FROM events WHERE event_offset IN "
+                    f"(SELECT event_offset FROM events WHERE {where} ORDER BY event_offset LIMIT ?)",
+                    (applied_offset, received_before, limit),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return int(cursor.rowcount)
+
+        return await self._writer.call(_delete)
 
     async def check_writable(self) -> None:
         """Raise ``EventLogUnavailable`` unless an append could be committed now."""

@@ -308,5 +308,24 @@ class GraphStore(Protocol):
     async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
         """One version of a dataset with its provenance (writer, the versions it read, readers)."""
 
+    async def external_dependents(self, namespace: str, limit: int) -> list[NodeView]:
+        """Live nodes outside ``namespace`` that a live dataset or job of it feeds directly
+        (what a namespace delete would break), by key, at most ``limit``."""
+
+    async def purge(self, keys: Sequence[str]) -> int:
+        """Remove datasets, jobs and namespaces for good, with a dataset's versions and columns and
+        a job's runs, in one transaction; return how many nodes went."""
+
+    async def expire_runs(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """Retention, one batch: of the ``limit`` runs after key ``after``, remove those
+        :mod:`olgraph.store.retention` says; ``(removed, last key looked at or None at the end)``."""
+
+    async def expire_versions(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """Retention, one batch of dataset versions (as :meth:`expire_runs`)."""
+
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only; do not call on large graphs)."""

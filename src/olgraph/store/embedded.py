@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _sqlite_admin as admin
 from olgraph.store import _sqlite_columns as columns
 from olgraph.store import _sqlite_details as detail
 from olgraph.store import _sqlite_lists as lists
@@ -248,6 +249,26 @@ class EmbeddedStore:
     async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
         """One version of a dataset with its provenance."""
         return await self._call(detail.get_version, dataset, version)
+
+    async def external_dependents(self, namespace: str, limit: int) -> list[NodeView]:
+        """Live nodes outside ``namespace`` fed directly by it."""
+        return await self._call(admin.external_dependents, namespace, limit)
+
+    async def purge(self, keys: Sequence[str]) -> int:
+        """Remove nodes for good (one transaction)."""
+        return await self._call(admin.purge, list(keys), write=True)
+
+    async def expire_runs(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of runs (one transaction)."""
+        return await self._call(admin.expire_runs, cutoff, after, limit, dry_run, write=True)
+
+    async def expire_versions(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of dataset versions (one transaction)."""
+        return await self._call(admin.expire_versions, cutoff, after, limit, dry_run, write=True)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

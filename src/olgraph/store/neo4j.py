@@ -25,6 +25,7 @@ import neo4j
 
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _neo4j_admin as admin
 from olgraph.store import _neo4j_columns as columns
 from olgraph.store import _neo4j_details as detail
 from olgraph.store import _neo4j_lists as lists
@@ -165,6 +166,12 @@ class Neo4jStore:
             async with driver.session(database=self.database) as session:
                 return await session.execute_read(fn, *args, **kwargs)
 
+    async def _write(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        driver = self._require()
+        with mapped_errors(action):
+            async with driver.session(database=self.database) as session:
+                return await session.execute_write(fn, *args, **kwargs)
+
     async def get_node(self, key: str) -> NodeView | None:
         """The job, dataset or run with this key, deleted or not."""
         return await self._read("get_node", read.get_node, key)
@@ -273,6 +280,26 @@ class Neo4jStore:
     async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
         """One version of a dataset with its provenance."""
         return await self._read("get_version", detail.get_version, dataset, version)
+
+    async def external_dependents(self, namespace: str, limit: int) -> list[NodeView]:
+        """Live nodes outside ``namespace`` fed directly by it."""
+        return await self._read("external_dependents", admin.external_dependents, namespace, limit)
+
+    async def purge(self, keys: Sequence[str]) -> int:
+        """Remove nodes for good (one transaction)."""
+        return await self._write("purge", admin.purge, list(keys))
+
+    async def expire_runs(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of runs (one transaction)."""
+        return await self._write("expire_runs", admin.expire_runs, cutoff, after, limit, dry_run)
+
+    async def expire_versions(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of dataset versions (one transaction)."""
+        return await self._write("expire_versions", admin.expire_versions, cutoff, after, limit, dry_run)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

@@ -7,6 +7,7 @@ real parser and normalizer into the store.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchQuery
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "corpus_lineage.json"
 
 
 def corpus_events() -> list[Event]:
@@ -101,3 +103,25 @@ async def test_both_stores_give_identical_answers(request: pytest.FixtureRequest
     assert len(embedded) == len(neo4j)
     for mine, theirs in zip(embedded, neo4j, strict=True):
         assert mine == theirs
+
+
+async def test_dataset_level_answers_on_the_corpus_are_unchanged(store: GraphStore) -> None:
+    """Lineage (both ways, depth 5) and impact of every corpus job and dataset, as the version
+    before the read side answered them (tests/golden/corpus_lineage.json: node and edge ids)."""
+    await apply_events(store, corpus_events())
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    answers = {}
+    for namespace in (await store.list_namespaces(1000, 0)).items:
+        for page in (
+            await store.list_datasets(namespace, 1000, 0),
+            await store.list_jobs(namespace, 1000, 0),
+        ):
+            for node in page.items:
+                lineage = await store.lineage(node.id, "both", 5, 1000)
+                impact = await store.impact(node.id, 5, 1000)
+                answers[node.id] = {
+                    "nodes": sorted(n.id for n in lineage.nodes),
+                    "edges": sorted([e.source, e.target, e.type] for e in lineage.edges),
+                    "impact": [[i.id, i.distance] for i in impact.affected],
+                }
+    assert answers == golden

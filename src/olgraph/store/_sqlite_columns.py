@@ -75,11 +75,11 @@ def column_edges(conn: sqlite3.Connection, datasets: Sequence[str]) -> ColumnEdg
     """See :meth:`olgraph.store.base.GraphStore.column_edges`."""
     types = ", ".join(f"'{t}'" for t in COLUMN_EDGE_TYPES)
     rows = conn.execute(
-        "SELECT e.type, e.src, e.dst, e.props FROM json_each(?1) d "
-        "CROSS JOIN edges h ON h.type = 'HAS_FIELD' AND h.src = d.value "
+        "SELECT e.type, e.src, e.dst, e.props FROM json_each(?1) f "
+        "CROSS JOIN edges h ON h.type = 'HAS_FIELD' AND h.src = f.value "
         f"CROSS JOIN edges e ON e.type IN ({types}) AND e.src = h.dst "
         "CROSS JOIN nodes t ON t.key = e.dst "
-        "WHERE coalesce(json_extract(t.props, '$.dataset'), t.key) IN (SELECT value FROM json_each(?1))",
+        "WHERE coalesce(json_extract(t.props, '$.dataset'), t.key) IN (SELECT f.value FROM json_each(?1) f)",
         (key_list(datasets),),
     )
     edges = [common.edge_view(rel, src, dst, loads(props)) for rel, src, dst, props in rows]

@@ -26,6 +26,7 @@ from olgraph.normalize.mutations import (
 from olgraph.store._sqlite_schema import SCHEMA_FILES, schema_sql
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore, _map_error
+from olgraph.store.listing import NodeFilter, Window
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -168,6 +169,30 @@ async def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
         await store.open()
 
 
+async def _read_side_calls(store: EmbeddedStore) -> None:
+    """Every read-side question once (details, listings, columns, admin reads)."""
+    await store.get_job("job:db:j1")
+    await store.get_run_detail("0190a1b2-c3d4-7e5f-8a6b-000000000001")
+    await store.list_child_runs("0190a1b2-c3d4-7e5f-8a6b-000000000001", 10, 0)
+    await store.list_versions("dataset:db:d1", 10, 0)
+    await store.get_version("dataset:db:d1", "initial")
+    for flt in (
+        NodeFilter("dataset", "db"),
+        NodeFilter("dataset"),
+        NodeFilter("job", "db", owner="team:x"),
+        NodeFilter("dataset", tag=("pii", None)),
+        NodeFilter("dataset", "db", models=True, tag=("pii", "true")),
+    ):
+        await store.list_nodes(flt, Window(10))
+        await store.list_nodes(flt, Window(10, 0, ("d1", "dataset:db:d1")))
+    await store.list_namespaces(10, 0, after=("a", "namespace:a"))
+    await store.list_tags(10, 0)
+    await store.column_edges(["dataset:db:d1", "dataset:db:d2"])
+    await store.external_dependents("db", 10)
+    await store.expire_runs("2000-01-01", "", 10, dry_run=True)
+    await store.expire_versions("2000-01-01", "", 10, dry_run=True)
+
+
 _SCANS = re.compile(r"^SCAN (?!f\b|\(subquery)|PRIMARY KEY \(type=\?\)$")
 
 
@@ -191,6 +216,7 @@ async def test_no_query_scans_a_table(store: EmbeddedStore) -> None:
     await store.get_run("0190a1b2-c3d4-7e5f-8a6b-000000000001")
     await store.list_runs("job:db:j1", 10, 0)
     await store.list_datasets("db", 10, 0)
+    await _read_side_calls(store)
     await store._call(lambda conn: conn.set_trace_callback(None))
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "DELETE"))]
     assert len(queries) > 10

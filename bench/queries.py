@@ -1,4 +1,5 @@
-"""Queries: lineage and impact latency on 10k/100k/1M-node graphs, Neo4j and embedded, cold and warm.
+"""Queries: lineage, impact, search and column-lineage latency on 10k/100k/1M-node graphs, Neo4j and
+embedded, cold and warm.
 
 Each graph is built once with olgraph itself (normalize + ``store.apply`` in batches, as the
 consumer does) from ``WorkloadSpec(kind="mixed")`` with long dbt chains (``chain_depth``
@@ -14,6 +15,10 @@ with the node cap users get by default. Per store and size:
   each query (``both`` and ``impact`` only) is its cold sample; then warm rounds.
 - **in-process, warm**: ``store.lineage``/``store.impact`` on a fresh store object (first
   call recorded), warm-up rounds, then measured rounds, round-robin over the queries.
+- **search and column lineage** (in-process, warm): ``store.search`` for the name of the
+  chain-middle dataset as an exact, a prefix (its first half), a substring (four characters
+  from its middle) and a two-character query, 20 hits a page; ``store.column_lineage`` of a
+  column that has column lineage, both ways, at depth 1, 5 and 10.
 
     .venv/bin/python bench/queries.py --quick
     .venv/bin/python bench/queries.py --sizes 10000,100000
@@ -55,6 +60,7 @@ from olgraph.normalize.normalizer import normalize
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.neo4j import Neo4jStore
+from olgraph.store.search import SearchQuery
 
 SECTION = "queries"
 DEPTHS = (1, 5, 10, 20)
@@ -63,6 +69,9 @@ CHAIN_DEPTH = 30  # dbt chains of 30 models: 60 lineage hops end to end (the iss
 BATCH_EVENTS = 1000
 HEADLINE_DEPTH = 10
 TARGET_MS = 100.0  # the issue's target: depth-10 lineage on the 1M-node graph, p95
+SEARCH_TARGET_MS = 50.0  # issue 10: search p95 on the 1M-node graph
+SEARCH_TIERS = ("search-exact", "search-prefix", "search-substring", "search-short")
+COLUMN_DEPTHS = (1, 5, 10)
 
 
 @dataclass(frozen=True)
@@ -81,7 +90,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class Query:
-    """One query kind: ``lineage`` (with a direction) or ``impact``, on an anchor, at a depth."""
+    """One query kind: ``lineage`` (with a direction), ``impact``, ``column`` (column lineage, a
+    direction) or ``search`` (the anchor names the term's tier), on an anchor, at a depth."""
 
     anchor: str
     kind: str
@@ -90,8 +100,12 @@ class Query:
 
     @property
     def label(self) -> str:
-        """Short name in tables: ``both`` or ``impact``."""
-        return self.direction if self.kind == "lineage" else "impact"
+        """Short name in tables: ``both``, ``impact``, ``column both`` or ``search``."""
+        if self.kind == "lineage":
+            return self.direction
+        if self.kind == "column":
+            return f"column {self.direction}"
+        return self.kind
 
 
 @dataclass
@@ -253,11 +267,18 @@ async def measure(
     return timings
 
 
-def store_call(store: GraphStore, plan: Plan, max_nodes: int) -> Call:
-    """Run a query through the store API in-process."""
+def store_call(store: GraphStore, plan: Plan, max_nodes: int, extra: dict[str, str] | None = None) -> Call:
+    """Run a query through the store API in-process (``extra``: search terms and the column anchor)."""
+    anchors = {**plan.anchors, **(extra or {})}
 
     async def call(q: Query) -> tuple[int, bool]:
-        key = plan.anchors[q.anchor]
+        key = anchors[q.anchor]
+        if q.kind == "search":
+            page = await store.search(SearchQuery(key, limit=20))
+            return len(page.hits), page.next is not None
+        if q.kind == "column":
+            answer = await store.column_lineage(key, q.direction, q.depth, max_nodes)  # type: ignore[arg-type]
+            return len(answer.lineage.nodes), answer.lineage.truncated
         if q.kind == "impact":
             impact = await store.impact(key, q.depth, max_nodes)
             return len(impact.affected), impact.truncated
@@ -289,12 +310,48 @@ async def measure_http(args: list[str], plan: Plan, config: BenchConfig, name: s
             return await measure(http_call(client, plan), query_set(plan, http=True), config, f"{name} http")
 
 
+async def read_side_anchors(store: GraphStore, plan: Plan) -> dict[str, str]:
+    """Search terms from the chain-middle dataset's name, and a column that has column lineage."""
+    node = await store.get_node(plan.anchors["chain-middle"])
+    name = (node.name if node is not None else plan.anchors["chain-middle"]).lower()
+    middle = len(name) // 3
+    extra = {
+        "search-exact": name,
+        "search-prefix": name[: max(3, len(name) // 2)],
+        "search-substring": name[middle : middle + 4],
+        "search-short": name[:2],
+    }
+    for anchor in plan.anchors.values():
+        edges = (await store.column_edges([anchor])).edges
+        if edges:
+            extra["column"] = edges[0].source
+            return extra
+    for prefix in ("c", "i", "a", "n", "o"):
+        for hit in (await store.search(SearchQuery(prefix, types=("column",), limit=50))).hits:
+            answer = await store.column_lineage(hit.key, "both", 1, 100)
+            if len(answer.lineage.nodes) > 1:
+                extra["column"] = hit.key
+                return extra
+    return extra
+
+
+def read_side_queries(extra: dict[str, str]) -> list[Query]:
+    """The search and column-lineage queries the anchors found allow."""
+    queries = [Query(tier, "search", "-", 0) for tier in SEARCH_TIERS]
+    if "column" in extra:
+        queries += [Query("column", "column", "both", d) for d in COLUMN_DEPTHS]
+    return queries
+
+
 async def measure_store(store: GraphStore, plan: Plan, config: BenchConfig, name: str) -> dict[Query, Timing]:
-    """Open ``store`` and measure the full query set in-process."""
+    """Open ``store`` and measure the full query set in-process (with search and column lineage)."""
     await store.open()
     try:
-        call = store_call(store, plan, QuerySettings().max_nodes)
-        return await measure(call, query_set(plan, http=False), config, f"{name} in-process")
+        extra = await read_side_anchors(store, plan)
+        log(f"{name}: search and column anchors {extra}")
+        call = store_call(store, plan, QuerySettings().max_nodes, extra)
+        queries = query_set(plan, http=False) + read_side_queries(extra)
+        return await measure(call, queries, config, f"{name} in-process")
     finally:
         await store.close()
 
@@ -353,12 +410,46 @@ def p95_of(timings: dict[Query, Timing], anchor: str, label: str, depth: int) ->
     return None
 
 
+def read_side_rows(store: str, size: int, timings: dict[Query, Timing]) -> list[dict[str, Any]]:
+    """Headline rows of search (per tier, against its target) and column lineage (depth 5)."""
+    rows = []
+    for tier in SEARCH_TIERS:
+        p95 = p95_of(timings, tier, "search", 0)
+        rows.append(
+            {
+                "metric": f"{store} {size} nodes: {tier.replace('-', ' ')} p95 (20 hits)",
+                "olgraph": p95,
+                "baseline": SEARCH_TARGET_MS,
+                "baseline_name": "issue 10 target",
+                "ratio": round(SEARCH_TARGET_MS / p95, 2) if p95 else None,
+                "unit": "ms",
+                "note": "in-process store API, warm",
+            }
+        )
+    column = p95_of(timings, "column", "column both", 5)
+    if column is not None:
+        rows.append(
+            {
+                "metric": f"{store} {size} nodes: depth-5 column lineage (both) p95",
+                "olgraph": column,
+                "baseline": TARGET_MS,
+                "baseline_name": "the lineage target",
+                "ratio": round(TARGET_MS / column, 2) if column else None,
+                "unit": "ms",
+                "note": "in-process store API, warm",
+            }
+        )
+    return rows
+
+
 def summary_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Headline rows: depth-10 ``both`` lineage and impact p95 on the largest graph per store."""
+    """Headline rows: depth-10 ``both`` lineage and impact p95 on the largest graph per store,
+    then search and column lineage."""
     rows = []
     for store, by_size in results.items():
         size = max(by_size)
         timings = by_size[size]["in_process"]
+        rows += read_side_rows(store, size, timings)
         for anchor in ("chain-middle", "fan-out"):
             for label in ("both", "impact"):
                 p95 = p95_of(timings, anchor, label, HEADLINE_DEPTH)

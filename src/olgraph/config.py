@@ -366,6 +366,25 @@ class ConsumerSettings(_Group):
     )
 
 
+class RetentionSettings(_Group):
+    """Removing old history: runs, dataset versions and raw events older than ``days``."""
+
+    days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36_500,
+        description="Remove runs, dataset versions and raw events older than this many days, "
+        "periodically (`olgraph serve`); unset: keep everything. Each dataset's latest version and "
+        "every lineage edge stay.",
+    )
+    interval_seconds: float = Field(default=3600.0, gt=0, description="How often the periodic removal runs.")
+    batch_size: int = Field(
+        default=500,
+        ge=1,
+        description="Most runs or versions removed in one transaction (ingest goes on between).",
+    )
+
+
 class Settings(BaseSettings):
     """The root of olgraph's configuration."""
 
@@ -383,6 +402,7 @@ class Settings(BaseSettings):
     cypher: CypherSettings = Field(default_factory=CypherSettings, description="Analysts' Cypher.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authentication.")
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings, description="Consumer.")
+    retention: RetentionSettings = Field(default_factory=RetentionSettings, description="History retention.")
 
     def embedded_store_path(self) -> Path:
         """Where the embedded graph file lives."""

@@ -9,7 +9,8 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     │   ├── InvalidEvent        the body is not a storable OpenLineage event (400)
     │   ├── InvalidQuery        a query parameter is wrong (400)
     │   │   └── CypherRefused   an analyst's Cypher query may not run here (400)
-    │   └── NotFound            the node, run or dataset asked for does not exist (404)
+    │   ├── NotFound            the node, run or dataset asked for does not exist (404)
+    │   └── Conflict            the request conflicts with the graph (a delete with live dependents, 409)
     ├── AuthenticationRequired  no API key, or an unknown one (401)
     ├── PermissionDenied        the key's role does not allow the operation (403)
     ├── PayloadTooLarge         body or decompressed body over a limit (413)
@@ -64,6 +65,17 @@ class CypherRefused(InvalidQuery):
 
 class NotFound(FieldError):
     """The requested node, run or dataset does not exist."""
+
+
+class Conflict(FieldError):
+    """The request cannot be done in the graph's current state (e.g. deleting a node that live
+    nodes depend on, without ``force``). ``details`` are added to the error body."""
+
+    def __init__(
+        self, message: str, field: str | None = None, details: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message, field)
+        self.details = details or {}
 
 
 class AuthenticationRequired(OlgraphError):

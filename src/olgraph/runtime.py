@@ -36,6 +36,7 @@ from olgraph.log.dead_letters import DeadLetterQueue
 from olgraph.log.local import LocalEventLog
 from olgraph.log.retention import LogPruner
 from olgraph.metrics import Metrics
+from olgraph.query.admin import run_retention
 from olgraph.store.base import GraphStore
 
 logger = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class Runtime:
     _store_opener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
     _kafka_dead_letters: DeadLetterQueue | None = field(default=None, init=False, repr=False)
 
+    _retention: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.log is not None and self.log is not self.sink:
             raise ValueError("a runtime's local log must be its sink")
@@ -172,9 +175,34 @@ class Runtime:
             self.consumer.start()
         if self.pruner is not None:
             self.pruner.start()
+            if self.settings.retention.days is not None:
+                self._retention = asyncio.create_task(self._retain_periodically(), name="olgraph-retention")
+
+    async def _retain_periodically(self) -> None:
+        """``settings.retention``: a retention pass now and then every interval; failures are logged."""
+        retention = self.settings.retention
+        while retention.days is not None:
+            try:
+                applied = await self.log.committed(self.consumer_name) if self.log is not None else 0
+                await run_retention(
+                    self.store,
+                    self.log,
+                    days=retention.days,
+                    batch_size=retention.batch_size,
+                    applied_offset=applied,
+                )
+            except OlgraphError as exc:
+                logger.warning("retention pass failed (will retry): %s", exc)
+            await asyncio.sleep(retention.interval_seconds)
 
     async def stop(self) -> None:
-        """Stop the pruner and the consumer (finishing its round), then close the sink and the store."""
+        """Stop retention, the pruner and the consumer (finishing its round), then close the sink
+        and the store."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         try:
             if self.pruner is not None:
                 await self.pruner.stop()

@@ -190,6 +190,28 @@ def _failures_drops_streams() -> list[dict[str, Any]]:
     ]
 
 
+def _declared_feeds() -> list[dict[str, Any]]:
+    """A JobEvent declaring that the report job feeds a publishing job (job-to-job lineage)."""
+    entry = {
+        "type": "JOB",
+        "namespace": "airflow",
+        "name": "etl_dag.publish",
+        "inputs": [{"type": "JOB", "namespace": "airflow", "name": "etl_dag.report"}],
+    }
+    return [
+        {
+            "eventTime": "2026-11-20T06:00:00Z",
+            "job": {
+                "namespace": "airflow",
+                "name": "etl_dag.publish",
+                "facets": {"lineage": _facet(entries=[entry])},
+            },
+            "producer": PRODUCER,
+            "schemaURL": RUN_EVENT.replace("RunEvent", "JobEvent"),
+        }
+    ]
+
+
 def example_events() -> list[dict[str, Any]]:
     """Every event of the example graph, in a natural order."""
-    return [*_load_orders(), *_features_and_model(), *_failures_drops_streams()]
+    return [*_load_orders(), *_features_and_model(), *_failures_drops_streams(), *_declared_feeds()]

@@ -169,6 +169,13 @@ async def test_raw_facet(graph: Any) -> None:
     assert '"query":"INSERT INTO clean.orders' in row["sqlFacetJson"]
 
 
+async def test_declared_feeds(graph: Any) -> None:
+    rows = await run(graph, "declared-feeds")
+    assert rows == [
+        {"kind": "Job", "source": "job:airflow:etl_dag.report", "target": "job:airflow:etl_dag.publish"}
+    ]
+
+
 def test_every_documented_query_has_a_test() -> None:
     tested = {name.removeprefix("test_").replace("_", "-") for name in globals() if name.startswith("test_")}
     assert set(documented_queries()) <= tested

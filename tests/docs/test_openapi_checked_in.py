@@ -140,3 +140,19 @@ def test_get_endpoints_answer_only_documented_status_codes(case: Any, asgi_sessi
     case.call_and_validate(
         session=asgi_session, base_url=asgi_session.base_url, checks=[status_code_conformance]
     )
+
+
+ADMIN_ENDPOINTS = schemathesis.openapi.from_dict(CHECKED_IN).include(tag="admin")
+
+
+@ADMIN_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_admin_endpoints_never_5xx(case: Any, asgi_session: Any) -> None:
+    """Deletes and retention with any parameters: answered or refused, never a server error.
+
+    Runs after the GET tests (they share the app), since it deletes what it finds."""
+    case.call_and_validate(
+        session=asgi_session,
+        base_url=asgi_session.base_url,
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+    )

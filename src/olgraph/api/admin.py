@@ -1,191 +1,161 @@
-"""Admin routes: dead letters, listed, inspected and replayed (role ``admin``), in both deployments.
-
-The embedded deployment keeps dead letters in the local log's dead-letter table (ids are log
-offsets: ``17``); the distributed one on the Kafka dead-letter topic (ids ``partition-offset``:
-``0-15``). ``olgraph dead-letters list|show|replay`` calls these routes.
-
-* ``GET /api/v1/dead-letters`` — a page, oldest first, with totals;
-* ``GET /api/v1/dead-letters/{id}`` — one, with the event;
-* ``POST /api/v1/dead-letters/replay`` — append the events again (``{"ids": [...]}``, or every
-  dead letter not replayed yet), once each unless ``force``.
-"""
+"""Admin routes (role ``admin``, audit-logged): soft delete and purge, and retention on demand."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Body, Depends, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
-from olgraph.api.auth import get_runtime, require_role
-from olgraph.api.errors import error_responses
-from olgraph.errors import InvalidQuery, NotFound
-from olgraph.log.dead_letters import DeadLetterView, ReplayOutcome, summarize_event
-from olgraph.runtime import Runtime
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-MAX_REPLAY = 10_000
-"""Most dead letters one replay request may name (or take, when it names none)."""
+from olgraph.api.auth import Principal, require_role
+from olgraph.api.errors import ErrorOut, error_responses
+from olgraph.api.params import NameParam, NamespaceParam, NodeIdParam, RuntimeDep, limits_of
+from olgraph.api.wire import WireModel
+from olgraph.errors import NotFound
+from olgraph.query.admin import MAX_DAYS, DeleteOutcome, delete_namespace, delete_node, run_retention
+from olgraph.query.nodes import resolve_dataset_key, resolve_job_key
 
 router = APIRouter(
-    prefix="/api/v1/dead-letters",
+    prefix="/api/v1",
     tags=["admin"],
-    dependencies=[Depends(require_role("admin"))],
-    responses=error_responses(
-        e400="A parameter is invalid (`field` names it)",
-        e401="Missing or unknown API key",
-        e403="The API key lacks the `admin` role",
-        e503="The event log or Kafka cannot be read or written now",
-    ),
+    responses={
+        **error_responses(
+            e400="A parameter is invalid (`field` names it)",
+            e401="Missing or unknown API key",
+            e403="The API key lacks the `admin` role",
+            e404="The dataset, job or namespace does not exist",
+        ),
+        409: {
+            "model": ErrorOut,
+            "description": "Live nodes depend on it (`dependents`: the first ones, `total`); pass force=true",
+        },
+    },
 )
 
-
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
-
-
-class DeadLetterOut(_Wire):
-    """One dead letter and what its event is, as far as it can be read."""
-
-    id: str = Field(description="The local log offset (`17`) or the dead-letter topic's `partition-offset`")
-    source: str = Field(description="Where the event was: `offset 17` or `topic[partition]@offset`")
-    stage: str | None = Field(description="decode, parse, normalize or store")
-    reason: str
-    at: str | None = Field(description="When it was dead-lettered (UTC)")
-    event_type: str | None
-    event_time: str | None
-    job: str | None = Field(description="`namespace:name` of the event's job")
-    run_id: str | None
-    size: int = Field(description="Bytes of the event")
-    replayed_at: str | None = Field(description="When it was replayed last; null: never")
-    replayed_to: str | None = Field(description="Where the replay went: `offset 42` or `topic[p]@o`")
+AdminDep = Annotated[Principal, Depends(require_role("admin"))]
+ForceParam = Annotated[bool, Query(description="delete even though live nodes depend on it")]
+PurgeParam = Annotated[
+    bool, Query(description="remove for good (with a dataset's versions and columns, a job's runs)")
+]
 
 
-class DeadLetterDetail(DeadLetterOut):
-    """One dead letter with its event: ``event`` when it is JSON, else ``raw`` (as text)."""
+class DeletedOut(WireModel):
+    """What a delete did."""
 
-    event: Any = None
-    raw: str | None = None
-
-
-class DeadLetterPageOut(_Wire):
-    """A page of dead letters, oldest first."""
-
-    items: list[DeadLetterOut]
-    total: int = Field(description="Every dead letter")
-    pending: int = Field(description="Dead letters not replayed yet")
-    next: str | None = Field(description="Pass as `after` for the next page; null on the last page")
+    deleted: list[str] = Field(description="The nodes deleted (a namespace: it and its datasets and jobs)")
+    purged: bool
+    removed: int = Field(description="Nodes removed for good (purge only)")
+    at: str = Field(description="When the delete was recorded (a later event mentioning the node revives it)")
+    by: str = Field(description="The API key's name")
+    forced_over: int = Field(description="Live dependents overridden by force=true")
 
 
-class ReplayRequest(_Wire):
-    """Which dead letters to replay: ``ids``, or ``all`` of those not replayed yet (not both)."""
-
-    ids: list[str] | None = Field(default=None, max_length=MAX_REPLAY, description="Dead-letter ids")
-    all: bool = Field(default=False, description="Every dead letter not replayed yet")
-    force: bool = Field(default=False, description="Replay dead letters replayed before as well")
-
-
-class ReplayOutcomeOut(_Wire):
-    """What happened to one dead letter: ``replayed``, ``skipped`` (replayed before) or ``not_found``."""
-
-    id: str
-    status: str
-    replayed_to: str | None = None
-    detail: str | None = None
-
-
-class ReplayResult(_Wire):
-    """The outcome of a replay request, with counts."""
-
-    replayed: int
-    skipped: int
-    not_found: int
-    outcomes: list[ReplayOutcomeOut]
-
-
-def _out(view: DeadLetterView) -> dict[str, Any]:
-    summary = summarize_event(view.raw)
-    return {
-        "id": view.id,
-        "source": view.source,
-        "stage": view.stage,
-        "reason": view.reason,
-        "at": view.at,
-        "event_type": summary.event_type,
-        "event_time": summary.event_time,
-        "job": summary.job,
-        "run_id": summary.run_id,
-        "size": summary.size,
-        "replayed_at": view.replayed_at,
-        "replayed_to": view.replayed_to,
-    }
-
-
-@router.get("", response_model=DeadLetterPageOut, summary="List dead letters, oldest first (role admin)")
-async def list_dead_letters(
-    runtime: RuntimeDep,
-    limit: Annotated[int | None, Query(description="page size (default and cap: server settings)")] = None,
-    after: Annotated[str | None, Query(description="the `next` of the previous page")] = None,
-    pending: Annotated[bool, Query(description="only those not replayed yet")] = False,
-) -> DeadLetterPageOut:
-    """A page of dead letters with why each failed and what its event is."""
-    query = runtime.settings.query
-    size = query.default_page if limit is None else limit
-    if not 1 <= size <= query.max_page:
-        raise InvalidQuery(f"must be between 1 and {query.max_page}, got {size}", field="limit")
-    page = await runtime.dead_letters.list_dead_letters(size, after or None, include_replayed=not pending)
-    items = [DeadLetterOut(**_out(view)) for view in page.items]
-    return DeadLetterPageOut(items=items, total=page.total, pending=page.pending, next=page.next)
-
-
-@router.get(
-    "/{deadLetterId}",
-    response_model=DeadLetterDetail,
-    summary="One dead letter with its event (role admin)",
-    responses=error_responses(e404="No dead letter with this id"),
-)
-async def get_dead_letter(
-    runtime: RuntimeDep, dead_letter_id: Annotated[str, Path(alias="deadLetterId")]
-) -> DeadLetterDetail:
-    """The dead letter, its reason, and its event (parsed when it is JSON)."""
-    view = await runtime.dead_letters.get_dead_letter(dead_letter_id)
-    if view is None:
-        raise NotFound(f"no dead letter {dead_letter_id!r}", field="deadLetterId")
-    try:
-        event, raw = orjson.loads(view.raw), None
-    except orjson.JSONDecodeError:
-        event, raw = None, view.raw.decode("utf-8", "replace")
-    return DeadLetterDetail(**_out(view), event=event, raw=raw)
-
-
-@router.post("/replay", response_model=ReplayResult, summary="Replay dead letters (role admin)")
-async def replay_dead_letters(runtime: RuntimeDep, request: Annotated[ReplayRequest, Body()]) -> ReplayResult:
-    """Append the events of the dead letters named (or ``all`` not replayed yet) to the event log
-    again, so the consumer applies them anew; each is replayed once unless ``force``."""
-    if (request.ids is None) == (not request.all):
-        raise InvalidQuery("give either ids or all: true", field="ids")
-    ids = None if request.all else request.ids
-    outcomes = await runtime.dead_letters.replay_dead_letters(ids, force=request.force, limit=MAX_REPLAY)
-    if any(outcome.status == "replayed" for outcome in outcomes):
-        runtime.notify_appended()
-    return ReplayResult(
-        replayed=_count(outcomes, "replayed"),
-        skipped=_count(outcomes, "skipped"),
-        not_found=_count(outcomes, "not_found"),
-        outcomes=[ReplayOutcomeOut(**_outcome(o)) for o in outcomes],
+def _deleted_out(outcome: DeleteOutcome) -> DeletedOut:
+    return DeletedOut(
+        deleted=outcome.deleted,
+        purged=outcome.purged,
+        removed=outcome.removed,
+        at=outcome.at,
+        by=outcome.by,
+        forced_over=outcome.forced_over,
     )
 
 
-def _count(outcomes: list[ReplayOutcome], status: str) -> int:
-    return sum(1 for outcome in outcomes if outcome.status == status)
+@router.delete("/datasets", response_model=DeletedOut)
+async def delete_dataset(
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    *,
+    node_id: NodeIdParam = None,
+    namespace: NamespaceParam = None,
+    name: NameParam = None,
+    force: ForceParam = False,
+    purge: PurgeParam = False,
+) -> DeletedOut:
+    """Soft-delete (or purge) a dataset or model: hidden from lineage, impact, listings and search;
+    revived by a later event that mentions it. 409 while live nodes depend on it, unless forced."""
+    key = resolve_dataset_key(node_id, namespace, name)
+    outcome = await delete_node(
+        runtime.store, key, force=force, purge=purge, by=principal.name, limits=limits_of(runtime)
+    )
+    return _deleted_out(outcome)
 
 
-def _outcome(outcome: ReplayOutcome) -> dict[str, Any]:
-    return {
-        "id": outcome.id,
-        "status": outcome.status,
-        "replayed_to": outcome.replayed_to,
-        "detail": outcome.detail,
-    }
+@router.delete("/jobs", response_model=DeletedOut)
+async def delete_job(
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    *,
+    node_id: NodeIdParam = None,
+    namespace: NamespaceParam = None,
+    name: NameParam = None,
+    force: ForceParam = False,
+    purge: PurgeParam = False,
+) -> DeletedOut:
+    """Soft-delete (or purge, with its runs) a job. 409 while live nodes depend on it, unless forced."""
+    key = resolve_job_key(node_id, namespace, name)
+    outcome = await delete_node(
+        runtime.store, key, force=force, purge=purge, by=principal.name, limits=limits_of(runtime)
+    )
+    return _deleted_out(outcome)
+
+
+@router.delete("/namespaces/{namespace:path}", response_model=DeletedOut)
+async def delete_a_namespace(
+    runtime: RuntimeDep,
+    principal: AdminDep,
+    namespace: str,
+    *,
+    force: ForceParam = False,
+    purge: PurgeParam = False,
+) -> DeletedOut:
+    """Soft-delete (or purge) a namespace and every dataset and job in it. 409 while live nodes
+    outside the namespace depend on it, unless forced."""
+    if not namespace:
+        raise NotFound("a namespace is required", field="namespace")
+    outcome = await delete_namespace(runtime.store, namespace, force=force, purge=purge, by=principal.name)
+    return _deleted_out(outcome)
+
+
+class RetentionIn(WireModel):
+    """A retention pass to run now."""
+
+    older_than_days: int = Field(ge=1, le=MAX_DAYS, description="Remove history older than this many days")
+    dry_run: bool = Field(default=False, description="Only count what would go")
+
+
+class RetentionOut(WireModel):
+    """What a retention pass removed (or, dry, would remove)."""
+
+    cutoff: str
+    dry_run: bool
+    runs: int
+    dataset_versions: int
+    events: int = Field(description="Raw events of the local event log (embedded deployment)")
+    batches: int
+
+
+@router.post("/retention", response_model=RetentionOut)
+async def retention(runtime: RuntimeDep, principal: AdminDep, body: RetentionIn) -> RetentionOut:
+    """Remove runs, dataset versions and raw events older than ``olderThanDays``, in bounded batches
+    (ingest goes on meanwhile); each dataset's latest version and every lineage edge stay."""
+    log = runtime.log
+    applied = await log.committed(runtime.consumer_name) if log is not None else 0
+    report = await run_retention(
+        runtime.store,
+        log,
+        days=body.older_than_days,
+        batch_size=runtime.settings.retention.batch_size,
+        dry_run=body.dry_run,
+        applied_offset=applied,
+        by=principal.name,
+    )
+    counts = report.counts
+    return RetentionOut(
+        cutoff=report.cutoff,
+        dry_run=report.dry_run,
+        runs=counts.runs,
+        dataset_versions=counts.versions,
+        events=counts.events,
+        batches=counts.batches,
+    )

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import admin, cypher, ingest, ops, query
+from olgraph.api import admin, catalog, cypher, dead_letters, ingest, ops, query, search
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.api.ingest import IngestWorker
@@ -41,7 +41,11 @@ TAGS = [
     {"name": "query", "description": "Lineage, impact analysis and listings (role `read`)."},
     {"name": "cypher", "description": "Read-only Cypher on the Neo4j store (role `analyst`)."},
     {"name": "operations", "description": "Health, readiness, metrics, statistics and raw events."},
-    {"name": "admin", "description": "Dead letters: list, inspect, replay (role `admin`)."},
+    {
+        "name": "admin",
+        "description": "Delete, purge and retention (audit-logged); dead letters: list, inspect, replay "
+        "(role `admin`).",
+    },
 ]
 
 
@@ -91,8 +95,11 @@ def create_app(
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(cypher.router)
+    app.include_router(catalog.router)
+    app.include_router(search.router)
     app.include_router(ops.router)
     app.include_router(admin.router)
+    app.include_router(dead_letters.router)
     _document_errors_in_openapi(app)
     return app
 

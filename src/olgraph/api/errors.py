@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from olgraph.errors import (
     AuthenticationRequired,
+    Conflict,
     CypherUnsupported,
     EventLogError,
     EventLogUnavailable,
@@ -39,6 +40,7 @@ STATUS_BY_ERROR: dict[type[OlgraphError], int] = {
     AuthenticationRequired: 401,
     PermissionDenied: 403,
     NotFound: 404,
+    Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     CypherUnsupported: 501,
@@ -121,6 +123,7 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
         assert isinstance(exc, OlgraphError)
         status = status_for(exc)
         body = error_body(str(exc) or type(exc).__name__, getattr(exc, "field", None))
+        body.update(getattr(exc, "details", None) or {})
         return JSONResponse(body, status_code=status, headers=_headers(exc, status, retry_after_seconds))
 
     async def validation_error(_: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from olgraph.api.auth import get_runtime, require_role
 from olgraph.api.errors import error_responses
 from olgraph.errors import InvalidQuery, NotFound, OlgraphError
+from olgraph.keys import normalize_run_id
 from olgraph.metrics import CONTENT_TYPE
 from olgraph.query.lineage import QueryLimits, check_page
 from olgraph.runtime import Runtime
@@ -210,7 +211,7 @@ async def run_events(
     log = runtime.local_log("GET /api/v1/runs/{runId}/events")
     size, _ = check_page(limit, 0, QueryLimits.of(runtime.settings.query))
     start = _cursor(after)
-    run_id = run_id.strip().lower()
+    run_id = normalize_run_id(run_id)
     page = await log.raw_events_for_run(
         run_id, after=start, limit=size, max_bytes=runtime.settings.query.max_page_bytes
     )

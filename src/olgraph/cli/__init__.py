@@ -14,7 +14,9 @@ from __future__ import annotations
 import click
 
 from olgraph import __version__
+from olgraph.cli.admin_cmd import delete_command, retention_command
 from olgraph.cli.api_cmd import api_command
+from olgraph.cli.browse import column_lineage_command, search_command, show_command
 from olgraph.cli.consume import consume_command
 from olgraph.cli.cypher_cmd import cypher_command
 from olgraph.cli.dead_letters import dead_letters_group
@@ -36,6 +38,11 @@ main.add_command(consume_command)
 main.add_command(lineage_command)
 main.add_command(impact_command)
 main.add_command(cypher_command)
+main.add_command(column_lineage_command)
+main.add_command(search_command)
+main.add_command(show_command)
+main.add_command(delete_command)
+main.add_command(retention_command)
 main.add_command(services)
 main.add_command(sync_group)
 main.add_command(dead_letters_group)

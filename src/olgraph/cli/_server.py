@@ -52,6 +52,7 @@ def build_settings(
     log_kind: str | None = None,
     kafka_bootstrap: str | None = None,
     kafka_topic: str | None = None,
+    retention_days: int | None = None,
 ) -> Settings:
     """Settings from the environment, overridden by the options that were given.
 
@@ -79,6 +80,8 @@ def build_settings(
         log["kafka"] = kafka
     if log:
         overrides["log"] = log
+    if retention_days is not None:
+        overrides["retention"] = {"days": retention_days}
     settings = Settings(**overrides)
     if default_store_kind and "kind" not in settings.store.model_fields_set:
         overrides["store"] = store | {"kind": default_store_kind}

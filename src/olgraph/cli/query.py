@@ -15,7 +15,7 @@ import click
 import httpx
 
 from olgraph.cli._output import echo, fail, render_csv_rows, render_json, render_table
-from olgraph.query.impact import describe_impact, render_csv, render_ndjson
+from olgraph.query.impact import describe_impact, describe_truncation, render_csv, render_ndjson
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,7 +38,7 @@ url_option = click.option(
 """``--url``: the olgraph server an HTTP command talks to (also ``olgraph sync``)."""
 
 
-def _client_options(func: F) -> F:
+def client_options(func: F) -> F:
     """The options every HTTP command takes: server URL, API key, timeout."""
     func = click.option(
         "--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds."
@@ -53,27 +53,49 @@ def _client_options(func: F) -> F:
     return url_option(func)
 
 
-def _depth_option(func: F) -> F:
+def depth_option(func: F) -> F:
     return click.option(
-        "--depth", type=click.IntRange(min=0), default=None, help="Hops to follow (default: the server's)."
+        "--depth",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Hops to follow (default: the server's; for impact, all of them).",
     )(func)
 
 
 def fetch_json(url: str, path: str, params: Mapping[str, Any], api_key: str | None, timeout: float) -> Any:
     """GET ``path`` from the server and return its JSON; on any failure print why and exit 2."""
+    response = send(url, "GET", path, params, api_key=api_key, timeout=timeout)
+    if response.is_error:
+        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
+    return response_json(response, url)
+
+
+def send(
+    url: str,
+    method: str,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    api_key: str | None,
+    timeout: float,
+    body: Any = None,
+) -> httpx.Response:
+    """Send one request (``None`` parameters left out); exit 2 when the server cannot be reached."""
     headers = {"Accept": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     query = {k: v for k, v in params.items() if v is not None}
     try:
         with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
-            response = client.get(path, params=query)
+            return client.request(method, path, params=query, json=body)
     except httpx.InvalidURL as exc:
         raise fail(f"--url {url!r} is not a valid URL: {exc}") from exc
     except httpx.HTTPError as exc:
         raise fail(f"cannot reach the olgraph server at {url}: {exc or type(exc).__name__}") from exc
-    if response.is_error:
-        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
+
+
+def response_json(response: httpx.Response, url: str) -> Any:
+    """The JSON of an answer; exit 2 when it is not JSON."""
     try:
         return response.json()
     except ValueError as exc:
@@ -112,7 +134,7 @@ def _message_text(value: Any) -> str:
     default="both",
     show_default=True,
 )
-@_depth_option
+@depth_option
 @click.option("--include-deleted", is_flag=True, help="Also return and cross deleted (dropped) nodes.")
 @click.option(
     "--format",
@@ -121,7 +143,7 @@ def _message_text(value: Any) -> str:
     default="table",
     show_default=True,
 )
-@_client_options
+@client_options
 def lineage_command(
     *,
     node_id: str,
@@ -160,13 +182,22 @@ def lineage_table(document: Mapping[str, Any]) -> str:
         "",
         render_table(["source", "edge", "target"], edge_rows) if edges else "(no edges)",
         "",
-        f"{len(nodes)} nodes, {len(edges)} edges"
-        + (" (truncated at the server's node cap: there may be more)" if document.get("truncated") else ""),
+        f"{len(nodes)} nodes, {len(edges)} edges" + _truncation_note(document),
     ]
     return "\n".join(parts)
 
 
+def _truncation_note(document: Mapping[str, Any]) -> str:
+    """`` (truncated at …: there may be more)`` when the answer says a limit cut it, else ``""``."""
+    if not document.get("truncated"):
+        return ""
+    return f" ({describe_truncation(document.get('truncatedBy') or ())}: there may be more)"
+
+
 IMPACT_HELP = """Print every live dataset, model and job downstream of NODE_ID: what breaks if it goes.
+
+Without --depth every live transitive dependent is listed (only the server's node cap bounds
+it); the summary line says when a limit cut the list.
 
 \b
 Exit status (for CI gates, e.g. before dropping a table):
@@ -180,7 +211,7 @@ Exit status (for CI gates, e.g. before dropping a table):
     "impact", help=IMPACT_HELP, short_help="What breaks if NODE_ID goes (exit 1 when anything does)."
 )
 @click.argument("node_id")
-@_depth_option
+@depth_option
 @click.option(
     "--format",
     "fmt",
@@ -188,7 +219,7 @@ Exit status (for CI gates, e.g. before dropping a table):
     default="table",
     show_default=True,
 )
-@_client_options
+@client_options
 def impact_command(
     *, node_id: str, depth: int | None, fmt: str, url: str, api_key: str | None, timeout: float
 ) -> None:
@@ -209,7 +240,12 @@ def impact_command(
 def impact_table(document: Mapping[str, Any]) -> str:
     """The affected nodes as an aligned table followed by the summary line."""
     summary = document["summary"]
-    line = describe_impact(summary["total"], summary["byType"], bool(document.get("truncated")))
+    line = describe_impact(
+        summary["total"],
+        summary["byType"],
+        bool(document.get("truncated")),
+        document.get("truncatedBy") or (),
+    )
     root = document["root"]["id"]
     if not document["affected"]:
         return f"{line}: nothing live depends on {root}"

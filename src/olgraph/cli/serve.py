@@ -47,6 +47,13 @@ def startup_line(settings: Settings, host: str, port: int) -> str:
     help="Event log and embedded graph [env OLGRAPH_DATA_DIR; default .olgraph].",
 )
 @neo4j_options
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Remove runs, dataset versions and raw events older than this, hourly "
+    "[env OLGRAPH_RETENTION__DAYS; default: keep everything].",
+)
 @log_level_option
 def serve_command(
     *,
@@ -57,6 +64,7 @@ def serve_command(
     neo4j_user: str | None,
     neo4j_password: str | None,
     neo4j_create_schema: bool | None,
+    retention_days: int | None,
     log_level: str,
 ) -> None:
     """Run the olgraph server (HTTP API, event log and consumer) until Ctrl-C."""
@@ -68,6 +76,7 @@ def serve_command(
         neo4j_user=neo4j_user,
         neo4j_password=neo4j_password,
         neo4j_create_schema=neo4j_create_schema,
+        retention_days=retention_days,
         # An OLGRAPH_LOG__KIND=kafka meant for `olgraph api` must not turn serve into an API replica.
         log_kind="local",
     )

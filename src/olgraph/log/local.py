@@ -323,6 +323,35 @@ class LocalEventLog:
 
         return await self._reader.call(_read)
 
+    async def delete_events_before(
+        self, received_before: str, applied_offset: int, limit: int, dry_run: bool = False
+    ) -> int:
+        """Retention: remove up to ``limit`` raw events received before ``received_before`` and
+        already applied (offset at most ``applied_offset``), oldest first, in one transaction;
+        return how many went (dry: how many would, in all). Dead letters are kept."""
+
+        def _delete(conn: sqlite3.Connection) -> int:
+            where = "event_offset <= ? AND received_at < ?"
+            if dry_run:
+                (found,) = conn.execute(
+                    f"SELECT count(*) FROM events WHERE {where}", (applied_offset, received_before)
+                ).fetchone()
+                return int(found)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = conn.execute(
+                    "DELETE FROM events WHERE event_offset IN "
+                    f"(SELECT event_offset FROM events WHERE {where} ORDER BY event_offset LIMIT ?)",
+                    (applied_offset, received_before, limit),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return int(cursor.rowcount)
+
+        return await self._writer.call(_delete)
+
     async def dead_letters(self, limit: int, after: int = 0) -> list[DeadLetter]:
         """Dead letters after offset ``after``, in log order."""
         page = await self.list_dead_letters(limit, str(after))

@@ -17,8 +17,6 @@ from olgraph.normalize.mutations import Label, PropValue
 from olgraph.store import common
 from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_set, load_nodes, loads
 from olgraph.store.base import (
-    DatasetView,
-    Direction,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -29,9 +27,11 @@ from olgraph.store.base import (
     VersionRef,
 )
 from olgraph.store.walk import (
+    PROBE_LIMIT,
     ExpandRequest,
     ExpandResponse,
     LineageWalk,
+    WalkSpec,
     build_impact,
     impact_keys,
     pick_last_run,
@@ -39,14 +39,20 @@ from olgraph.store.walk import (
 )
 
 _NEIGHBOURS = {
-    # request field -> (edges table with index hint, types, column matched to the frontier, far column).
+    # request part -> (edges table with index hint, column matched to the frontier, far column).
     # Incoming lookups name their index: SQLite otherwise may prefer the primary key's type
     # prefix and scan every relationship of that type (test_no_query_scans_a_table).
-    "downstream": ("edges e", "('CONSUMED_BY', 'PRODUCES')", "src", "dst"),
-    "upstream": ("edges e INDEXED BY edges_by_dst", "('CONSUMED_BY', 'PRODUCES')", "dst", "src"),
-    "alias_out": ("edges e", "('ALIAS_OF')", "src", "dst"),
-    "alias_in": ("edges e INDEXED BY edges_by_dst", "('ALIAS_OF')", "dst", "src"),
+    "out": ("edges e", "src", "dst"),
+    "in": ("edges e INDEXED BY edges_by_dst", "dst", "src"),
 }
+
+
+def _type_list(types: Iterable[str]) -> str:
+    """An SQL ``IN`` list of relationship types (only olgraph's own type names, never input)."""
+    names = sorted(set(types))
+    if not names or not all(name.isidentifier() and name.isupper() for name in names):
+        raise ValueError(f"bad relationship types {names!r}")
+    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
 
 
 def get_node(conn: sqlite3.Connection, key: str) -> NodeView | None:
@@ -64,27 +70,34 @@ def _start(conn: sqlite3.Connection, key: str) -> NodeView:
     return view
 
 
-def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
+def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
     parts: list[str] = []
-    for name, frontier in (
-        ("downstream", request.downstream),
-        ("upstream", request.upstream),
-        ("alias_out", request.aliases),
-        ("alias_in", request.aliases),
+    hops, aliases = request.traversal.hop_types, request.traversal.alias_types
+    for name, side, type_names, frontier in (
+        ("downstream", "out", hops, request.downstream),
+        ("upstream", "in", hops, request.upstream),
+        ("alias_out", "out", aliases, request.aliases),
+        ("alias_in", "in", aliases, request.aliases),
     ):
-        if not frontier:
+        if not frontier or not type_names:
             continue
-        table, types, near, far = _NEIGHBOURS[name]
+        table, near, far = _NEIGHBOURS[side]
+        types = _type_list(type_names)
         keys = key_set(conn, frontier, f"key_set_{name}")
+        exclude = ""
+        if request.probe:
+            excluded = key_set(conn, request.exclude, "key_set_exclude")
+            exclude = f" AND e.{far} NOT IN (SELECT x.value FROM {excluded} x)"
         parts.append(
             f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM {keys} f "
-            f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value "
+            f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value{exclude} "
             f"CROSS JOIN nodes n ON n.key = e.{far}"
         )
     edges: list[EdgeView] = []
     nodes: dict[str, NodeView] = {}
-    for rel, src, dst, props, key, labels, node_props in conn.execute(" UNION ALL ".join(parts)):
+    query = " UNION ALL ".join(parts) + (f" LIMIT {PROBE_LIMIT}" if request.probe else "")
+    for rel, src, dst, props, key, labels, node_props in conn.execute(query):
         label_set = loads(labels)
         if common.node_type(label_set) is None:
             continue
@@ -93,43 +106,28 @@ def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     return ExpandResponse(edges=edges, nodes=nodes)
 
 
-def _walk(
-    conn: sqlite3.Connection,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageWalk:
-    walk = LineageWalk(_start(conn, key), direction, depth, max_nodes, include_deleted)
-    walk_sync(walk, lambda request: _expand(conn, request))
+def _walk(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageWalk:
+    walk = spec.walk(_start(conn, key))
+    walk_sync(walk, lambda request: expand(conn, request))
     return walk
 
 
-def lineage(
-    conn: sqlite3.Connection,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageResult:
+def lineage(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageResult:
     """See :meth:`olgraph.store.base.GraphStore.lineage`."""
-    return _walk(conn, key, direction, depth, max_nodes, include_deleted=include_deleted).result()
+    return _walk(conn, key, spec).result()
 
 
-def impact(conn: sqlite3.Connection, key: str, depth: int, max_nodes: int) -> ImpactResult:
-    """See :meth:`olgraph.store.base.GraphStore.impact`."""
-    walk = _walk(conn, key, "downstream", depth, max_nodes, include_deleted=False)
+def impact(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact` (``spec`` is downstream, live only)."""
+    walk = _walk(conn, key, spec)
     affected = impact_keys(walk)
     jobs = [k for k in affected if walk.views[k].type == "job"]
     datasets = [k for k in affected if walk.views[k].type != "job"]
-    return build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
+    return build_impact(walk, owners(conn, affected), last_runs(conn, jobs, datasets))
 
 
-def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+def owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+    """Owner names of each of ``node_keys`` (one statement)."""
     rows = conn.execute(
         f"SELECT e.dst, o.key, o.props FROM {key_set(conn, node_keys)} f "
         "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src"
@@ -155,9 +153,10 @@ _WRITER_RUNS = (
 )
 
 
-def _last_runs(
+def last_runs(
     conn: sqlite3.Connection, jobs: Iterable[str], datasets: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
+    """(time, state) of the most recent run of each job, and of the most recent writer of each dataset."""
     out: dict[str, tuple[str | None, str | None]] = {}
     for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
         statement = _LAST_RUN.format(keys=key_set(conn, node_keys), joins=joins)
@@ -169,51 +168,23 @@ def _last_runs(
 # ---------------------------------------------------------------- listings
 
 
-def _page_of_nodes(
-    conn: sqlite3.Connection, where: str, params: tuple[str, ...], limit: int, offset: int
-) -> Page:
-    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT key, labels, props FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?",
-        (*params, limit, offset),
-    )
-    return Page(items=[common.node_view(k, loads(lab), loads(p)) for k, lab, p in rows], total=total)
-
-
-def list_namespaces(conn: sqlite3.Connection, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_namespaces`."""
-    where = "label = 'Namespace'"
-    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}").fetchone()[0]
-    rows = conn.execute(
-        f"SELECT name FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?", (limit, offset)
-    )
-    return Page(items=[str(name) for (name,) in rows], total=total)
-
-
-def list_datasets(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_datasets`."""
-    return _page_of_nodes(conn, "label = 'Dataset' AND namespace = ?", (namespace,), limit, offset)
-
-
-def list_jobs(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_jobs`."""
-    return _page_of_nodes(conn, "label = 'Job' AND namespace = ?", (namespace,), limit, offset)
-
-
 _RUNS_OF_JOB = (
     "FROM edges e CROSS JOIN nodes r ON r.key = e.src AND r.label = 'Run' "
-    "WHERE e.type = 'RUN_OF' AND e.dst = ?"
+    "WHERE e.type = 'RUN_OF' AND e.dst = ? AND (? IS NULL OR json_extract(r.props, '$.state') = ?)"
 )
 
 
-def list_runs(conn: sqlite3.Connection, job_key: str, limit: int, offset: int) -> Page:
+def list_runs(
+    conn: sqlite3.Connection, job_key: str, limit: int, offset: int, state: str | None = None
+) -> Page:
     """See :meth:`olgraph.store.base.GraphStore.list_runs` (order: :func:`common.run_sort_key`)."""
-    total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key,)).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key, state, state)).fetchone()[0]
     rows = conn.execute(
         f"SELECT r.key, r.props {_RUNS_OF_JOB} "
-        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.updatedAt'), '') "
+        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
+        "json_extract(r.props, '$.updatedAt'), '') "
         "DESC, json_extract(r.props, '$.runId') ASC LIMIT ? OFFSET ?",
-        (job_key, limit, offset),
+        (job_key, state, state, limit, offset),
     )
     runs = [(key, loads(props)) for key, props in rows]
     io = _run_io(conn, [key for key, _ in runs])
@@ -246,44 +217,13 @@ def _run_view(key: str, props: dict[str, PropValue], job: str | None, io: _RunIO
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
-    key = keys.run_key(run_id.lower())
+    key = keys.run_key(keys.normalize_run_id(run_id))
     row = load_nodes(conn, [key]).get(key)
     if row is None or row.label != Label.RUN.value:
         return None
     job = conn.execute("SELECT dst FROM edges WHERE type = 'RUN_OF' AND src = ? ORDER BY dst LIMIT 1", (key,))
     found = job.fetchone()
     return _run_view(key, row.props, found[0] if found else None, _run_io(conn, [key]))
-
-
-def _neighbours(
-    conn: sqlite3.Connection, rel: str, key: str, incoming: bool
-) -> list[tuple[str, dict[str, PropValue]]]:
-    near, far = ("dst", "src") if incoming else ("src", "dst")
-    rows = conn.execute(
-        f"SELECT n.key, n.props FROM edges e CROSS JOIN nodes n ON n.key = e.{far} "
-        f"WHERE e.type = ? AND e.{near} = ?",
-        (rel, key),
-    )
-    return [(k, loads(p)) for k, p in rows]
-
-
-def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetView | None:
-    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
-    row = load_nodes(conn, [key]).get(key)
-    if row is None or row.label != Label.DATASET.value:
-        return None
-    fields = sorted(str(p.get("name", k)) for k, p in _neighbours(conn, "HAS_FIELD", key, incoming=False))
-    owners = sorted({common.owner_name(k, p) for k, p in _neighbours(conn, "OWNS", key, incoming=True)})
-    tags = sorted(common.tag_name(k) for k, _ in _neighbours(conn, "TAGGED", key, incoming=False))
-    versions = [common.version_view(k, p) for k, p in _neighbours(conn, "VERSION_OF", key, incoming=True)]
-    return DatasetView(
-        node=common.node_view(key, row.labels, row.props),
-        facets=common.facets_from_props(row.props),
-        fields=fields,
-        owners=owners,
-        tags=tags,
-        versions=common.sort_versions(versions),
-    )
 
 
 def dump(conn: sqlite3.Connection) -> GraphDump:

@@ -25,11 +25,17 @@ from typing import TypeVar
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.filesystem import prepare_directory, sqlite_error_is_environmental, write_problem
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _sqlite_admin as admin
+from olgraph.store import _sqlite_columns as columns
+from olgraph.store import _sqlite_details as detail
+from olgraph.store import _sqlite_lists as lists
 from olgraph.store import _sqlite_query as q
+from olgraph.store import _sqlite_search as search_module
 from olgraph.store._sqlite_apply import apply_batch
-from olgraph.store._sqlite_rows import connect
+from olgraph.store._sqlite_schema import connect
 from olgraph.store.base import (
-    DatasetView,
+    ColumnEdges,
+    ColumnLineageResult,
     Direction,
     GraphDump,
     ImpactResult,
@@ -38,6 +44,10 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.search import SearchPage, SearchQuery
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 T = TypeVar("T")
 
@@ -172,39 +182,125 @@ class EmbeddedStore:
         return await self._call(q.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
-        fn = functools.partial(q.lineage, include_deleted=include_deleted)
-        return await self._call(fn, key, direction, depth, max_nodes)
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._call(q.lineage, key, spec)
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key``."""
-        return await self._call(q.impact, key, depth, max_nodes)
+        return await self._call(q.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of))
 
-    async def list_namespaces(self, limit: int, offset: int) -> Page:
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column or all columns of a dataset; ``NotFound`` when unknown."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of, COLUMN_LINEAGE)
+        return await self._call(columns.column_lineage, key, spec)
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of a column."""
+        spec = WalkSpec("downstream", depth, max_nodes, as_of=as_of, traversal=COLUMN_IMPACT)
+        return await self._call(columns.column_impact, key, spec)
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """Column edges between the columns of ``datasets``."""
+        return await self._call(columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._call(search_module.search, query)
+
+    async def list_namespaces(
+        self, limit: int, offset: int, *, include_deleted: bool = False, after: tuple[str, str] | None = None
+    ) -> Page:
         """Namespace names, sorted."""
-        return await self._call(q.list_namespaces, limit, offset)
+        return await self._call(lists.list_namespaces, Window(limit, offset, after), include_deleted)
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
-        """Datasets and models of ``namespace``, by name."""
-        return await self._call(q.list_datasets, namespace, limit, offset)
+        """Live datasets and models of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("dataset", namespace), Window(limit, offset))
 
     async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
-        """Jobs of ``namespace``, by name."""
-        return await self._call(q.list_jobs, namespace, limit, offset)
+        """Live jobs of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("job", namespace), Window(limit, offset))
 
-    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+    async def list_nodes(self, flt: NodeFilter, window: Window) -> Page:
+        """Datasets, models or jobs matching ``flt``, by (name, key)."""
+        return await self._call(lists.list_nodes, flt, window)
+
+    async def list_tags(self, limit: int, offset: int) -> Page:
+        """Tags with their counts, by key."""
+        return await self._call(lists.list_tags, limit, offset)
+
+    async def list_runs(self, job_key: str, limit: int, offset: int, state: str | None = None) -> Page:
         """Runs of a job, newest first."""
-        return await self._call(q.list_runs, job_key, limit, offset)
+        return await self._call(q.list_runs, job_key, limit, offset, state)
 
     async def get_run(self, run_id: str) -> RunView | None:
         """One run by runId."""
         return await self._call(q.get_run, run_id)
 
-    async def get_dataset(self, key: str) -> DatasetView | None:
-        """One dataset with facets, fields, owners, tags and versions."""
-        return await self._call(q.get_dataset, key)
+    async def get_run_detail(self, run_id: str) -> RunDetail | None:
+        """One run in full."""
+        return await self._call(detail.get_run_detail, run_id)
+
+    async def list_child_runs(self, run_id: str, limit: int, offset: int) -> Page:
+        """Child runs of a run, newest first."""
+        return await self._call(detail.list_child_runs, run_id, limit, offset)
+
+    async def get_job(self, key: str) -> JobView | None:
+        """One job in full."""
+        return await self._call(detail.get_job, key)
+
+    async def get_dataset(self, key: str) -> DatasetDetail | None:
+        """One dataset or model in full."""
+        return await self._call(detail.get_dataset, key)
+
+    async def list_versions(self, key: str, limit: int, offset: int) -> Page:
+        """Versions of a dataset, newest first."""
+        return await self._call(detail.list_versions, key, limit, offset)
+
+    async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
+        """One version of a dataset with its provenance."""
+        return await self._call(detail.get_version, dataset, version)
+
+    async def external_dependents(self, namespace: str, limit: int) -> list[NodeView]:
+        """Live nodes outside ``namespace`` fed directly by it."""
+        return await self._call(admin.external_dependents, namespace, limit)
+
+    async def purge(self, keys: Sequence[str]) -> int:
+        """Remove nodes for good (one transaction)."""
+        return await self._call(admin.purge, list(keys), write=True)
+
+    async def expire_runs(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of runs (one transaction)."""
+        return await self._call(admin.expire_runs, cutoff, after, limit, dry_run, write=True)
+
+    async def expire_versions(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of dataset versions (one transaction)."""
+        return await self._call(admin.expire_versions, cutoff, after, limit, dry_run, write=True)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

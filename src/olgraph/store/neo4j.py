@@ -25,18 +25,23 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 import neo4j
-from neo4j.exceptions import ClientError
 
 from olgraph.errors import SchemaMissing, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _neo4j_admin as admin
+from olgraph.store import _neo4j_columns as columns
+from olgraph.store import _neo4j_details as detail
+from olgraph.store import _neo4j_lists as lists
 from olgraph.store import _neo4j_read as read
+from olgraph.store import _neo4j_search as search_module
 from olgraph.store._neo4j_analyst import run_analyst_query
 from olgraph.store._neo4j_batch import Batch
-from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store._neo4j_errors import mapped_errors
+from olgraph.store._neo4j_schema import apply_schema
 from olgraph.store._neo4j_write import apply_batch
 from olgraph.store.base import (
-    DatasetView,
+    ColumnEdges,
+    ColumnLineageResult,
     Direction,
     GraphDump,
     ImpactResult,
@@ -46,6 +51,10 @@ from olgraph.store.base import (
     RunView,
 )
 from olgraph.store.cypher_guard import CypherQuery, CypherResult
+from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.search import SearchPage, SearchQuery
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -54,9 +63,6 @@ ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable
 
 SCHEMA_MARKER = "dataset_key"
 """The constraint whose presence means a database holds olgraph's schema (schemas/neo4j/)."""
-
-INDEX_WAIT_SECONDS = 300
-"""How long ``open`` waits for new indexes to come online (they are built in the background)."""
 
 
 class Neo4jStore:
@@ -156,16 +162,7 @@ class Neo4jStore:
         return bool(record and record["found"])
 
     async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
-        async with driver.session(database=self.database) as session:
-            for statement in schema_statements():
-                try:
-                    await (await session.run(statement)).consume()
-                except ClientError as exc:
-                    # Another process created the same constraint or index between our
-                    # IF NOT EXISTS check and the creation: what we wanted exists.
-                    if "AlreadyExists" not in (exc.code or ""):
-                        raise
-            await (await session.run("CALL db.awaitIndexes($seconds)", seconds=INDEX_WAIT_SECONDS)).consume()
+        await apply_schema(driver, self.database)
 
     async def close(self) -> None:
         """Close the driver and its connections."""
@@ -224,47 +221,140 @@ class Neo4jStore:
             ) as session:
                 return await session.execute_read(fn, *args, **kwargs)
 
+    async def _write(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        driver = self._require()
+        with mapped_errors(action):
+            async with driver.session(database=self.database) as session:
+                return await session.execute_write(fn, *args, **kwargs)
+
     async def get_node(self, key: str) -> NodeView | None:
         """The job, dataset or run with this key, deleted or not."""
         return await self._read("get_node", read.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._read("lineage", read.lineage, key, spec)
+
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
+        """Every live dataset, model and job downstream of ``key``."""
         return await self._read(
-            "lineage", read.lineage, key, direction, depth, max_nodes, include_deleted=include_deleted
+            "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
         )
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
-        """Every live dataset, model and job downstream of ``key``."""
-        return await self._read("impact", read.impact, key, depth, max_nodes)
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column or all columns of a dataset; ``NotFound`` when unknown."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of, COLUMN_LINEAGE)
+        return await self._read("column_lineage", columns.column_lineage, key, spec)
 
-    async def list_namespaces(self, limit: int, offset: int) -> Page:
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of a column."""
+        spec = WalkSpec("downstream", depth, max_nodes, as_of=as_of, traversal=COLUMN_IMPACT)
+        return await self._read("column_impact", columns.column_impact, key, spec)
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """Column edges between the columns of ``datasets``."""
+        return await self._read("column_edges", columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._read("search", search_module.search, query)
+
+    async def list_namespaces(
+        self, limit: int, offset: int, *, include_deleted: bool = False, after: tuple[str, str] | None = None
+    ) -> Page:
         """Namespace names, sorted."""
-        return await self._read("list_namespaces", read.list_namespaces, limit, offset)
+        return await self._read(
+            "list_namespaces", lists.list_namespaces, Window(limit, offset, after), include_deleted
+        )
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
-        """Datasets and models of ``namespace``, by name."""
-        return await self._read(
-            "list_datasets", read.list_nodes, read.LIST_DATASETS, namespace, limit, offset
-        )
+        """Live datasets and models of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("dataset", namespace), Window(limit, offset))
 
     async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
-        """Jobs of ``namespace``, by name."""
-        return await self._read("list_jobs", read.list_nodes, read.LIST_JOBS, namespace, limit, offset)
+        """Live jobs of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("job", namespace), Window(limit, offset))
 
-    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+    async def list_nodes(self, flt: NodeFilter, window: Window) -> Page:
+        """Datasets, models or jobs matching ``flt``, by (name, key)."""
+        return await self._read("list_nodes", lists.list_nodes, flt, window)
+
+    async def list_tags(self, limit: int, offset: int) -> Page:
+        """Tags with their counts, by key."""
+        return await self._read("list_tags", lists.list_tags, limit, offset)
+
+    async def list_runs(self, job_key: str, limit: int, offset: int, state: str | None = None) -> Page:
         """Runs of a job, newest first."""
-        return await self._read("list_runs", read.list_runs, job_key, limit, offset)
+        return await self._read("list_runs", read.list_runs, job_key, limit, offset, state)
 
     async def get_run(self, run_id: str) -> RunView | None:
         """One run by runId."""
         return await self._read("get_run", read.get_run, run_id)
 
-    async def get_dataset(self, key: str) -> DatasetView | None:
-        """One dataset with facets, fields, owners, tags and versions."""
-        return await self._read("get_dataset", read.get_dataset, key)
+    async def get_run_detail(self, run_id: str) -> RunDetail | None:
+        """One run in full."""
+        return await self._read("get_run_detail", detail.get_run_detail, run_id)
+
+    async def list_child_runs(self, run_id: str, limit: int, offset: int) -> Page:
+        """Child runs of a run, newest first."""
+        return await self._read("list_child_runs", detail.list_child_runs, run_id, limit, offset)
+
+    async def get_job(self, key: str) -> JobView | None:
+        """One job in full."""
+        return await self._read("get_job", detail.get_job, key)
+
+    async def get_dataset(self, key: str) -> DatasetDetail | None:
+        """One dataset or model in full."""
+        return await self._read("get_dataset", detail.get_dataset, key)
+
+    async def list_versions(self, key: str, limit: int, offset: int) -> Page:
+        """Versions of a dataset, newest first."""
+        return await self._read("list_versions", detail.list_versions, key, limit, offset)
+
+    async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
+        """One version of a dataset with its provenance."""
+        return await self._read("get_version", detail.get_version, dataset, version)
+
+    async def external_dependents(self, namespace: str, limit: int) -> list[NodeView]:
+        """Live nodes outside ``namespace`` fed directly by it."""
+        return await self._read("external_dependents", admin.external_dependents, namespace, limit)
+
+    async def purge(self, keys: Sequence[str]) -> int:
+        """Remove nodes for good (one transaction)."""
+        return await self._write("purge", admin.purge, list(keys))
+
+    async def expire_runs(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of runs (one transaction)."""
+        return await self._write("expire_runs", admin.expire_runs, cutoff, after, limit, dry_run)
+
+    async def expire_versions(
+        self, cutoff: str, after: str, limit: int, dry_run: bool = False
+    ) -> tuple[int, str | None]:
+        """One retention batch of dataset versions (one transaction)."""
+        return await self._write("expire_versions", admin.expire_versions, cutoff, after, limit, dry_run)
 
     async def run_cypher(self, query: CypherQuery) -> CypherResult:
         """An analyst's read-only query, behind every guard (:mod:`olgraph.store.cypher_guard`)."""

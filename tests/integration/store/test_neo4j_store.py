@@ -38,11 +38,18 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
+from olgraph.store import _neo4j_admin as neo4j_admin
+from olgraph.store import _neo4j_columns as neo4j_columns
 from olgraph.store import _neo4j_cypher as cy
+from olgraph.store import _neo4j_details as neo4j_details
+from olgraph.store import _neo4j_lists as neo4j_lists
 from olgraph.store import _neo4j_read as read
+from olgraph.store import _neo4j_search as search
+from olgraph.store import details, walk
 from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.neo4j import Neo4jStore
+from olgraph.store.search import SEARCH_TYPES
 
 pytestmark = pytest.mark.neo4j
 
@@ -116,11 +123,22 @@ async def test_the_key_constraint_rejects_a_duplicate(store: Neo4jStore, neo4j_d
 
 def _every_statement() -> dict[str, str]:
     labels, types = [label.value for label in Label], [t.value for t in RelType]
-    statements = {
-        name: getattr(read, name)
-        for name in ("START", "GET_NODE", "HOP", "ALIASES", "IMPACT_DETAILS", "LIST_DATASETS", "LIST_JOBS")
-    }
-    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN", "GET_DATASET")}
+    statements = {name: getattr(read, name) for name in ("GET_NODE", "IMPACT_DETAILS")}
+    for traversal_name in ("DATASET_LINEAGE", "COLUMN_LINEAGE", "COLUMN_IMPACT"):
+        traversal = getattr(walk, traversal_name)
+        statements[f"start {traversal_name}"] = read.start_query(traversal)
+        statements[f"hop {traversal_name}"] = read.hop_query(traversal, probe=False)
+        statements[f"probe {traversal_name}"] = read.hop_query(traversal, probe=True)
+        statements[f"aliases {traversal_name}"] = read.aliases_query(traversal)
+    for tier in ("exact", "prefix", "substring"):
+        for namespace in (False, True):
+            statements[f"search {tier} ns={namespace}"] = search.tier_query(
+                SEARCH_TYPES, tier, namespace, False
+            )
+    statements["search total"] = search.total_query(SEARCH_TYPES, True, True, False)
+    statements["search total prefix"] = search.total_query(SEARCH_TYPES, False, False, True)
+    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN")}
+    statements |= _read_side_statements()
     return statements | {
         "find nodes": cy.find_nodes_query(labels),
         **{f"lock nodes {label}": cy.lock_nodes_query(label) for label in labels},
@@ -132,6 +150,54 @@ def _every_statement() -> dict[str, str]:
         "reads state": cy.READS_STATE,
         "relink reads": cy.RELINK_READS,
     }
+
+
+def _read_side_statements() -> dict[str, str]:
+    """Details, listings, columns and admin statements (every variant a request can make)."""
+    out: dict[str, str] = {}
+    for label, specs in (
+        (Label.JOB, details.JOB_SPECS),
+        (Label.DATASET, details.DATASET_SPECS),
+        (Label.RUN, details.RUN_SPECS),
+        (Label.DATASET_VERSION, details.VERSION_SPECS),
+    ):
+        out[f"neighbourhood {label.value}"] = neo4j_details.neighbourhood_query(label, tuple(specs))
+    out["versions page"] = neo4j_details.page_query(Label.DATASET, neo4j_details._VERSIONS)
+    out["children page"] = neo4j_details.page_query(Label.RUN, neo4j_details._CHILDREN)
+    out |= {"run stats": neo4j_details.RUN_STATS, "root run": neo4j_details.ROOT_RUN}
+    for namespace, owner, tag in itertools.product((True, False), repeat=3):
+        if not (namespace or owner or tag):
+            continue  # every dataset of every namespace: reads the name index (see below)
+        for keyset in (False, True):
+            name = f"list ns={namespace} owner={owner} tag={tag} keyset={keyset}"
+            out[name] = neo4j_lists._statement(
+                "Dataset",
+                namespace=namespace,
+                models=None,
+                owner=owner,
+                tag=tag,
+                deleted=False,
+                keyset=keyset,
+            )
+    out["list tags"] = neo4j_lists.LIST_TAGS
+    out |= {"nodes by key": neo4j_columns.NODES_BY_KEY, "fields of": neo4j_columns.FIELDS_OF}
+    out["column edges"] = neo4j_columns.COLUMN_EDGES
+    out |= {"external dependents": neo4j_admin.EXTERNAL_DEPENDENTS, "purge": neo4j_admin.PURGE}
+    out |= {"runs page": neo4j_admin.RUNS_PAGE, "versions page (retention)": neo4j_admin.VERSIONS_PAGE}
+    return out
+
+
+def test_listing_every_namespace_reads_only_the_name_index(store: Neo4jStore, neo4j_driver: Driver) -> None:
+    """Datasets or jobs of every namespace, by name: the name index, in order, not the label."""
+    statement = neo4j_lists._statement(
+        "Dataset", namespace=False, models=None, owner=False, tag=False, deleted=False, keyset=True
+    )
+    with neo4j_driver.session() as session:
+        plan = session.run(f"EXPLAIN {statement}").consume().plan
+    assert plan is not None
+    operators = _operators(plan)
+    assert "NodeByLabelScan" not in operators
+    assert "AllNodesScan" not in operators
 
 
 def _operators(plan: dict[str, Any]) -> list[str]:
@@ -149,7 +215,8 @@ def test_no_statement_scans_a_label_or_the_whole_graph(
         plan = session.run(f"EXPLAIN {statement}").consume().plan
 
     assert plan is not None
-    scans = [op for op in _operators(plan) if "Scan" in op]
+    # A CONTAINS scan of a TEXT index reads only the matches (its trigrams), not a label.
+    scans = [op for op in _operators(plan) if "Scan" in op and op != "NodeIndexContainsScan"]
     assert scans == [], f"{name} scans: {scans}"
 
 

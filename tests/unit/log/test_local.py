@@ -295,3 +295,23 @@ async def test_check_writable_reports_too_little_free_space(tmp_path: Path) -> N
             await log.check_writable()
     finally:
         await log.close()
+
+
+async def test_retention_removes_only_old_applied_events_and_counts_stay_true(log: LocalEventLog) -> None:
+    await log.append([_event(n) for n in range(1, 6)])
+    await log.commit("embedded", 3, [DeadLetter(2, "bad", b"{}")])
+    future = "9999-01-01T00:00:00.000000000Z"
+    assert await log.delete_events_before(future, applied_offset=3, limit=10, dry_run=True) == 3
+    assert len(await log.read(after=0, limit=10)) == 5  # a dry run removes nothing
+    assert await log.delete_events_before(future, applied_offset=3, limit=2) == 2
+    assert await log.delete_events_before(future, applied_offset=3, limit=2) == 1
+    assert [e.offset for e in await log.read(after=0, limit=10)] == [4, 5]  # pending events stay
+    assert await log.delete_events_before("2000-01-01T00:00:00.000000000Z", applied_offset=5, limit=10) == 0
+    counts = await log.counts("embedded")
+    assert (counts.accepted, counts.applied, counts.failed, counts.pending) == (5, 2, 1, 2)
+    await log.commit("embedded", 5)
+    await log.delete_events_before(future, applied_offset=5, limit=10)
+    assert (await log.counts("embedded")).last_offset == 5  # offsets are never reused
+    [offset] = await log.append([_event(6)])
+    assert offset == 6
+    assert len(await log.dead_letters(limit=10)) == 1

@@ -23,9 +23,10 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
-from olgraph.store._sqlite_rows import schema_sql
+from olgraph.store._sqlite_schema import SCHEMA_FILES, schema_sql
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore, _map_error
+from olgraph.store.listing import NodeFilter, Window
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -51,7 +52,8 @@ async def store(tmp_path: Path) -> EmbeddedStore:
 
 
 def test_the_shipped_schema_is_the_one_in_schemas() -> None:
-    assert (REPO / "schemas" / "sqlite" / "001_graph.sql").read_text(encoding="utf-8") == schema_sql()
+    for name in SCHEMA_FILES:
+        assert (REPO / "schemas" / "sqlite" / name).read_text(encoding="utf-8") == schema_sql(name)
 
 
 def test_embedded_store_implements_the_protocol(tmp_path: Path) -> None:
@@ -172,6 +174,30 @@ async def test_not_a_database_cannot_be_opened(tmp_path: Path) -> None:
         await store.open()
 
 
+async def _read_side_calls(store: EmbeddedStore) -> None:
+    """Every read-side question once (details, listings, columns, admin reads)."""
+    await store.get_job("job:db:j1")
+    await store.get_run_detail("0190a1b2-c3d4-7e5f-8a6b-000000000001")
+    await store.list_child_runs("0190a1b2-c3d4-7e5f-8a6b-000000000001", 10, 0)
+    await store.list_versions("dataset:db:d1", 10, 0)
+    await store.get_version("dataset:db:d1", "initial")
+    for flt in (
+        NodeFilter("dataset", "db"),
+        NodeFilter("dataset"),
+        NodeFilter("job", "db", owner="team:x"),
+        NodeFilter("dataset", tag=("pii", None)),
+        NodeFilter("dataset", "db", models=True, tag=("pii", "true")),
+    ):
+        await store.list_nodes(flt, Window(10))
+        await store.list_nodes(flt, Window(10, 0, ("d1", "dataset:db:d1")))
+    await store.list_namespaces(10, 0, after=("a", "namespace:a"))
+    await store.list_tags(10, 0)
+    await store.column_edges(["dataset:db:d1", "dataset:db:d2"])
+    await store.external_dependents("db", 10)
+    await store.expire_runs("2000-01-01", "", 10, dry_run=True)
+    await store.expire_versions("2000-01-01", "", 10, dry_run=True)
+
+
 _SCANS = re.compile(r"^SCAN (?!f\b|\(subquery)|PRIMARY KEY \(type=\?\)$")
 
 
@@ -195,6 +221,7 @@ async def test_no_query_scans_a_table(store: EmbeddedStore) -> None:
     await store.get_run("0190a1b2-c3d4-7e5f-8a6b-000000000001")
     await store.list_runs("job:db:j1", 10, 0)
     await store.list_datasets("db", 10, 0)
+    await _read_side_calls(store)
     await store._call(lambda conn: conn.set_trace_callback(None))
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "DELETE"))]
     assert len(queries) > 10
@@ -204,3 +231,27 @@ async def test_no_query_scans_a_table(store: EmbeddedStore) -> None:
 
     scans = [(q[:80], detail) for q, detail in await store._call(plans) if _SCANS.search(detail)]
     assert scans == []
+
+
+async def test_search_uses_its_indexes(store: EmbeddedStore) -> None:
+    """Exact and prefix matches seek the term index, substrings the trigram index: no table scan."""
+    from olgraph.store.search import SearchQuery  # noqa: PLC0415
+
+    await store.apply(
+        [_dataset(f"orders{i}") for i in range(30)] + [_job(f"load_orders{i}") for i in range(30)]
+    )
+    statements: list[str] = []
+    await store._call(lambda conn: conn.set_trace_callback(statements.append))
+    for text, namespace in (("orders1", None), ("ord", "db"), ("rders", None), ("or", None)):
+        page = await store.search(SearchQuery(text, namespace=namespace, limit=5))
+        assert page.hits
+    await store._call(lambda conn: conn.set_trace_callback(None))
+    queries = [s for s in statements if "search_terms" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(queries) >= 8
+
+    def plans(conn: sqlite3.Connection) -> list[str]:
+        return [row[3] for q in queries for row in conn.execute("EXPLAIN QUERY PLAN " + q)]
+
+    details = await store._call(plans)
+    assert not [d for d in details if re.match(r"SCAN (s|search_terms|nodes)\b", d)], details
+    assert any(re.match(r"SCAN search_fts VIRTUAL TABLE INDEX \d+:M", d) for d in details)  # a MATCH

@@ -5,7 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins
+.PHONY: install run test lint typecheck pytest services-up services-down docs clean bench bench-quick bench-report bench-plugins \
+        ui ui-test chromium screenshots
 
 install: $(STAMP)
 
@@ -15,10 +16,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: install
+run: install ui
 	$(BIN)/olgraph serve
 
-test: lint typecheck pytest
+test: lint typecheck ui-test pytest
+
+# The web explorer (ui/, TypeScript): `npm ci` and `npm run build` into src/olgraph/api/static
+# when the build is missing or stale (a digest of its inputs); needs Node.js >= 20.19 and npm.
+ui: install
+	$(BIN)/python scripts/build_ui.py
+
+# The explorer's own checks: TypeScript (strict) and its unit tests (vitest).
+ui-test: ui
+	cd ui && npm run typecheck && npm test
+
+# The browser tests drive Debian's Chromium; install it (and its driver) when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 lint: install
 	$(BIN)/ruff check src tests scripts bench
@@ -27,8 +43,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install ui chromium
 	$(BIN)/python -m pytest
+
+# Screenshots of every explorer page into docs/screenshots (the README shows one).
+screenshots: install ui chromium
+	$(BIN)/python -m pytest tests/browser -m screenshots -p no:randomly -q --screenshots
 
 services-up: install
 	$(BIN)/olgraph services up
@@ -57,4 +77,4 @@ docs: install
 	$(BIN)/python scripts/gen_config_docs.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ui/node_modules src/olgraph/api/static

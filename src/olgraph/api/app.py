@@ -18,6 +18,7 @@ from olgraph import __version__
 from olgraph.api import ingest, ops, query
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
+from olgraph.api.explorer import install_explorer
 from olgraph.config import Settings, check_serving_security
 from olgraph.runtime import Runtime, build_runtime
 
@@ -71,11 +72,14 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings, runtime),
+        docs_url=None,  # served by install_explorer, from the package instead of a CDN
+        redoc_url=None,
     )
     install_error_handlers(app, settings.server.retry_after_seconds)
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(ops.router)
+    install_explorer(app)  # last: its catch-all route serves the explorer's client-side routes
     _document_errors_in_openapi(app)
     return app
 

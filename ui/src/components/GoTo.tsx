@@ -33,10 +33,17 @@ export function suggest(text: string, namespaces: string[]): Suggestion[] {
   return found.slice(0, MAX_SUGGESTIONS);
 }
 
-function rank(name: string, query: string): number {
+/** Exact, then prefix, then at a word's start (after / : . _ -), then anywhere. */
+export function rank(name: string, query: string): number {
   const lower = name.toLowerCase();
   if (lower === query) return 0;
-  return lower.startsWith(query) ? 1 : 2;
+  if (lower.startsWith(query)) return 1;
+  let at = lower.indexOf(query);
+  while (at > 0) {
+    if ("/:._- @".includes(lower[at - 1] as string)) return 2;
+    at = lower.indexOf(query, at + 1);
+  }
+  return 3;
 }
 
 export function GoTo() {

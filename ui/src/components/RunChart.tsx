@@ -15,6 +15,7 @@ export function RunChart({ runs }: { runs: Run[] }) {
   const step = WIDTH / Math.max(ordered.length, 1);
   const bar = Math.max(2, Math.min(24, step - 2));
   return (
+    <figure className="run-chart-figure">
     <svg
       className="run-chart"
       viewBox={`0 0 ${WIDTH} ${HEIGHT + 4}`}
@@ -42,5 +43,10 @@ export function RunChart({ runs }: { runs: Run[] }) {
         );
       })}
     </svg>
+      <figcaption className="muted">
+        Duration of each run, oldest left (longest: {formatDuration(longest)}); failed runs in red. Click a bar to open
+        its run.
+      </figcaption>
+    </figure>
   );
 }

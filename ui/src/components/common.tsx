@@ -26,7 +26,9 @@ export function Problem({ error }: { error: Error }) {
       </div>
     );
   }
-  const detail = error instanceof ApiError && error.field ? ` (${error.field})` : "";
+  // the API's messages usually start with the field they name already
+  const field = error instanceof ApiError ? error.field : null;
+  const detail = field && !error.message.startsWith(field) ? ` (${field})` : "";
   return (
     <div className="problem" role="alert">
       {error instanceof ApiError && error.status === 404 ? "Not found: " : "Error: "}

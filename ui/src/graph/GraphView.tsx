@@ -18,8 +18,8 @@ export interface GraphViewProps {
   onToggle: (id: string) => void;
 }
 
-const CHAR = 7.2;
-const HEIGHT = 40;
+const CHAR = 7.6;
+const HEIGHT = 44;
 
 function label(node: View["nodes"][number]): string {
   return `${shortName(node.name)}${node.more ? "  +" : node.expanded ? "  −" : ""}\n${node.type}`;
@@ -43,7 +43,7 @@ function style(): StylesheetJson {
         "text-wrap": "wrap",
         "text-valign": "center",
         "text-halign": "center",
-        "font-size": 12,
+        "font-size": 13,
         "line-height": 1.3,
         color: text,
       },
@@ -157,8 +157,8 @@ export function GraphView(props: GraphViewProps) {
       });
       instance.fit(undefined, 30);
       // small graphs are not blown up; large ones stay readable around the focus
-      if (instance.zoom() > 1) {
-        instance.zoom(1);
+      if (instance.zoom() > 1.2) {
+        instance.zoom(1.2);
         instance.center();
       } else if (instance.zoom() < 0.35) {
         instance.zoom(0.35);

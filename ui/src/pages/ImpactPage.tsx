@@ -97,7 +97,14 @@ export function ImpactPage() {
                 <h3>
                   {group} <span className="muted">({items.length})</span>
                 </h3>
-                <table>
+                <table className="fixed">
+                  <colgroup>
+                    <col />
+                    <col style={{ width: "9em" }} />
+                    <col style={{ width: "7em" }} />
+                    <col style={{ width: "13em" }} />
+                    <col style={{ width: "9em" }} />
+                  </colgroup>
                   <thead>
                     <tr>
                       <th>Name</th>

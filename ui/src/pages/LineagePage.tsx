@@ -16,8 +16,9 @@ const DIRECTIONS: Direction[] = ["upstream", "downstream", "both"];
 export const DEFAULT_DEPTH = 2;
 const EXPAND_DEPTH = 2;
 
-async function fetchAnswer(root: string, direction: Direction, shown: number): Promise<Answer> {
-  const ask = (depth: number) => apiGet<Lineage>("/lineage", { nodeId: root, direction, depth });
+async function fetchAnswer(root: string, direction: Direction, shown: number, deleted: boolean): Promise<Answer> {
+  const ask = (depth: number) =>
+    apiGet<Lineage>("/lineage", { nodeId: root, direction, depth, includeDeleted: deleted || undefined });
   try {
     return { root, direction, shown, lookahead: true, lineage: await ask(shown + 1) };
   } catch (error) {
@@ -29,7 +30,7 @@ async function fetchAnswer(root: string, direction: Direction, shown: number): P
   }
 }
 
-function useAnswers(node: string, direction: Direction, depth: number, expand: string[]) {
+function useAnswers(node: string, direction: Direction, depth: number, expand: string[], deleted: boolean) {
   const cache = useRef(new Map<string, Promise<Answer>>());
   const keyVersion = useKeyVersion();
   const cacheVersion = useRef(keyVersion);
@@ -39,10 +40,10 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
   }
   // answers are cached for the page's life (not cancelled: a later view may reuse them)
   const cached = (root: string, dir: Direction, shown: number) => {
-    const id = `${root}|${dir}|${shown}`;
+    const id = `${root}|${dir}|${shown}|${deleted}`;
     let found = cache.current.get(id);
     if (!found) {
-      found = fetchAnswer(root, dir, shown);
+      found = fetchAnswer(root, dir, shown, deleted);
       found.catch(() => cache.current.delete(id));
       cache.current.set(id, found);
     }
@@ -58,7 +59,7 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
           return { base: base as Answer, expansions };
         }
       : null,
-    [node, direction, depth, expand.join("\n")],
+    [node, direction, depth, expand.join("\n"), deleted],
   );
 }
 
@@ -103,7 +104,8 @@ export function LineagePage({ theme }: { theme: string }) {
   const expand = params.getAll("expand");
   const selected = params.get("sel");
   const pathTo = params.get("path");
-  const state = useAnswers(node, direction, depth, expand);
+  const deleted = params.get("deleted") === "1";
+  const state = useAnswers(node, direction, depth, expand, deleted);
 
   const update = (changes: Record<string, string | string[] | null>) => {
     const next = new URLSearchParams(params);
@@ -161,6 +163,14 @@ export function LineagePage({ theme }: { theme: string }) {
             value={depth}
             onChange={(e) => update({ depth: String(Math.max(1, Number(e.target.value) || 1)) })}
           />
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={deleted}
+            onChange={(e) => update({ deleted: e.target.checked ? "1" : null })}
+          />{" "}
+          Deleted nodes
         </label>
         {expand.length > 0 && (
           <button type="button" className="secondary" onClick={() => update({ expand: [] })}>

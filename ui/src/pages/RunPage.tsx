@@ -71,8 +71,8 @@ export function RunPage() {
         );
         return (
           <>
-            <h1 className="mono wrap">
-              Run {run.runId} <StateBadge state={run.state} />
+            <h1 className="wrap">
+              Run <span className="mono-title">{run.runId}</span> <StateBadge state={run.state} />
             </h1>
             <dl className="facts">
               <div>

@@ -38,7 +38,8 @@ describe("node ids", () => {
   it("shortens names to their last segment", () => {
     expect(shortName("public.orders")).toBe("public.orders");
     expect(shortName("warehouse_catalog.analytics_schema.customer_orders")).toBe("customer_orders");
-    expect(shortName("s3://lake/clean/orders/")).toBe("orders");
+    expect(shortName("clean/orders/")).toBe("clean/orders");
+    expect(shortName("s3://lake/warehouse/clean/orders/")).toBe("orders");
     expect(shortName("file://localhost/in_file1.txt")).toBe("in_file1.txt");
     expect(shortName("x".repeat(40))).toHaveLength(28);
   });

@@ -60,6 +60,7 @@ export function nodePath(node: { id: string; type: string }): string {
 /** A short label for a node in the graph: the last path segment of its name, or a dotted name's table. */
 export function shortName(name: string): string {
   const trimmed = name.replace(/\/+$/, "");
+  if (trimmed.length <= 28) return trimmed;
   const slash = trimmed.lastIndexOf("/");
   let tail = slash >= 0 && slash < trimmed.length - 1 ? trimmed.slice(slash + 1) : trimmed;
   if (tail.length > 28 && slash < 0 && tail.includes(".")) tail = tail.slice(tail.lastIndexOf(".") + 1) || tail;

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from e2e_support import REPO, SHARED, wait_applied
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect, sync_playwright
 
 CHROMIUM = Path(os.environ.get("OLGRAPH_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -38,6 +38,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 20_000  # longest wait for one condition on a page (a busy 2-core machine)
+expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as any other step
 SCREENSHOTS = os.environ.get("OLGRAPH_SCREENSHOTS")  # `make screenshots`: the folder to refresh
 CORPUS = SHARED / "corpus"
 

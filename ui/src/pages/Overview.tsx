@@ -7,37 +7,41 @@ import { useApi } from "../api/useApi";
 import { Loaded, Section } from "../components/common";
 import type { NamespaceList } from "./namespaces";
 
-interface Counted {
-  name: string;
-  datasets: number;
-  jobs: number;
-}
-
 const SHOWN = 200;
 
-async function loadCounts(signal: AbortSignal): Promise<{ rows: Counted[]; total: number }> {
-  const namespaces = await apiGet<NamespaceList>("/namespaces", { limit: SHOWN }, signal);
-  const rows = await Promise.all(
-    namespaces.items.map(async ({ name }) => {
-      const path = `/namespaces/${encodeURIComponent(name)}`;
-      const [datasets, jobs] = await Promise.all([
+/** One namespace's row: its counts load on their own, so the table shows at once. */
+function NamespaceRow({ name }: { name: string }) {
+  const path = `/namespaces/${encodeURIComponent(name)}`;
+  const counts = useApi(
+    (signal) =>
+      Promise.all([
         apiGet<Page<GraphNode>>(`${path}/datasets`, { limit: 1 }, signal),
         apiGet<Page<GraphNode>>(`${path}/jobs`, { limit: 1 }, signal),
-      ]);
-      return { name, datasets: datasets.total, jobs: jobs.total };
-    }),
+      ]),
+    [name],
   );
-  return { rows, total: namespaces.total };
+  const [datasets, jobs] = counts.data ?? [null, null];
+  return (
+    <tr>
+      <td className="wrap">{name}</td>
+      <td className="num">
+        <Link to={`/datasets?ns=${encodeURIComponent(name)}`}>{datasets ? datasets.total : "…"}</Link>
+      </td>
+      <td className="num">
+        <Link to={`/jobs?ns=${encodeURIComponent(name)}`}>{jobs ? jobs.total : "…"}</Link>
+      </td>
+    </tr>
+  );
 }
 
 export function Overview() {
-  const state = useApi(loadCounts, []);
+  const state = useApi<NamespaceList>((signal) => apiGet("/namespaces", { limit: SHOWN }, signal), []);
   return (
     <>
       <h1>Namespaces</h1>
       <Loaded state={state} what="namespaces">
-        {({ rows, total }) =>
-          rows.length === 0 ? (
+        {({ items, total }) =>
+          items.length === 0 ? (
             <p className="empty">
               No lineage yet. Send OpenLineage events to <code>POST /api/v1/lineage</code>; they appear here.
             </p>
@@ -52,20 +56,12 @@ export function Overview() {
                   </tr>
                 </thead>
                 <tbody>
-                  {rows.map((row) => (
-                    <tr key={row.name}>
-                      <td className="wrap">{row.name}</td>
-                      <td className="num">
-                        <Link to={`/datasets?ns=${encodeURIComponent(row.name)}`}>{row.datasets}</Link>
-                      </td>
-                      <td className="num">
-                        <Link to={`/jobs?ns=${encodeURIComponent(row.name)}`}>{row.jobs}</Link>
-                      </td>
-                    </tr>
+                  {items.map(({ name }) => (
+                    <NamespaceRow key={name} name={name} />
                   ))}
                 </tbody>
               </table>
-              {total > rows.length && <p className="muted">The first {rows.length} of {total} namespaces.</p>}
+              {total > items.length && <p className="muted">The first {items.length} of {total} namespaces.</p>}
             </Section>
           )
         }

@@ -58,11 +58,11 @@ services-down: install
 
 # Benchmarks (docs/benchmarks.md): every section in one run, then bench/results/report.md and
 # PNG charts. Starts its own Neo4j, Kafka, PostgreSQL and olgraph processes; not part of `make test`.
-bench: install
+bench: install ui
 	$(BIN)/python bench/run.py
 
 # The same harness on small graphs (minutes): for trying it, not for quoting.
-bench-quick: install
+bench-quick: install ui
 	$(BIN)/python bench/run.py --quick
 
 bench-report: install

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import BenchConfig, config_from, log, section_parser, write_result
 from report import render
 
-SECTIONS = ("ingest", "ceiling", "peer", "queries")
-"""Run order: ingest rates first (the e2e figures the headline needs), the big graphs last."""
+SECTIONS = ("ingest", "ceiling", "peer", "queries", "explorer")
+"""Run order: ingest rates first (the e2e figures the headline needs), the big graphs, then the browser."""
 
 
 def run_section(name: str, config: BenchConfig) -> bool:

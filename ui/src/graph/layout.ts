@@ -24,6 +24,11 @@ function engine(): InstanceType<typeof ELK> {
   return elk;
 }
 
+/** Start the layout worker (loading ELK takes a while) before the first graph arrives. */
+export function warmUpLayout(): void {
+  engine();
+}
+
 const COMMON = {
   "elk.algorithm": "layered",
   "elk.direction": "RIGHT",

@@ -9,6 +9,7 @@ import { useApi } from "../api/useApi";
 import { Loaded } from "../components/common";
 import { useKeyVersion } from "../components/KeyPrompt";
 import { GraphView } from "../graph/GraphView";
+import { warmUpLayout } from "../graph/layout";
 import { type Answer, composeView, type Direction, findPath, pathEdges } from "../graph/model";
 import { formatTime, nodePath } from "../util/format";
 
@@ -95,6 +96,7 @@ function Summary({ node, onToggle, expanded }: { node: GraphNode; onToggle: () =
 }
 
 export function LineagePage({ theme }: { theme: string }) {
+  warmUpLayout(); // ELK loads in its worker while the API answers
   const [params, setParams] = useSearchParams();
   const node = params.get("node") ?? "";
   const direction = (DIRECTIONS as string[]).includes(params.get("direction") ?? "")

@@ -87,7 +87,10 @@ class PageWatch:
             self._add(f"request outside the server: {request.url}")
 
     def on_failed(self, request: Request) -> None:
-        self._add(f"request failed: {request.method} {request.url} ({request.failure})")
+        # net::ERR_ABORTED is the page cancelling a request it no longer needs (a navigation
+        # while counts load); a server that fails shows as a reset, an empty answer or an HTTP error
+        if request.failure != "net::ERR_ABORTED":
+            self._add(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def on_response(self, response: Response) -> None:
         if response.status >= 400:

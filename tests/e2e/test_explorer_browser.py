@@ -79,7 +79,7 @@ def shots(tmp_path: Path) -> Path:
 def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> None:
     """Go-to box → namespace → dataset → lineage graph → expand/collapse → path → impact → CSV."""
     page.goto(url + "/")
-    expect(page.get_by_role("heading", name="Namespaces")).to_be_visible()
+    expect(page.get_by_role("heading", name="Namespaces", exact=True)).to_be_visible()
     expect(page.get_by_role("cell", name="s3://lake", exact=True)).to_be_visible()
     screenshot(page, f"{prefix}namespaces", shots)
 
@@ -284,7 +284,7 @@ def test_unknown_page_and_node_say_so(browser: Browser, explorer: Explorer) -> N
     with watched_page(browser, explorer.url) as (page, watch):
         page.goto(f"{explorer.url}/no/such/page")
         expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
-        watch.allow(r"HTTP 404: GET .*/api/v1/(datasets|lineage)\?nodeId=dataset%3Anowhere")
+        watch.allow(r"HTTP 404: GET .*/api/v1/datasets\?nodeId=dataset%3Anowhere")
         watch.allow(r"console error: Failed to load resource: the server responded with a status of 404")
         page.goto(f"{explorer.url}/dataset?id={quote('dataset:nowhere:x', safe='')}")
         expect(page.get_by_role("alert")).to_have_text(

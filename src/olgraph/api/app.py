@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(ops.router)
-    install_explorer(app)  # last: its catch-all route serves the explorer's client-side routes
+    install_explorer(app)  # after the error handlers: its 404 handler serves the explorer's pages
     _document_errors_in_openapi(app)
     return app
 

@@ -8,9 +8,9 @@ from their npm packages into ``static/vendor`` by the same build. Routes:
 - ``/vendor/…``: the documentation pages' files, revalidated on every use (``no-cache``: they
   keep their names across upgrades);
 - ``/docs``, ``/redoc``: the documentation pages, pointing at ``/vendor``;
-- any other ``GET`` outside ``/api/``: the explorer's ``index.html`` (``no-cache``), so that its
-  client-side routes (``/dataset?id=…``) can be bookmarked and reloaded. An unknown path
-  under ``/api/`` stays a JSON 404.
+- any other ``GET`` that no route takes, outside ``/api/``: the explorer's ``index.html``
+  (``no-cache``), so that its client-side routes (``/dataset?id=…``) can be bookmarked and
+  reloaded. Unknown paths under ``/api/``, other methods and missing assets stay JSON 404s.
 
 None of them needs an API key: they hold no lineage data; the explorer asks the API for that
 with the key the user gives it.
@@ -18,7 +18,7 @@ with the key the user gives it.
 Example::
 
     app = FastAPI(docs_url=None, redoc_url=None)
-    ...  # every API router first
+    install_error_handlers(app, retry_after_seconds=5)
     install_explorer(app)
 """
 
@@ -29,10 +29,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
-from olgraph.errors import NotFound
+from olgraph.api.errors import error_body
 
 STATIC = Path(__file__).resolve().parent / "static"
 EXPLORER = STATIC / "explorer"
@@ -53,6 +54,7 @@ NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 <p>This olgraph was installed from a source tree without the web UI. Build it with
 <code>make ui</code> (Node.js 20 and npm), or install a wheel, which includes it.
 The HTTP API works without it: see <a href="/docs">/docs</a>.</p></body></html>"""
+
 
 class CachedFiles(StaticFiles):
     """Static files with one ``Cache-Control`` value (ETag/304 handling is StaticFiles')."""
@@ -120,17 +122,30 @@ def _top_level_file(path: str) -> Path | None:
     return candidate if candidate.is_file() and candidate.name != "index.html" else None
 
 
-def install_explorer(app: FastAPI) -> None:
-    """Serve the explorer and the documentation pages; call after every API router is included."""
-    _docs_routes(app)
-    app.mount("/assets", CachedFiles(directory=EXPLORER / "assets", cache_control=IMMUTABLE), name="assets")
-    app.mount("/vendor", CachedFiles(directory=VENDOR, cache_control=REVALIDATE), name="vendor")
+NOT_PAGES = ("/api/", "/assets/", "/vendor/")
+"""Paths whose 404 stays a JSON 404: the API, and files that must never be answered with HTML."""
 
-    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-    async def explorer(path: str, request: Request) -> Response:
-        if path == "api" or path.startswith("api/"):
-            raise NotFound(f"no API route {request.url.path!r}", field="path")
-        found = _top_level_file(path)
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """A page of the explorer for a ``GET`` no route has; the usual JSON 404 for anything else."""
+    path = request.url.path
+    if request.method in ("GET", "HEAD") and path != "/api" and not path.startswith(NOT_PAGES):
+        found = _top_level_file(path.removeprefix("/"))
         if found is not None:
             return FileResponse(found, headers={"Cache-Control": REVALIDATE})
         return _index()
+    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Not Found"
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    return JSONResponse(error_body(str(detail)), status_code=404, headers=headers)
+
+
+def install_explorer(app: FastAPI) -> None:
+    """Serve the explorer and the documentation pages beside the API's routes.
+
+    The explorer's pages are answers to ``GET`` requests that no route takes (a 404 handler),
+    not a catch-all route: a wrong method on an API route keeps its 405.
+    """
+    _docs_routes(app)
+    app.mount("/assets", CachedFiles(directory=EXPLORER / "assets", cache_control=IMMUTABLE), name="assets")
+    app.mount("/vendor", CachedFiles(directory=VENDOR, cache_control=REVALIDATE), name="vendor")
+    app.add_exception_handler(404, _not_found)

@@ -125,10 +125,9 @@ function Versions({ versions, labels }: { versions: DatasetVersion[]; labels: Ma
 }
 
 async function loadDataset(id: string, signal: AbortSignal) {
-  const [dataset, around] = await Promise.all([
-    apiGet<Dataset>("/datasets", { nodeId: id }, signal),
-    neighbours(id, signal),
-  ]);
+  // one after the other: an unknown id gets one clear 404, from the dataset itself
+  const dataset = await apiGet<Dataset>("/datasets", { nodeId: id }, signal);
+  const around = await neighbours(id, signal);
   const runs = await lastRuns([...around.upstream, ...around.downstream], RUN_LOOKUPS, signal);
   return { dataset, around, runs };
 }

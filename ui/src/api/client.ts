@@ -47,8 +47,10 @@ async function request(path: string, params: Params, signal?: AbortSignal): Prom
     let message = `${response.status} ${response.statusText}`;
     let field: string | null = null;
     try {
-      const body = (await response.json()) as { error?: string; field?: string | null };
-      if (body.error) message = body.error;
+      // {error: message, field} today; {error: code, field, reason: message} in the read side's contract
+      const body = (await response.json()) as { error?: string; field?: string | null; reason?: string };
+      if (body.reason) message = body.reason;
+      else if (body.error) message = body.error;
       field = body.field ?? null;
     } catch {
       // not a JSON error body: keep the status line

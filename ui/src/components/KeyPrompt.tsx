@@ -28,7 +28,7 @@ function explain(error: ApiError, hadKey: boolean): string {
 
 export function KeyProvider({ children }: { children: ReactNode }) {
   const [version, setVersion] = useState(0);
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<{ text: string; refused: boolean } | null>(null);
   const [shown, setShown] = useState(false);
   const [draft, setDraft] = useState("");
   const input = useRef<HTMLInputElement>(null);
@@ -36,7 +36,7 @@ export function KeyProvider({ children }: { children: ReactNode }) {
   useEffect(
     () =>
       onAuthError((error) => {
-        setProblem(explain(error, getKey() !== null));
+        setProblem({ text: explain(error, getKey() !== null), refused: error.status === 403 || getKey() !== null });
         setShown(true);
       }),
     [],
@@ -73,8 +73,8 @@ export function KeyProvider({ children }: { children: ReactNode }) {
           <form className="modal" role="dialog" aria-modal="true" aria-labelledby="key-title" onSubmit={submit}>
             <h2 id="key-title">API key</h2>
             {problem && (
-              <p className="modal-problem" role="alert">
-                {problem}
+              <p className={problem.refused ? "modal-problem" : "modal-info"} role="alert">
+                {problem.text}
               </p>
             )}
             <label htmlFor="api-key">Key (sent as a Bearer token, kept for this tab only)</label>

@@ -107,6 +107,11 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
         "decimal(12,2)amount, checked non-negative"
     )
     expect(page.locator(".facts")).to_contain_text("team:data-platform")
+    columns = page.locator("section", has=page.get_by_role("heading", name=re.compile("^Column lineage")))
+    expect(columns.get_by_role("row")).to_have_count(6)  # header + one input field for each of 5 columns
+    amount = columns.get_by_role("row").filter(has_text="amount_eur")
+    expect(amount).to_contain_text("postgres://shop-db:5432:public.orders · amount")
+    expect(amount).to_contain_text("DIRECT/TRANSFORMATION")
     screenshot(page, f"{prefix}dataset", shots)
 
     page.locator("#main").get_by_role("link", name="Lineage", exact=True).click()

@@ -38,6 +38,65 @@ export function versionLabels(tags: string[]): Map<string, string[]> {
 
 const STATS = ["rowCount", "size", "fileCount"];
 
+interface InputField {
+  namespace: string;
+  name: string;
+  field: string;
+  transformations?: { type?: string; subtype?: string; description?: string; masking?: boolean }[];
+}
+
+export interface ColumnSource {
+  column: string;
+  dataset: string;
+  field: string;
+  transformation: string;
+}
+
+/** The column-to-column lineage of a dataset's `columnLineage` facet, one row per input field. */
+export function columnSources(facets: Record<string, unknown>): ColumnSource[] {
+  const facet = facets.columnLineage as { fields?: Record<string, { inputFields?: InputField[] }> } | undefined;
+  const rows: ColumnSource[] = [];
+  for (const [column, entry] of Object.entries(facet?.fields ?? {})) {
+    for (const input of entry.inputFields ?? []) {
+      const transformation = (input.transformations ?? [])
+        .map((t) => [t.type, t.subtype].filter(Boolean).join("/") + (t.masking ? " (masked)" : ""))
+        .join(", ");
+      rows.push({ column, dataset: `dataset:${input.namespace}:${input.name}`, field: input.field, transformation });
+    }
+  }
+  return rows.sort((a, b) => a.column.localeCompare(b.column) || a.dataset.localeCompare(b.dataset));
+}
+
+function ColumnLineage({ facets }: { facets: Record<string, unknown> }) {
+  const rows = columnSources(facets);
+  if (rows.length === 0) return null;
+  return (
+    <Section title="Column lineage (where each column comes from)">
+      <table>
+        <thead>
+          <tr>
+            <th>Column</th>
+            <th>From</th>
+            <th>Transformation</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={`${row.column}|${row.dataset}|${row.field}`}>
+              <td className="mono">{row.column}</td>
+              <td className="wrap">
+                <Link to={`/dataset?id=${encodeURIComponent(row.dataset)}`}>{row.dataset.replace(/^dataset:/, "")}</Link>
+                <span className="mono"> · {row.field}</span>
+              </td>
+              <td className="mono">{row.transformation || "—"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Section>
+  );
+}
+
 function Related({ title, nodes, runs }: { title: string; nodes: GraphNode[]; runs: Map<string, Run | null> }) {
   return (
     <Section title={title}>
@@ -215,6 +274,7 @@ export function DatasetPage() {
                 </table>
               )}
             </Section>
+            <ColumnLineage facets={dataset.facets} />
             <Versions versions={dataset.versions} labels={labels} />
             <Section title="Facets">
               <FacetList facets={dataset.facets} />

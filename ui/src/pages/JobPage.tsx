@@ -16,7 +16,7 @@ function failureRate(runs: Run[]): string {
   const finished = runs.filter((r) => r.state === "COMPLETE" || r.state === "FAIL" || r.state === "ABORT");
   if (finished.length === 0) return "—";
   const failed = finished.filter((r) => r.state !== "COMPLETE").length;
-  return `${Math.round((failed / finished.length) * 100)}% of the last ${finished.length} finished`;
+  return `${Math.round((failed / finished.length) * 100)}% of the last ${finished.length} finished runs`;
 }
 
 export function JobPage() {

@@ -32,3 +32,20 @@ CREATE INDEX dataset_version_dataset IF NOT EXISTS FOR (n:DatasetVersion) ON (n.
 // Models (an extra label on some datasets): look them up by key, or list them by namespace and name.
 CREATE INDEX model_key IF NOT EXISTS FOR (n:Model) ON (n.key);
 CREATE INDEX model_namespace_name IF NOT EXISTS FOR (n:Model) ON (n.namespace, n.name);
+
+// Read side (schema 2). Search: every dataset, job, column and namespace has `searchName`,
+// its lower-cased name. A RANGE index serves exact and prefix matches in name order, a TEXT
+// index (trigram based) substring matches.
+CREATE INDEX dataset_search_name IF NOT EXISTS FOR (n:Dataset) ON (n.searchName);
+CREATE INDEX job_search_name IF NOT EXISTS FOR (n:Job) ON (n.searchName);
+CREATE INDEX field_search_name IF NOT EXISTS FOR (n:Field) ON (n.searchName);
+CREATE INDEX namespace_search_name IF NOT EXISTS FOR (n:Namespace) ON (n.searchName);
+CREATE TEXT INDEX dataset_search_text IF NOT EXISTS FOR (n:Dataset) ON (n.searchName);
+CREATE TEXT INDEX job_search_text IF NOT EXISTS FOR (n:Job) ON (n.searchName);
+CREATE TEXT INDEX field_search_text IF NOT EXISTS FOR (n:Field) ON (n.searchName);
+CREATE TEXT INDEX namespace_search_text IF NOT EXISTS FOR (n:Namespace) ON (n.searchName);
+
+// Listings across namespaces by name; columns by namespace.
+CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name);
+CREATE INDEX job_name IF NOT EXISTS FOR (n:Job) ON (n.name);
+CREATE INDEX field_namespace IF NOT EXISTS FOR (n:Field) ON (n.namespace);

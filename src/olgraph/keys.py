@@ -12,6 +12,25 @@ to recover their parts: nodes carry ``namespace`` and ``name`` as properties ins
 
 from __future__ import annotations
 
+import re
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def normalize_run_id(run_id: str) -> str:
+    """The canonical form of an OpenLineage ``runId``: a UUID lower-cased, anything else as it is.
+
+    The spec's ``format: uuid`` is an annotation the official schema does not enforce, and
+    producers send ids such as ``manual__2024-01-01``; those are kept byte for byte.
+
+    >>> normalize_run_id(" 0176A8C2-FE01-7439-87E6-56A1A1B4029F ")
+    '0176a8c2-fe01-7439-87e6-56a1a1b4029f'
+    >>> normalize_run_id("Manual__2024-01-01")
+    'Manual__2024-01-01'
+    """
+    stripped = run_id.strip()
+    return stripped.lower() if _UUID.fullmatch(stripped) else run_id
+
 
 def job_key(namespace: str, name: str) -> str:
     """Key of the job ``(namespace, name)``."""
@@ -24,7 +43,7 @@ def dataset_key(namespace: str, name: str) -> str:
 
 
 def run_key(run_id: str) -> str:
-    """Key of the run with OpenLineage ``runId`` (a UUID, lower-cased by the parser)."""
+    """Key of the run with OpenLineage ``runId`` (as :func:`normalize_run_id` gives it)."""
     return f"run:{run_id}"
 
 

@@ -202,3 +202,83 @@ def run_events() -> list[Event]:
         run_event("FAIL", 2, 4, REPORT, [], [dataset("warehouse", "report.daily")], failed),
         run_event("START", 3, -5, REPORT, [dataset("warehouse", "clean.orders")], []),
     ]
+
+
+# ---------------------------------------------------------------- column lineage
+#
+#  raw.orders(id, email, amount, status) -etl.clean-> clean.orders(id, email_hash, amount)
+#      id -> id (DIRECT/IDENTITY), email -> email_hash (DIRECT/TRANSFORMATION, masking),
+#      amount -> amount (DIRECT/IDENTITY), status => clean.orders (INDIRECT/FILTER)
+#  clean.orders -mart.revenue-> mart.revenue(customer, total)
+#      id -> customer (DIRECT/IDENTITY), amount -> total (DIRECT/AGGREGATION "sum(amount)"),
+#      id => mart.revenue (INDIRECT/GROUP_BY)
+
+
+def typed_schema(**columns: str) -> dict[str, Any]:
+    """A ``schema`` facet with the given column types."""
+    return facet("SchemaDatasetFacet", fields=[{"name": c, "type": t} for c, t in columns.items()])
+
+
+def _input_field(name: str, field_name: str, kind: str, subtype: str, **extra: Any) -> dict[str, Any]:
+    transformation = {"type": kind, "subtype": subtype, **extra}
+    return {"namespace": "shop", "name": name, "field": field_name, "transformations": [transformation]}
+
+
+def column_lineage_facet(
+    fields: dict[str, list[dict[str, Any]]], whole: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A ``columnLineage`` facet: output column → its input fields; ``whole``: dataset-wide inputs."""
+    return facet(
+        "ColumnLineageDatasetFacet",
+        fields={name: {"inputFields": inputs} for name, inputs in fields.items()},
+        dataset=whole,
+    )
+
+
+def column_events() -> list[Event]:
+    """The two jobs above, one COMPLETE each (minutes 1 and 5)."""
+    raw = dataset(
+        "shop", "raw.orders", schema=typed_schema(id="int", email="string", amount="decimal", status="string")
+    )
+    clean_lineage = column_lineage_facet(
+        {
+            "id": [_input_field("raw.orders", "id", "DIRECT", "IDENTITY")],
+            "email_hash": [
+                _input_field(
+                    "raw.orders",
+                    "email",
+                    "DIRECT",
+                    "TRANSFORMATION",
+                    description="sha256(email)",
+                    masking=True,
+                )
+            ],
+            "amount": [_input_field("raw.orders", "amount", "DIRECT", "IDENTITY")],
+        },
+        [_input_field("raw.orders", "status", "INDIRECT", "FILTER")],
+    )
+    clean = dataset(
+        "shop",
+        "clean.orders",
+        schema=typed_schema(id="int", email_hash="string", amount="decimal"),
+        columnLineage=clean_lineage,
+    )
+    revenue_lineage = column_lineage_facet(
+        {
+            "customer": [_input_field("clean.orders", "id", "DIRECT", "IDENTITY")],
+            "total": [
+                _input_field("clean.orders", "amount", "DIRECT", "AGGREGATION", description="sum(amount)")
+            ],
+        },
+        [_input_field("clean.orders", "id", "INDIRECT", "GROUP_BY")],
+    )
+    revenue = dataset(
+        "shop",
+        "mart.revenue",
+        schema=typed_schema(customer="int", total="decimal"),
+        columnLineage=revenue_lineage,
+    )
+    return [
+        run_event("COMPLETE", 501, 1, ("shop", "etl.clean"), [raw], [clean]),
+        run_event("COMPLETE", 502, 5, ("shop", "mart.revenue"), [dataset("shop", "clean.orders")], [revenue]),
+    ]

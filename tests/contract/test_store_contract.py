@@ -15,6 +15,7 @@ from contract_events import (
     owners,
     run_event,
     run_id,
+    schema,
     stored_time,
     version,
     warehouse_events,
@@ -291,17 +292,22 @@ async def test_lineage_both_ways_with_a_depth_cap(warehouse: GraphStore) -> None
         ds_key("staging.customers"),
         ds_key("staging.orders"),
     ]
-    assert not result.truncated
+    assert (result.truncated, result.truncated_by) == (True, ("depth",))  # step1 and step4 lie beyond
     one = await warehouse.lineage(ds_key("mart.revenue"), "upstream", depth=1, max_nodes=100)
     assert _ids(one.nodes) == [ds_key("mart.revenue"), job_key(2)]
+    assert one.truncated_by == ("depth",)
     zero = await warehouse.lineage(ds_key("staging.orders"), "downstream", depth=0, max_nodes=100)
     assert _ids(zero.nodes) == [ds_key("staging.orders"), ds_key("db.staging_orders", "hive")]
+    assert zero.truncated_by == ("depth",)
+    exact = await warehouse.lineage(ds_key("mart.revenue"), "downstream", depth=2, max_nodes=100)
+    assert _ids(exact.nodes)[-1] == keys.dataset_key("ml", "churn")
+    assert not exact.truncated  # tmp.scratch beyond step5 is deleted: nothing more to show
 
 
 async def test_lineage_node_cap_truncates(warehouse: GraphStore) -> None:
     result = await warehouse.lineage(ds_key("raw.orders"), "downstream", depth=10, max_nodes=3)
     assert _ids(result.nodes) == [ds_key("raw.orders"), job_key(1), ds_key("db.staging_orders", "hive")]
-    assert result.truncated
+    assert (result.truncated, result.truncated_by) == (True, ("nodes",))
     assert {(e.source, e.target) for e in result.edges} == {(ds_key("raw.orders"), job_key(1))}
 
 
@@ -447,3 +453,134 @@ async def test_event_times_are_stored_normalized(store: GraphStore) -> None:
     run = await store.get_run(run_id(1))
     assert run is not None
     assert run.started_at == stored_time(0)
+
+
+# ---------------------------------------------------------------- limits say when they cut (regressions)
+
+
+def _chain_events(hops: int) -> list[Event]:
+    """``chain:t0 -job0-> chain:t1 -job1-> … -> chain:t{hops}``: one COMPLETE per job."""
+    return [
+        run_event(
+            "COMPLETE",
+            1000 + i,
+            i,
+            ("chain", f"job{i}"),
+            [dataset("chain", f"t{i}")],
+            [dataset("chain", f"t{i + 1}")],
+        )
+        for i in range(hops)
+    ]
+
+
+async def test_impact_on_a_60_hop_chain_lists_every_dependent(store: GraphStore) -> None:
+    """Impact used to stop at depth 5 and say nothing: a CI gate must never under-report."""
+    await apply_events(store, _chain_events(60), one_batch=True)
+    root = keys.dataset_key("chain", "t0")
+    everything = await store.impact(root, depth=10_000, max_nodes=10_000)
+    assert len(everything.affected) == 120
+    assert everything.affected[-1].id == keys.dataset_key("chain", "t60")
+    assert everything.affected[-1].distance == 120
+    assert (everything.truncated, everything.truncated_by) == (False, ())
+    five = await store.impact(root, depth=5, max_nodes=10_000)
+    assert [i.id for i in five.affected] == [
+        keys.job_key("chain", "job0"),
+        keys.dataset_key("chain", "t1"),
+        keys.job_key("chain", "job1"),
+        keys.dataset_key("chain", "t2"),
+        keys.job_key("chain", "job2"),
+    ]
+    assert (five.truncated, five.truncated_by) == (True, ("depth",))
+    lineage = await store.lineage(root, "downstream", depth=119, max_nodes=10_000)
+    assert lineage.truncated_by == ("depth",)
+    assert not (await store.lineage(root, "downstream", depth=120, max_nodes=10_000)).truncated
+
+
+async def test_impact_on_a_10k_fan_out_is_cut_only_by_the_node_cap(store: GraphStore) -> None:
+    outputs = [dataset("fan", f"out{i:05}") for i in range(10_000)]
+    await apply_events(
+        store, [run_event("COMPLETE", 2000, 1, ("fan", "spread"), [dataset("fan", "src")], outputs)]
+    )
+    root = keys.dataset_key("fan", "src")
+    capped = await store.impact(root, depth=10_000, max_nodes=10_000)
+    assert len(capped.affected) == 9_999  # the root is one of the 10,000 nodes
+    assert (capped.truncated, capped.truncated_by) == (True, ("nodes",))
+    assert capped.affected[-1].id == keys.dataset_key("fan", "out09997")
+    whole = await store.impact(root, depth=10_000, max_nodes=20_000)
+    assert len(whole.affected) == 10_001
+    assert not whole.truncated
+
+
+async def test_input_facets_of_an_implicit_read_move_with_it(make_store: StoreFactory) -> None:
+    """A run's input facets (data-quality metrics) stay on its read whatever version it links to."""
+    quality = {"dataQualityMetrics": {"rowCount": 7, "columnMetrics": {"id": {"nullCount": 0}}}}
+    table = dataset(WH, "t")
+    events = [
+        run_event("COMPLETE", 10, 10, ("etl", "writer"), [], [table]),
+        run_event("START", 11, 12, ("etl", "checker"), [{**table, "inputFacets": quality}], []),
+        run_event("COMPLETE", 11, 13, ("etl", "checker"), [table], []),
+    ]
+    dumps = []
+    for order in itertools.permutations(events):
+        async with make_store() as fresh:
+            await apply_events(fresh, order)
+            graph = await fresh.dump()
+            dumps.append(graph)
+            read = graph.edges[("READ_BY", version_key("t", 10), keys.run_key(run_id(11)))]
+            assert (
+                read["inputFacet.dataQualityMetrics"]
+                == '{"columnMetrics":{"id":{"nullCount":0}},"rowCount":7}'
+            )
+            assert (read["at"], read["implicit"]) == (stored_time(12), True)
+    assert all(d == dumps[0] for d in dumps)
+
+
+async def test_a_column_dropped_from_the_schema_leaves_the_current_fields(store: GraphStore) -> None:
+    """After a schema facet without ``email`` the dataset no longer lists it (regression)."""
+    await apply_events(
+        store,
+        [
+            run_event(
+                "COMPLETE", 30, 1, ("etl", "users"), [], [dataset(WH, "users", schema=schema("id", "email"))]
+            ),
+            run_event("COMPLETE", 31, 2, ("etl", "users"), [], [dataset(WH, "users", schema=schema("id"))]),
+        ],
+    )
+    view = await store.get_dataset(ds_key("users"))
+    assert view is not None
+    assert view.fields == ["id"]
+    graph = await store.dump()
+    assert keys.field_key(ds_key("users"), "email") in graph.nodes  # kept for lineage and history
+
+
+async def test_a_run_with_only_complete_starts_at_its_first_event_and_has_a_duration(
+    store: GraphStore,
+) -> None:
+    await apply_events(store, [run_event("RUNNING", 40, 3), run_event("COMPLETE", 40, 5)])
+    run = await store.get_run(run_id(40))
+    assert run is not None
+    assert (run.started_at, run.started_at_source, run.ended_at) == (
+        stored_time(3),
+        "firstEvent",
+        stored_time(5),
+    )
+    assert run.duration_ms == 120_000
+    assert run.timeline == [("RUNNING", stored_time(3)), ("COMPLETE", stored_time(5))]
+    await apply_events(store, [run_event("START", 40, 4)])
+    run = await store.get_run(run_id(40))
+    assert run is not None
+    assert (run.started_at, run.started_at_source, run.duration_ms) == (stored_time(4), "START", 60_000)
+    running = await store.get_run(run_id(40).replace("40", "41"))
+    assert running is None
+
+
+async def test_a_run_id_that_is_not_a_uuid_round_trips(store: GraphStore) -> None:
+    event = run_event("COMPLETE", 1, 1)
+    event["run"]["runId"] = "manual__2024-01-01T00:00:00+00:00"
+    await apply_events(store, [event])
+    run = await store.get_run("manual__2024-01-01T00:00:00+00:00")
+    assert run is not None
+    assert (run.run_id, run.state) == ("manual__2024-01-01T00:00:00+00:00", "COMPLETE")
+    assert await store.get_run("MANUAL__2024-01-01T00:00:00+00:00") is None
+    runs = await store.list_runs(keys.job_key("etl", "load_orders"), 10, 0)
+    assert [r.run_id for r in runs.items] == ["manual__2024-01-01T00:00:00+00:00"]

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from olgraph import __version__
-from olgraph.api import ingest, ops, query
+from olgraph.api import catalog, ingest, ops, query, search
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
 from olgraph.api.explorer import install_explorer
@@ -78,6 +78,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     install_error_handlers(app, settings.server.retry_after_seconds)
     app.include_router(ingest.router)
     app.include_router(query.router)
+    app.include_router(catalog.router)
+    app.include_router(search.router)
     app.include_router(ops.router)
     install_explorer(app)  # after the error handlers: its 404 handler serves the explorer's pages
     _document_errors_in_openapi(app)

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from olgraph.api.auth import get_runtime, require_role
 from olgraph.api.errors import error_responses
 from olgraph.errors import NotFound, OlgraphError
+from olgraph.keys import normalize_run_id
 from olgraph.metrics import CONTENT_TYPE
 from olgraph.runtime import Runtime
 
@@ -152,7 +153,7 @@ async def run_events(runtime: RuntimeDep, run_id: Annotated[str, Path(alias="run
     events stay on the Kafka topic there).
     """
     log = runtime.local_log("GET /api/v1/runs/{runId}/events")
-    run_id = run_id.strip().lower()
+    run_id = normalize_run_id(run_id)
     logged = await log.raw_events_for_run(run_id)
     if not logged:
         raise NotFound(f"no events for run {run_id}")

@@ -15,7 +15,7 @@ import click
 import httpx
 
 from olgraph.cli._output import echo, fail, render_csv_rows, render_json, render_table
-from olgraph.query.impact import describe_impact, render_csv, render_ndjson
+from olgraph.query.impact import describe_impact, describe_truncation, render_csv, render_ndjson
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,7 +55,10 @@ def _client_options(func: F) -> F:
 
 def _depth_option(func: F) -> F:
     return click.option(
-        "--depth", type=click.IntRange(min=0), default=None, help="Hops to follow (default: the server's)."
+        "--depth",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Hops to follow (default: the server's; for impact, all of them).",
     )(func)
 
 
@@ -160,13 +163,22 @@ def lineage_table(document: Mapping[str, Any]) -> str:
         "",
         render_table(["source", "edge", "target"], edge_rows) if edges else "(no edges)",
         "",
-        f"{len(nodes)} nodes, {len(edges)} edges"
-        + (" (truncated at the server's node cap: there may be more)" if document.get("truncated") else ""),
+        f"{len(nodes)} nodes, {len(edges)} edges" + _truncation_note(document),
     ]
     return "\n".join(parts)
 
 
+def _truncation_note(document: Mapping[str, Any]) -> str:
+    """`` (truncated at …: there may be more)`` when the answer says a limit cut it, else ``""``."""
+    if not document.get("truncated"):
+        return ""
+    return f" ({describe_truncation(document.get('truncatedBy') or ())}: there may be more)"
+
+
 IMPACT_HELP = """Print every live dataset, model and job downstream of NODE_ID: what breaks if it goes.
+
+Without --depth every live transitive dependent is listed (only the server's node cap bounds
+it); the summary line says when a limit cut the list.
 
 \b
 Exit status (for CI gates, e.g. before dropping a table):
@@ -209,7 +221,12 @@ def impact_command(
 def impact_table(document: Mapping[str, Any]) -> str:
     """The affected nodes as an aligned table followed by the summary line."""
     summary = document["summary"]
-    line = describe_impact(summary["total"], summary["byType"], bool(document.get("truncated")))
+    line = describe_impact(
+        summary["total"],
+        summary["byType"],
+        bool(document.get("truncated")),
+        document.get("truncatedBy") or (),
+    )
     root = document["root"]["id"]
     if not document["affected"]:
         return f"{line}: nothing live depends on {root}"

@@ -5,15 +5,15 @@ accepts is accepted, and so are the common deviations of real producers — ``ev
 without a timezone or with nanoseconds, no ``schemaURL``, no ``eventType``, no producer,
 unknown facets and extra fields. Rejected, with an :class:`InvalidEvent` naming the field,
 is only what cannot be stored meaningfully: a body that is not a JSON object, a job or
-dataset without namespace/name, a RunEvent without a UUID ``run.runId``, an unparseable
-``eventTime``, a malformed standard facet, or containers of the wrong JSON type.
+dataset without namespace/name, a RunEvent without a ``run.runId`` (any non-empty string
+is one; UUIDs are lower-cased), an unparseable ``eventTime``, a malformed standard facet,
+or containers of the wrong JSON type.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
 
 import orjson
@@ -23,8 +23,8 @@ from olgraph.ingest._spec import child, describe, item
 from olgraph.ingest.event import EventKind, ParsedEvent
 from olgraph.ingest.facets import FacetKind, validate_facets
 from olgraph.ingest.times import normalize_time
+from olgraph.keys import normalize_run_id
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 _KIND_BY_SUFFIX: dict[str, EventKind] = {"/RunEvent": "run", "/DatasetEvent": "dataset", "/JobEvent": "job"}
 
@@ -156,12 +156,15 @@ def _event_type(data: dict[str, Any]) -> str | None:
 
 
 def _run_id(run: dict[str, Any]) -> str:
+    """The run's id: any non-empty string (a UUID is lower-cased, see ``normalize_run_id``)."""
     value = run.get("runId")
     if value is None:
         raise InvalidEvent("required property is missing", field="run.runId")
-    if not isinstance(value, str) or not _UUID.fullmatch(value):
-        raise InvalidEvent(f"expected a UUID, got {describe(value)}", field="run.runId")
-    return value.lower()
+    if not isinstance(value, str):
+        raise InvalidEvent(f"expected a string, got {describe(value)}", field="run.runId")
+    if not value.strip():
+        raise InvalidEvent("must not be empty", field="run.runId")
+    return normalize_run_id(value)
 
 
 def _optional_str(data: dict[str, Any], key: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Any
 from olgraph.ingest.facets import is_deleted
 from olgraph.ingest.times import normalize_time
 from olgraph.keys import owner_key, tag_key
-from olgraph.normalize._graph import GraphBuilder, canonical, fixed, link, lww
+from olgraph.normalize._graph import GraphBuilder, canonical, fixed, link, lww, seen
 from olgraph.normalize.mutations import Label, Link, Prop, PropValue, RelType, ReplaceLinks
 
 STREAMING_TYPES = frozenset({"STREAMING", "SERVICE"})
@@ -193,4 +193,4 @@ def symlink_edges(g: GraphBuilder, dataset: str, facets: Mapping[str, Any], at: 
         alias = g.dataset(namespace, name)
         if alias != dataset:
             kind = as_str(ident.get("type"))
-            g.edge(RelType.ALIAS_OF, dataset, alias, *([lww("type", kind, at)] if kind else []))
+            g.edge(RelType.ALIAS_OF, dataset, alias, *seen(at), *([lww("type", kind, at)] if kind else []))

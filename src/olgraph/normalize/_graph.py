@@ -72,6 +72,7 @@ class GraphBuilder:
         self._edges: dict[tuple[RelType, str, str], list[Prop]] = {}
         self._links: list[ReplaceLinks] = []
         self._reads: list[ReadVersion] = []
+        self._namespaces: dict[str, str] = {}
 
     def node(self, key: str, label: Label, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
         """Upsert node ``key`` with ``props``; returns ``key``."""
@@ -97,11 +98,15 @@ class GraphBuilder:
         """Add a replace-the-set write; its other nodes must already be upserted."""
         self._links.append(links)
 
-    def read_version(self, run: str, dataset: str, at: str) -> None:
-        """Record an implicit (unversioned) read of ``dataset`` by ``run``."""
-        read = ReadVersion(run=run, dataset=dataset, at=at)
-        if read not in self._reads:
-            self._reads.append(read)
+    def read_version(self, run: str, dataset: str, at: str, *props: Prop) -> None:
+        """Record an implicit (unversioned) read of ``dataset`` by ``run`` (``props``: its input facets)."""
+        for i, read in enumerate(self._reads):
+            if (read.run, read.dataset, read.at) == (run, dataset, at):
+                merged = list(read.props)
+                _extend_list(merged, props)
+                self._reads[i] = ReadVersion(run=run, dataset=dataset, at=at, props=tuple(merged))
+                return
+        self._reads.append(ReadVersion(run=run, dataset=dataset, at=at, props=tuple(props)))
 
     def namespace(self, namespace: str) -> str:
         """Upsert the Namespace node."""
@@ -115,8 +120,13 @@ class GraphBuilder:
         self.edge(RelType.CONTAINS, self.namespace(namespace), key)
         return key
 
+    def namespace_of(self, dataset: str) -> str | None:
+        """The namespace of a dataset this builder upserted (None for other keys)."""
+        return self._namespaces.get(dataset)
+
     def dataset(self, namespace: str, name: str, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
         """Upsert a Dataset (with its Namespace and CONTAINS edge)."""
+        self._namespaces[dataset_key(namespace, name)] = namespace
         key = self.node(
             dataset_key(namespace, name),
             Label.DATASET,

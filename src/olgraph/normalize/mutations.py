@@ -41,6 +41,9 @@ class Label(StrEnum):
 
 MODEL_LABEL = "Model"
 
+TIMELINE_PREFIX = "timeline."
+"""Run properties ``timeline.START`` … ``timeline.OTHER``: when each state was first reported."""
+
 
 class RelType(StrEnum):
     """Relationship types. Lineage relationships point the way data flows."""
@@ -55,6 +58,7 @@ class RelType(StrEnum):
     HAS_FIELD = "HAS_FIELD"  # (Dataset)->(Field)
     DERIVES = "DERIVES"  # (Field)->(Field)  column lineage
     INFLUENCES = "INFLUENCES"  # (Field)->(Dataset)  dataset-wide (e.g. INDIRECT filter) dependency
+    FEEDS = "FEEDS"  # (Dataset)->(Dataset), (Job)->(Job)  declared lineage without a job in between
     ALIAS_OF = "ALIAS_OF"  # (Dataset)->(Dataset)  symlinks
     OWNS = "OWNS"  # (Owner)->(Job|Dataset)
     TAGGED = "TAGGED"  # (Job|Dataset|Run)->(Tag)
@@ -149,12 +153,14 @@ class ReadVersion:
     the dataset current at ``at``: the one with the greatest ``createdAt <= at`` (the
     implicit initial version when none), and re-links as versions arrive, so the result
     does not depend on arrival order. Several reads of one dataset by one run keep the
-    earliest ``at``.
+    earliest ``at``. ``props`` (the read's input facets) are merged into the relationship
+    like an :class:`UpsertEdge`'s, and move with it when it is re-linked.
     """
 
     run: str
     dataset: str
     at: Time
+    props: tuple[Prop, ...] = ()
 
 
 Mutation: TypeAlias = UpsertNode | UpsertEdge | ReplaceLinks | ReadVersion

@@ -25,8 +25,8 @@ from typing import Any
 
 from olgraph.ingest.event import ParsedEvent
 from olgraph.ingest.facets import is_deleted
-from olgraph.keys import dataset_version_key
-from olgraph.normalize._columns import column_lineage, job_lineage, schema_fields
+from olgraph.keys import dataset_version_key, namespace_key, normalize_run_id
+from olgraph.normalize._columns import column_lineage, dataset_lineage, job_lineage, schema_fields
 from olgraph.normalize._facets import (
     DATASET_PROMOTIONS,
     JOB_PROMOTIONS,
@@ -43,7 +43,7 @@ from olgraph.normalize._facets import (
     tag_links,
 )
 from olgraph.normalize._graph import GraphBuilder, fixed, lww, seen
-from olgraph.normalize.mutations import MODEL_LABEL, Label, Merge, Mutation, Prop, RelType
+from olgraph.normalize.mutations import MODEL_LABEL, TIMELINE_PREFIX, Label, Merge, Mutation, Prop, RelType
 
 TERMINAL_STATES = frozenset({"COMPLETE", "FAIL", "ABORT"})
 _STATIC = Prop("static", True, Merge.OR)
@@ -73,19 +73,28 @@ def _job(g: GraphBuilder, job: dict[str, Any], at: str, *, static: bool) -> str:
     ]
     if static:
         props.append(_STATIC)
-    key = g.job(str(job.get("namespace")), str(job.get("name")), *props)
+    namespace = str(job.get("namespace"))
+    key = g.job(namespace, str(job.get("name")), *props)
+    g.node(namespace_key(namespace), Label.NAMESPACE, *seen(at))
     owner_links(g, key, facets, at)
     tag_links(g, key, facets, at)
     return key
 
 
 def _dataset(
-    g: GraphBuilder, dataset: dict[str, Any], at: str, *, static: bool = False, written: bool = False
+    g: GraphBuilder,
+    dataset: dict[str, Any],
+    at: str,
+    *,
+    static: bool = False,
+    written: bool = False,
+    job: str | None = None,
 ) -> str | None:
     """Upsert a dataset named by the event, with everything its facets imply.
 
     ``written``: an output of a RunEvent (a DROP sets ``droppedAt``, any other write
-    ``lastModifiedAt``). A DatasetEvent's DROP also sets ``droppedAt``.
+    ``lastModifiedAt``). A DatasetEvent's DROP also sets ``droppedAt``. ``job``: the event's
+    job (reported column lineage names it; a dataset ``lineage`` facet may refer to it).
     """
     namespace, name = as_str(dataset.get("namespace")), as_str(dataset.get("name"))
     if namespace is None or name is None:
@@ -104,11 +113,13 @@ def _dataset(
     elif written:
         props.append(Prop("lastModifiedAt", at, Merge.MAX))
     key = g.dataset(namespace, name, *props, extra_labels=(MODEL_LABEL,) if is_model(facets) else ())
+    g.node(namespace_key(namespace), Label.NAMESPACE, *seen(at))
     schema_fields(g, key, facets, at)
     symlink_edges(g, key, facets, at)
     owner_links(g, key, facets, at)
     tag_links(g, key, facets, at)
-    column_lineage(g, key, facets)
+    column_lineage(g, key, facets, at, job)
+    dataset_lineage(g, key, facets, at, job)
     return key
 
 
@@ -129,23 +140,31 @@ def _job_event(g: GraphBuilder, event: ParsedEvent) -> None:
     at, raw = event.event_time, event.raw
     job = _job(g, as_dict(raw.get("job")), at, static=True)
     for dataset in map(as_dict, as_list(raw.get("inputs"))):
-        key = _dataset(g, dataset, at, static=True)
+        key = _dataset(g, dataset, at, static=True, job=job)
         if key is not None:
             g.edge(RelType.CONSUMED_BY, key, job, *seen(at), _STATIC)
     for dataset in map(as_dict, as_list(raw.get("outputs"))):
-        key = _dataset(g, dataset, at, static=True)
+        key = _dataset(g, dataset, at, static=True, job=job)
         if key is not None:
             g.edge(RelType.PRODUCES, job, key, *seen(at), _STATIC)
     job_lineage(g, job, as_dict(as_dict(raw.get("job")).get("facets")), at)
 
 
 def _state_props(event_type: str | None, at: str) -> list[Prop]:
-    """Run state, endedAt and startedAt writes of one event (none without an eventType)."""
+    """Run state, endedAt, startedAt and timeline writes of one event (none without an eventType).
+
+    ``timeline.{STATE}`` is the earliest eventTime that reported the state: a bounded
+    history (one property per state) however many RUNNING events a run sends.
+    """
     if event_type is None:
         return []
     terminal = event_type in TERMINAL_STATES
     version = f"{int(terminal)}|{at}|{event_type}"
-    props = [lww("state", event_type, version), lww("endedAt", at if terminal else None, version)]
+    props = [
+        lww("state", event_type, version),
+        lww("endedAt", at if terminal else None, version),
+        Prop(f"{TIMELINE_PREFIX}{event_type}", at, Merge.MIN),
+    ]
     if event_type == "START":
         props.append(Prop("startedAt", at, Merge.MIN))
     return props
@@ -177,20 +196,22 @@ def _run_event(g: GraphBuilder, event: ParsedEvent) -> None:
 
 def _input(g: GraphBuilder, dataset: dict[str, Any], job: str, run: str, at: str) -> None:
     """A RunEvent input: CONSUMED_BY, and READ_BY of the named version or a ReadVersion."""
-    key = _dataset(g, dataset, at)
+    key = _dataset(g, dataset, at, job=job)
     if key is None:
         return
     io_facets = facet_json_props("inputFacet", as_dict(dataset.get("inputFacets")), at, deletable=False)
     g.edge(RelType.CONSUMED_BY, key, job, *seen(at), _RUNTIME, *io_facets)
-    version = _dataset_version(as_dict(dataset.get("facets")))
+    facets = as_dict(dataset.get("facets"))
+    version = _dataset_version(facets)
     if version is None:
-        g.read_version(run, key, at)
+        g.read_version(run, key, at, *io_facets)
         return
     dv = g.node(
         dataset_version_key(key, version),
         Label.DATASET_VERSION,
         fixed("dataset", key),
         fixed("version", version),
+        *_version_schema(facets, at),
     )
     g.edge(RelType.VERSION_OF, dv, key)
     g.edge(RelType.READ_BY, dv, run, Prop("at", at, Merge.MIN), _EXPLICIT, *io_facets)
@@ -198,13 +219,14 @@ def _input(g: GraphBuilder, dataset: dict[str, Any], job: str, run: str, at: str
 
 def _output(g: GraphBuilder, dataset: dict[str, Any], job: str, run: str, *, run_id: str, at: str) -> None:
     """A RunEvent output: PRODUCES, and the DatasetVersion the run WROTE."""
-    key = _dataset(g, dataset, at, written=True)
+    key = _dataset(g, dataset, at, written=True, job=job)
     if key is None:
         return
     out_facets = as_dict(dataset.get("outputFacets"))
     io_facets = facet_json_props("outputFacet", out_facets, at, deletable=False)
     g.edge(RelType.PRODUCES, job, key, *seen(at), _RUNTIME, *io_facets)
-    version = _dataset_version(as_dict(dataset.get("facets"))) or f"run:{run_id}"
+    facets = as_dict(dataset.get("facets"))
+    version = _dataset_version(facets) or f"run:{run_id}"
     stats = as_dict(out_facets.get("outputStatistics"))
     counts = {name: as_int(stats.get(name)) for name in ("rowCount", "size", "fileCount")}
     dv = g.node(
@@ -216,9 +238,18 @@ def _output(g: GraphBuilder, dataset: dict[str, Any], job: str, run: str, *, run
         lww("runId", run_id, at),
         _EXPLICIT,
         *(lww(name, value, at) for name, value in counts.items() if value is not None),
+        *_version_schema(facets, at),
     )
     g.edge(RelType.VERSION_OF, dv, key)
     g.edge(RelType.WROTE, run, dv, Prop("at", at, Merge.MIN), *io_facets)
+
+
+def _version_schema(facets: dict[str, Any], at: str) -> list[Prop]:
+    """``facet.schema`` of a dataset version: the schema the event gave with it (history and diffs)."""
+    schema = facets.get("schema")
+    if not isinstance(schema, dict) or is_deleted(schema):
+        return []
+    return facet_json_props("facet", {"schema": schema}, at, deletable=False)
 
 
 def _parent(g: GraphBuilder, run: str, job: str, parent: dict[str, Any], at: str) -> None:
@@ -254,7 +285,7 @@ def _ref_run(g: GraphBuilder, ref: dict[str, Any]) -> str | None:
     if run_id is None:
         return None
     job = _ref_job(g, ref)
-    run = g.run(run_id.lower(), *([fixed("job", job)] if job else []))
+    run = g.run(normalize_run_id(run_id), *([fixed("job", job)] if job else []))
     if job is not None:
         g.edge(RelType.RUN_OF, run, job)
     return run

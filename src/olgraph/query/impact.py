@@ -20,18 +20,28 @@ from typing import Any
 import orjson
 
 from olgraph.query.lineage import QueryLimits, check_depth
-from olgraph.query.nodes import get_node_or_404
+from olgraph.query.nodes import COLUMN_PREFIX, get_node_or_404
 from olgraph.store.base import GraphStore, ImpactItem, ImpactResult
 
 IMPACT_FORMATS = ("json", "csv", "ndjson")
 
-CSV_COLUMNS = ("distance", "type", "id", "namespace", "name", "owners", "lastRunAt", "lastRunState")
+CSV_COLUMNS = (
+    "distance",
+    "type",
+    "id",
+    "namespace",
+    "name",
+    "dataset",
+    "owners",
+    "lastRunAt",
+    "lastRunState",
+)
 """Columns of the CSV format, in order (the wire names of an affected row)."""
 
 OWNER_SEPARATOR = ";"
 
 # Plural nouns for the summary line, in the order they are listed.
-_TYPE_NOUNS = {"dataset": "datasets", "model": "models", "job": "jobs", "run": "runs"}
+_TYPE_NOUNS = {"dataset": "datasets", "model": "models", "job": "jobs", "column": "columns", "run": "runs"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +53,28 @@ class ImpactSummary:
     by_owner: dict[str, int]
 
 
-async def read_impact(store: GraphStore, key: str, depth: int | None, limits: QueryLimits) -> ImpactResult:
-    """Everything live downstream of ``key`` within the configured caps.
+def impact_depth(depth: int | None, limits: QueryLimits) -> int:
+    """The depth an impact query walks: ``depth`` if given (checked), else unlimited.
+
+    Unlimited is bounded by the node cap alone: a walk of at most ``max_nodes`` nodes never
+    gets deeper than that, so the cap is the depth.
+    """
+    return max(limits.max_nodes, 1) if depth is None else check_depth(depth, limits)
+
+
+async def read_impact(
+    store: GraphStore, key: str, depth: int | None, limits: QueryLimits, *, as_of: str | None = None
+) -> ImpactResult:
+    """Every live node downstream of ``key``: all of them unless ``depth`` or the node cap cuts.
 
     Raises :class:`~olgraph.query.InvalidParameter` for a bad depth and
     :class:`~olgraph.errors.NotFound` when ``key`` is not a known node.
     """
-    checked_depth = check_depth(depth, limits)
+    checked_depth = impact_depth(depth, limits)
+    if key.startswith(COLUMN_PREFIX):
+        return await store.column_impact(key, checked_depth, limits.max_nodes, as_of=as_of)
     await get_node_or_404(store, key)
-    return await store.impact(key, checked_depth, limits.max_nodes)
+    return await store.impact(key, checked_depth, limits.max_nodes, as_of=as_of)
 
 
 def summarize(affected: Sequence[ImpactItem]) -> ImpactSummary:
@@ -72,6 +95,7 @@ def affected_row(item: ImpactItem) -> dict[str, Any]:
         "type": item.type,
         "namespace": item.namespace,
         "name": item.name,
+        "dataset": item.dataset,
         "distance": item.distance,
         "owners": list(item.owners),
         "lastRunAt": item.last_run_at,
@@ -102,7 +126,9 @@ def render_ndjson(rows: Iterable[Mapping[str, Any]]) -> str:
     return "".join(orjson.dumps(dict(row)).decode() + "\n" for row in rows)
 
 
-def describe_impact(total: int, by_type: Mapping[str, int], truncated: bool = False) -> str:
+def describe_impact(
+    total: int, by_type: Mapping[str, int], truncated: bool = False, truncated_by: Sequence[str] = ()
+) -> str:
     """A one-line human summary, e.g. ``3 live dependents: 2 datasets, 1 job``."""
     if total == 0:
         text = "no live dependents"
@@ -110,9 +136,20 @@ def describe_impact(total: int, by_type: Mapping[str, int], truncated: bool = Fa
         ordered = [t for t in _TYPE_NOUNS if by_type.get(t)] + sorted(set(by_type) - set(_TYPE_NOUNS))
         counts = ", ".join(_count_noun(by_type[t], t) for t in ordered if by_type[t])
         text = f"{_count_noun(total, 'live dependent')}: {counts}"
-    if truncated:
-        text += " (truncated at the server's node cap: there may be more)"
+    if truncated or truncated_by:
+        text += f" ({describe_truncation(truncated_by)}: there may be more)"
     return text
+
+
+def describe_truncation(truncated_by: Sequence[str]) -> str:
+    """Why an answer is incomplete, in words.
+
+    >>> describe_truncation(["depth", "nodes"])
+    "truncated at the depth asked for and at the server's node cap"
+    """
+    reasons = {"depth": "the depth asked for", "nodes": "the server's node cap"}
+    named = [reasons[t] for t in ("depth", "nodes") if t in truncated_by]
+    return "truncated at " + (" and at ".join(named) if named else "a limit")
 
 
 def _count_noun(count: int, noun: str) -> str:

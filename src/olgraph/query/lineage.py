@@ -94,8 +94,9 @@ async def read_lineage(
     depth: int | None,
     limits: QueryLimits,
     include_deleted: bool = False,
+    as_of: str | None = None,
 ) -> LineageResult:
-    """The lineage subgraph around ``key``, within the configured caps.
+    """The lineage subgraph around ``key`` (as it stood at ``as_of``), within the configured caps.
 
     Raises :class:`~olgraph.query.InvalidParameter` for a bad direction or depth and
     :class:`~olgraph.errors.NotFound` when ``key`` is not a known node.
@@ -104,5 +105,5 @@ async def read_lineage(
     checked_depth = check_depth(depth, limits)
     await get_node_or_404(store, key)
     return await store.lineage(
-        key, checked_direction, checked_depth, limits.max_nodes, include_deleted=include_deleted
+        key, checked_direction, checked_depth, limits.max_nodes, include_deleted=include_deleted, as_of=as_of
     )

@@ -13,34 +13,44 @@ only checked for shape here and then looked up exactly.
 from __future__ import annotations
 
 from olgraph.errors import InvalidQuery, NotFound
-from olgraph.keys import dataset_key, job_key
+from olgraph.keys import dataset_key, field_key, job_key
 from olgraph.store.base import GraphStore, NodeView
 
 NODE_PREFIXES = ("dataset:", "job:")
-"""Prefixes of the node ids the query API answers about."""
+"""Prefixes of the node ids the dataset-level query API answers about."""
+
+COLUMN_PREFIX = "field:"
+"""Prefix of column ids (``field:{namespace}:{name}#{column}``)."""
 
 # A model is a dataset with an extra label: its key is a dataset key.
 _KEY_BUILDERS = {"dataset": dataset_key, "model": dataset_key, "job": job_key}
 
+_EXPECTED = {
+    "dataset:": "'dataset:{namespace}:{name}'",
+    "job:": "'job:{namespace}:{name}'",
+    COLUMN_PREFIX: "'field:{namespace}:{name}#{column}'",
+}
 
-def check_node_id(node_id: str, param: str = "nodeId") -> str:
-    """Return ``node_id`` when it is shaped like a job or dataset id, else raise InvalidParameter.
+
+def check_node_id(node_id: str, param: str = "nodeId", prefixes: tuple[str, ...] = NODE_PREFIXES) -> str:
+    """Return ``node_id`` when it is shaped like an id of one of ``prefixes``, else raise InvalidQuery.
 
     The part after the prefix must split into a non-empty namespace and a non-empty name at
-    *some* ``:`` (which one is deliberately not decided: both may contain ``:``).
+    *some* ``:`` (which one is deliberately not decided: both may contain ``:``); a column
+    id also needs a ``#`` before its (non-empty) column.
     """
-    prefix = next((p for p in NODE_PREFIXES if node_id.startswith(p)), None)
+    prefix = next((p for p in prefixes if node_id.startswith(p)), None)
     if prefix is None:
-        raise InvalidQuery(
-            f"{node_id!r} is not a node id; expected 'dataset:{{namespace}}:{{name}}' "
-            "or 'job:{namespace}:{name}'",
-            field=param,
-        )
+        expected = " or ".join(_EXPECTED[p] for p in prefixes)
+        raise InvalidQuery(f"{node_id!r} is not a node id; expected {expected}", field=param)
     rest = node_id[len(prefix) :]
+    if prefix == COLUMN_PREFIX:
+        rest, hash_, column = rest.rpartition("#")
+        if not hash_ or not column:
+            raise InvalidQuery(f"{node_id!r} names no column; expected {_EXPECTED[prefix]}", field=param)
     if ":" not in rest[1:-1]:
         raise InvalidQuery(
-            f"{node_id!r} has an empty namespace or name; expected '{prefix}{{namespace}}:{{name}}'",
-            field=param,
+            f"{node_id!r} has an empty namespace or name; expected {_EXPECTED[prefix]}", field=param
         )
     return node_id
 
@@ -50,27 +60,39 @@ def resolve_node_key(
     node_type: str | None = None,
     namespace: str | None = None,
     name: str | None = None,
+    *,
+    column: str | None = None,
+    prefixes: tuple[str, ...] = NODE_PREFIXES,
 ) -> str:
-    """The key a query names: ``node_id`` itself, or one built from type, namespace and name.
+    """The key a query names: ``node_id`` itself, or one built from type, namespace and name
+    (and ``column`` for ``type=column``, when ``prefixes`` allows columns).
 
     Exactly one of the two forms must be given; every failure names the parameter at fault.
     """
     parts = {"type": node_type, "namespace": namespace, "name": name}
     given = [k for k, v in parts.items() if v is not None]
     if node_id is not None:
-        if given:
+        if given or column is not None:
             raise InvalidQuery(
-                f"give either nodeId or type/namespace/name, not both (got {given})", field="nodeId"
+                f"give either nodeId or type/namespace/name, not both (got {given or ['column']})",
+                field="nodeId",
             )
-        return check_node_id(node_id)
+        return check_node_id(node_id, prefixes=prefixes)
     if not given:
         raise InvalidQuery("required (or give type, namespace and name)", field="nodeId")
     for key, value in parts.items():
         if not value:
             raise InvalidQuery("required and non-empty when nodeId is not given", field=key)
+    if node_type == "column" and COLUMN_PREFIX in prefixes:
+        if not column:
+            raise InvalidQuery("required and non-empty with type=column", field="column")
+        return field_key(dataset_key(str(namespace), str(name)), column)
     builder = _KEY_BUILDERS.get(str(node_type))
     if builder is None:
-        raise InvalidQuery(f"{node_type!r} is not one of 'dataset', 'model', 'job'", field="type")
+        allowed = ["dataset", "model", "job", *(["column"] if COLUMN_PREFIX in prefixes else [])]
+        raise InvalidQuery(f"{node_type!r} is not one of {', '.join(map(repr, allowed))}", field="type")
+    if column is not None:
+        raise InvalidQuery("only with type=column", field="column")
     return builder(str(namespace), str(name))
 
 

@@ -303,6 +303,15 @@ def new_reads(batch: Batch, states: Mapping[str, NodeState]) -> dict[str, dict[s
     return out
 
 
+def read_props(batch: Batch) -> dict[tuple[str, str], list[Prop]]:
+    """(dataset key, run key) → the props (input facets) of the batch's reads of it, in order."""
+    out: dict[tuple[str, str], list[Prop]] = {}
+    for r in batch.reads:
+        if r.props:
+            out.setdefault((r.dataset, r.run), []).extend(r.props)
+    return out
+
+
 @dataclass(slots=True)
 class DatasetReads:
     """What Neo4j holds about one dataset's implicit reads (one ``READS_STATE`` row)."""
@@ -314,6 +323,8 @@ class DatasetReads:
     """Run key → (version key, at) of the implicit reads that may move."""
     ids: dict[str, str]
     """Element ids of the runs and versions in ``current``."""
+    extras: dict[str, tuple[dict[str, PropValue], dict[str, str]]] = field(default_factory=dict)
+    """Run key → the read's other props (its input facets) and their LWW versions."""
 
     @classmethod
     def from_record(
@@ -322,10 +333,12 @@ class DatasetReads:
         """Parse the ``versions`` and ``reads`` lists ``READS_STATE`` returns."""
         candidates = [(str(v), _opt_str(created), _opt_str(writer)) for v, created, writer in versions]
         state = cls(key, node_id, candidates, {}, {})
-        for run, version, at, run_id, version_id in reads:
+        for run, version, at, run_id, version_id, stored in reads:
             state.current[str(run)] = (str(version), str(at))
             state.ids[str(run)] = str(run_id)
             state.ids[str(version)] = str(version_id)
+            props, read_versions = split_stored(stored)
+            state.extras[str(run)] = (common.read_extra_props(props), read_versions)
         return state
 
 
@@ -348,14 +361,19 @@ class Relink:
 
 
 def relink(
-    dataset: DatasetReads, batch_reads: Mapping[str, str], run_ids: Mapping[str, str], out: Relink
+    dataset: DatasetReads,
+    batch_reads: Mapping[str, str],
+    run_ids: Mapping[str, str],
+    out: Relink,
+    batch_props: Mapping[tuple[str, str], Sequence[Prop]] | None = None,
 ) -> None:
     """Re-resolve ``dataset``'s implicit reads (as ``_resolve_dataset`` of the embedded store).
 
     Adds the writes needed to ``out``.
 
     ``batch_reads``: run → earliest ``at`` read in this batch; ``run_ids``: element ids of the
-    batch's nodes (runs read in this batch are among them).
+    batch's nodes (runs read in this batch are among them); ``batch_props``: (dataset, run)
+    → props of the batch's reads, merged into the read's other props, which move with it.
     """
     reads = {run: at for run, (_, at) in dataset.current.items()}
     for run, at in batch_reads.items():
@@ -367,12 +385,17 @@ def relink(
         out.initial.append({"ds": dataset.id, "key": initial, "props": props})
     for run, target in targets.items():
         old = dataset.current.get(run)
-        if old == (target, reads[run]):
+        stored, stored_versions = dataset.extras.get(run, ({}, {}))
+        extra, versions = common.merge_read_props(
+            stored, stored_versions, (batch_props or {}).get((dataset.key, run), ())
+        )
+        if old == (target, reads[run]) and (extra, versions) == (stored, stored_versions):
             continue
         run_id = run_ids.get(run) or dataset.ids[run]
         if old is not None:
             out.stale.append({"v": dataset.ids[old[0]], "r": run_id})
-        out.fresh.append({"v": target, "r": run_id, "props": common.implicit_read_props(reads[run])})
+        props = stored_form(None, {**extra, **common.implicit_read_props(reads[run])}, versions)
+        out.fresh.append({"v": target, "r": run_id, "props": props})
     out.unused.append(initial)
 
 

@@ -196,7 +196,7 @@ CALL (ds) {{
 CALL (ds, row) {{
   MATCH (ds)<-[:VERSION_OF]-(v)-[e:READ_BY]->(r)
   WHERE e.implicit = true AND (r.key IN row.runs OR e.at >= row.since)
-  RETURN collect([r.key, v.key, e.at, elementId(r), elementId(v)]) AS reads
+  RETURN collect([r.key, v.key, e.at, elementId(r), elementId(v), properties(e)]) AS reads
 }}
 RETURN row.key AS key, elementId(ds) AS id, versions, reads
 """

@@ -19,6 +19,7 @@ Traversal starts at the start node's unique-key index and then moves by element 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -28,10 +29,9 @@ from olgraph import keys
 from olgraph.errors import NotFound
 from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
-from olgraph.store._neo4j_cypher import public_pairs
+from olgraph.store._neo4j_cypher import public_pairs, rel_name
 from olgraph.store.base import (
     DatasetView,
-    Direction,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -42,9 +42,12 @@ from olgraph.store.base import (
     VersionRef,
 )
 from olgraph.store.walk import (
+    PROBE_LIMIT,
     ExpandRequest,
     ExpandResponse,
     LineageWalk,
+    Traversal,
+    WalkSpec,
     build_impact,
     impact_keys,
     pick_last_run,
@@ -56,12 +59,12 @@ _NODE_FIELDS = (
 )
 
 
-def _node_map(var: str) -> str:
-    """Cypher map of a node as :func:`_view` reads it."""
+def node_map(var: str) -> str:
+    """Cypher map of a node as :func:`view_of` reads it."""
     return _NODE_FIELDS.replace("{n}", var)
 
 
-_EDGE_FIELDS = (
+EDGE_FIELDS = (
     "{type: type(e), source: startNode(e).key, target: endNode(e).key, props: " + public_pairs("e") + "}"
 )
 
@@ -70,40 +73,67 @@ CALL () {
   MATCH (n:Job {key: $key}) RETURN n
   UNION ALL MATCH (n:Dataset {key: $key}) RETURN n
   UNION ALL MATCH (n:Run {key: $key}) RETURN n
+  UNION ALL MATCH (n:Field {key: $key}) RETURN n
 }
 """
-"""The job, dataset or run ``$key``: one unique-index seek per label that views show."""
+"""The job, dataset, run or column ``$key``: one unique-index seek per label that views show."""
 
-GET_NODE = f"{_FIND}RETURN {_node_map('n')} AS node LIMIT 1"
+GET_NODE = f"{_FIND}RETURN {node_map('n')} AS node LIMIT 1"
 
-START = f"""{_FIND}
-CALL (n) {{
-  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
-RETURN {_node_map("n")} AS node, aliases
-LIMIT 1
-"""
 
-HOP = f"""
+def _types(names: Iterable[str]) -> str:
+    return "|".join(rel_name(name) for name in names)
+
+
+def _aliases_of(var: str, traversal: Traversal) -> str:
+    """A ``CALL`` subquery collecting ``var``'s alias relationships (none: an empty list)."""
+    if not traversal.alias_types:
+        return "CALL () { RETURN [] AS aliases }"
+    arrow = "->" if traversal.alias_directed else "-"
+    pattern = f"({var})-[e:{_types(traversal.alias_types)}]{arrow}(o)"
+    item = f"{{edge: {EDGE_FIELDS}, node: {node_map('o')}}}"
+    return f"CALL ({var}) {{ MATCH {pattern} RETURN collect({item}) AS aliases }}"
+
+
+@functools.cache
+def start_query(traversal: Traversal) -> str:
+    """The start node ``$key`` and its alias relationships."""
+    return f"{_FIND}\n{_aliases_of('n', traversal)}\nRETURN {node_map('n')} AS node, aliases\nLIMIT 1"
+
+
+@functools.cache
+def hop_query(traversal: Traversal, probe: bool) -> str:
+    """One level of a walk: the relationships out of ``$down`` / into ``$up`` (element ids).
+
+    Each reached node comes with its alias relationships, which answers the walk's next
+    alias request from cache. A probe (is there anything past the depth?) skips nodes in
+    ``$exclude`` (keys), returns at most ``PROBE_LIMIT`` rows and no aliases.
+    """
+    hops = _types(traversal.hop_types)
+    where = "WHERE NOT b.key IN $exclude " if probe else ""
+    union = f"""
 CALL () {{
-  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:CONSUMED_BY|PRODUCES]->(b) RETURN e, b
+  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:{hops}]->(b) {where}RETURN e, b
   UNION ALL
-  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:CONSUMED_BY|PRODUCES]-(b) RETURN e, b
+  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:{hops}]-(b) {where}RETURN e, b
 }}
-CALL (b) {{
-  MATCH (b)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
-RETURN {_EDGE_FIELDS} AS edge, {_node_map("b")} AS node, aliases
 """
+    fields = f"{EDGE_FIELDS} AS edge, {node_map('b')} AS node"
+    if probe:
+        return f"{union}RETURN {fields}, [] AS aliases LIMIT {PROBE_LIMIT}"
+    return f"{union}{_aliases_of('b', traversal)}\nRETURN {fields}, aliases"
 
-ALIASES = f"""
+
+@functools.cache
+def aliases_query(traversal: Traversal) -> str:
+    """The alias relationships of the nodes ``$ids`` (element ids)."""
+    return f"""
 UNWIND $ids AS id
 MATCH (n) WHERE elementId(n) = id
-CALL (n) {{
-  MATCH (n)-[e:ALIAS_OF]-(o) RETURN collect({{edge: {_EDGE_FIELDS}, node: {_node_map("o")}}}) AS aliases
-}}
+{_aliases_of("n", traversal)}
 RETURN n.key AS key, aliases
 """
+
 
 IMPACT_DETAILS = """
 UNWIND $rows AS row
@@ -126,7 +156,7 @@ RETURN row.key AS key, owners, r.key AS run, r.updatedAt AS updated, r.state AS 
 # ---------------------------------------------------------------- helpers
 
 
-async def _records(tx: AsyncManagedTransaction, query: str, **params: Any) -> list[dict[str, Any]]:
+async def records(tx: AsyncManagedTransaction, query: str, **params: Any) -> list[dict[str, Any]]:
     """The rows of ``query`` as dicts of plain values.
 
     Not ``Result.data()``: it rebuilds every nested value through the driver's exporter,
@@ -139,14 +169,14 @@ async def _records(tx: AsyncManagedTransaction, query: str, **params: Any) -> li
     return [dict(zip(keys, record, strict=True)) async for record in result]
 
 
-def _view(node: dict[str, Any]) -> NodeView | None:
-    """The view of a node map built by :func:`_node_map`, or None when it is not a job/dataset/run."""
+def view_of(node: dict[str, Any]) -> NodeView | None:
+    """The view of a node map built by :func:`node_map`, or None when it is not a job/dataset/run."""
     if common.node_type(node["labels"]) is None:
         return None
     return common.node_view(node["key"], node["labels"], dict(node["props"]))
 
 
-def _edge(edge: dict[str, Any]) -> EdgeView:
+def edge_of(edge: dict[str, Any]) -> EdgeView:
     return common.edge_view(edge["type"], edge["source"], edge["target"], dict(edge["props"]))
 
 
@@ -158,7 +188,7 @@ def _window(limit: int, offset: int) -> dict[str, int]:
 # ---------------------------------------------------------------- lineage and impact
 
 
-class _Expander:
+class Expander:
     """Answers a :class:`LineageWalk`'s requests, one statement per hop, aliases cached."""
 
     def __init__(self, tx: AsyncManagedTransaction) -> None:
@@ -170,16 +200,16 @@ class _Expander:
         """Record a node's element id and its alias relationships; return its view."""
         self.ids[node["key"]] = node["id"]
         self.remember_aliases(node["key"], aliases)
-        return _view(node)
+        return view_of(node)
 
     def remember_aliases(self, key: str, aliases: Iterable[dict[str, Any]]) -> None:
         """Record the ``ALIAS_OF`` relationships of ``key`` and the element ids of their other ends."""
         found = []
         for alias in aliases:
             self.ids[alias["node"]["key"]] = alias["node"]["id"]
-            view = _view(alias["node"])
+            view = view_of(alias["node"])
             if view is not None:
-                found.append((_edge(alias["edge"]), view))
+                found.append((edge_of(alias["edge"]), view))
         self.aliases[key] = found
 
     async def __call__(self, request: ExpandRequest) -> ExpandResponse:
@@ -188,14 +218,15 @@ class _Expander:
         if request.downstream or request.upstream:
             down = [self.ids[k] for k in request.downstream]
             up = [self.ids[k] for k in request.upstream]
-            for r in await _records(self.tx, HOP, down=down, up=up):
+            query = hop_query(request.traversal, request.probe)
+            for r in await records(self.tx, query, down=down, up=up, exclude=sorted(request.exclude)):
                 view = self.remember(r["node"], r["aliases"])
                 if view is not None:
-                    edges.append(_edge(r["edge"]))
+                    edges.append(edge_of(r["edge"]))
                     nodes[view.id] = view
         missing = [self.ids[k] for k in request.aliases if k not in self.aliases]
         if missing:
-            for r in await _records(self.tx, ALIASES, ids=missing):
+            for r in await records(self.tx, aliases_query(request.traversal), ids=missing):
                 self.remember_aliases(r["key"], r["aliases"])
         for key in request.aliases:
             for edge, view in self.aliases.get(key, []):
@@ -204,52 +235,36 @@ class _Expander:
         return ExpandResponse(edges=edges, nodes=nodes)
 
 
-async def _walk(
-    tx: AsyncManagedTransaction,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> tuple[LineageWalk, _Expander]:
-    expander = _Expander(tx)
-    found = await _records(tx, START, key=key)
+async def walk_from(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> tuple[LineageWalk, Expander]:
+    expander = Expander(tx)
+    found = await records(tx, start_query(spec.traversal), key=key)
     start = expander.remember(found[0]["node"], found[0]["aliases"]) if found else None
     if start is None:
         raise NotFound(f"no job or dataset with id {key!r}")
-    walk = LineageWalk(start, direction, depth, max_nodes, include_deleted)
+    walk = spec.walk(start)
     await walk_async(walk, expander)
     return walk, expander
 
 
 async def get_node(tx: AsyncManagedTransaction, key: str) -> NodeView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_node`."""
-    found = await _records(tx, GET_NODE, key=key)
-    return _view(found[0]["node"]) if found else None
+    found = await records(tx, GET_NODE, key=key)
+    return view_of(found[0]["node"]) if found else None
 
 
-async def lineage(
-    tx: AsyncManagedTransaction,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageResult:
+async def lineage(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> LineageResult:
     """See :meth:`olgraph.store.base.GraphStore.lineage`."""
-    walk, _ = await _walk(tx, key, direction, depth, max_nodes, include_deleted=include_deleted)
+    walk, _ = await walk_from(tx, key, spec)
     return walk.result()
 
 
-async def impact(tx: AsyncManagedTransaction, key: str, depth: int, max_nodes: int) -> ImpactResult:
-    """See :meth:`olgraph.store.base.GraphStore.impact`."""
-    walk, expander = await _walk(tx, key, "downstream", depth, max_nodes, include_deleted=False)
+async def impact(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact` (``spec`` is downstream, live only)."""
+    walk, expander = await walk_from(tx, key, spec)
     rows = [{"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"} for k in impact_keys(walk)]
     owners: dict[str, list[str]] = {}
     last_runs: dict[str, tuple[str | None, str | None]] = {}
-    for r in await _records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
+    for r in await records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
         owners[r["key"]] = [common.owner_name(o, {"name": name}) for o, name in r["owners"]]
         if r["run"] is not None:
             last_runs[r["key"]] = pick_last_run([(r["run"], r["updated"], r["state"])])
@@ -278,8 +293,8 @@ CALL () {{
 }}
 RETURN total, items
 """
-LIST_DATASETS = _LIST_NODES.replace("{label}", "Dataset").replace("{node}", _node_map("n"))
-LIST_JOBS = _LIST_NODES.replace("{label}", "Job").replace("{node}", _node_map("n"))
+LIST_DATASETS = _LIST_NODES.replace("{label}", "Dataset").replace("{node}", node_map("n"))
+LIST_JOBS = _LIST_NODES.replace("{label}", "Job").replace("{node}", node_map("n"))
 
 _VERSION_REF = "{key: v.key, dataset: v.dataset, version: v.version}"
 _RUN_IO = f"""
@@ -292,7 +307,8 @@ OPTIONAL MATCH (j:Job {{key: $job}})
 CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) RETURN count(r) AS total }}
 CALL (j) {{
   MATCH (j)<-[:RUN_OF]-(r:Run)
-  WITH r ORDER BY coalesce(r.startedAt, r.updatedAt, '') DESC, r.runId ASC SKIP $offset LIMIT $limit
+  WITH r ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, '') DESC, r.runId ASC
+  SKIP $offset LIMIT $limit
   {_RUN_IO}
   RETURN collect({{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}}) AS items
 }}
@@ -301,7 +317,7 @@ RETURN total, items
 
 
 async def _page(tx: AsyncManagedTransaction, query: str, limit: int, offset: int, **params: Any) -> Any:
-    found = await _records(tx, query, **params, **_window(limit, offset))
+    found = await records(tx, query, **params, **_window(limit, offset))
     return found[0]
 
 
@@ -344,7 +360,7 @@ RETURN {{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}} AS
 
 async def get_run(tx: AsyncManagedTransaction, run_id: str) -> RunView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
-    found = await _records(tx, GET_RUN, key=keys.run_key(run_id.lower()))
+    found = await records(tx, GET_RUN, key=keys.run_key(keys.normalize_run_id(run_id)))
     return _run_view(found[0]["run"], found[0]["job"]) if found else None
 
 
@@ -353,14 +369,14 @@ MATCH (d:Dataset {{key: $key}})
 CALL (d) {{ MATCH (d)-[:HAS_FIELD]->(f) RETURN collect(coalesce(f.name, f.key)) AS fields }}
 CALL (d) {{ MATCH (d)<-[:OWNS]-(o) RETURN collect([o.key, o.name]) AS owners }}
 CALL (d) {{ MATCH (d)-[:TAGGED]->(t) RETURN collect(t.key) AS tags }}
-CALL (d) {{ MATCH (d)<-[:VERSION_OF]-(v) RETURN collect({_node_map("v")}) AS versions }}
+CALL (d) {{ MATCH (d)<-[:VERSION_OF]-(v) RETURN collect({node_map("v")}) AS versions }}
 RETURN labels(d) AS labels, properties(d) AS props, fields, owners, tags, versions
 """
 
 
 async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
-    found = await _records(tx, GET_DATASET, key=key)
+    found = await records(tx, GET_DATASET, key=key)
     if not found:
         return None
     r = found[0]
@@ -368,7 +384,7 @@ async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | No
     return DatasetView(
         node=common.node_view(key, r["labels"], props),
         facets=common.facets_from_props(props),
-        fields=sorted(str(f) for f in r["fields"]),
+        fields=common.current_fields(common.facets_from_props(props), [str(f) for f in r["fields"]]),
         owners=sorted({common.owner_name(o, {"name": name}) for o, name in r["owners"]}),
         tags=sorted(common.tag_name(t) for t in r["tags"]),
         versions=common.sort_versions(
@@ -380,13 +396,13 @@ async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | No
 async def dump(tx: AsyncManagedTransaction) -> GraphDump:
     """See :meth:`olgraph.store.base.GraphStore.dump`."""
     nodes = {}
-    for r in await _records(tx, "MATCH (n) RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"):
+    for r in await records(tx, "MATCH (n) RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"):
         nodes[r["key"]] = (
             tuple(sorted(r["labels"])),
             common.dump_props(r["props"], r["props"].get("_versions")),
         )
     edges = {}
     query = "MATCH (a)-[e]->(b) RETURN type(e) AS type, a.key AS s, b.key AS t, properties(e) AS props"
-    for r in await _records(tx, query):
+    for r in await records(tx, query):
         edges[(r["type"], r["s"], r["t"])] = common.dump_props(r["props"], r["props"].get("_versions"))
     return GraphDump(nodes=nodes, edges=edges)

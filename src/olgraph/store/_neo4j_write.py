@@ -120,7 +120,7 @@ async def apply_batch(tx: AsyncManagedTransaction, batch: b.Batch) -> None:
     reads = b.new_reads(batch, states)
     if reads or touched:
         await pending.flush(tx)
-        await _relink_reads(tx, reads, touched, states)
+        await _relink_reads(tx, batch, reads, touched, states)
     await pending.flush(tx)
 
 
@@ -207,6 +207,7 @@ def _link_row(rel: str, node_id: str, other_id: str, incoming: bool) -> dict[str
 
 async def _relink_reads(
     tx: AsyncManagedTransaction,
+    batch: b.Batch,
     reads: dict[str, dict[str, str]],
     touched: dict[str, str],
     states: dict[str, b.NodeState],
@@ -216,8 +217,9 @@ async def _relink_reads(
     records = await _records(tx, cy.READS_STATE, {"rows": rows})
     node_ids = {key: state.id for key, state in states.items()}
     relink = b.Relink()
+    props = b.read_props(batch)
     for r in sorted(records, key=lambda rec: str(rec["key"])):
         dataset = b.DatasetReads.from_record(r["key"], r["id"], r["versions"], r["reads"])
-        b.relink(dataset, reads.get(dataset.key, {}), node_ids, relink)
+        b.relink(dataset, reads.get(dataset.key, {}), node_ids, relink, props)
     if not relink.is_empty():
         await tx.run(cy.RELINK_READS, relink.params())

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from olgraph.normalize.mutations import (
     Label,
     Mutation,
+    Prop,
+    PropValue,
     ReadVersion,
     RelType,
     ReplaceLinks,
@@ -34,6 +37,7 @@ from olgraph.store._sqlite_rows import (
     key_list,
     load_edges,
     load_nodes,
+    loads,
     save_edges,
     save_nodes,
 )
@@ -126,24 +130,31 @@ def _apply_reads(conn: sqlite3.Connection, reads: Sequence[ReadVersion], touched
     """Record ``reads`` and re-link the implicit reads a new read or version may have changed."""
     present = existing_keys(conn, {k for r in reads for k in (r.run, r.dataset)})
     batch: dict[str, dict[str, str]] = {}
+    props: dict[tuple[str, str], list[Prop]] = {}
     for r in reads:
         if r.run in present and r.dataset in present:
             runs = batch.setdefault(r.dataset, {})
             runs[r.run] = min(r.at, runs.get(r.run, r.at))
+            props.setdefault((r.dataset, r.run), []).extend(r.props)
     for dataset in sorted(set(batch) | set(touched)):
-        _resolve_dataset(conn, dataset, batch.get(dataset, {}), touched.get(dataset))
+        _resolve_dataset(conn, dataset, batch.get(dataset, {}), touched.get(dataset), props)
 
 
 def _resolve_dataset(
-    conn: sqlite3.Connection, dataset: str, new_reads: Mapping[str, str], since: str | None
+    conn: sqlite3.Connection,
+    dataset: str,
+    new_reads: Mapping[str, str],
+    since: str | None,
+    new_props: Mapping[tuple[str, str], Sequence[Prop]],
 ) -> None:
     """Re-resolve the implicit reads of ``dataset`` that may have moved.
 
     Those are the reads in this batch, and, when versions with ``createdAt >= since``
-    were written, the reads at or after ``since`` (earlier reads cannot see them).
+    were written, the reads at or after ``since`` (earlier reads cannot see them). A read's
+    other properties (its input facets) are merged with the batch's and move with it.
     """
     current = _implicit_reads(conn, dataset, new_reads, since)
-    reads = {run: at for run, (_, at) in current.items()}
+    reads = {run: read.at for run, read in current.items()}
     for run, at in new_reads.items():
         reads[run] = min(at, reads.get(run, at))
     targets = common.resolve_reads(dataset, reads, _candidate_versions(conn, dataset))
@@ -154,28 +165,51 @@ def _resolve_dataset(
     fresh: list[EdgeRow] = []
     for run, target in targets.items():
         old = current.get(run)
-        if old == (target, reads[run]):
+        extra, versions = common.merge_read_props(
+            old.props if old else {}, old.versions if old else {}, new_props.get((dataset, run), ())
+        )
+        props = {**extra, **common.implicit_read_props(reads[run])}
+        if old is not None and (old.version, old.at, old.props, old.versions) == (
+            target,
+            reads[run],
+            extra,
+            versions,
+        ):
             continue
         if old is not None:
-            stale.append((READ_BY, old[0], run))
-        fresh.append(EdgeRow(READ_BY, target, run, common.implicit_read_props(reads[run])))
+            stale.append((READ_BY, old.version, run))
+        fresh.append(EdgeRow(READ_BY, target, run, props, versions))
     delete_edges(conn, stale)
     save_edges(conn, fresh)
     _drop_unused_initial(conn, initial)
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """An implicit read as stored: its version, ``at``, other props and their LWW versions."""
+
+    version: str
+    at: str
+    props: dict[str, PropValue]
+    versions: dict[str, str]
+
+
 def _implicit_reads(
     conn: sqlite3.Connection, dataset: str, runs: Mapping[str, str], since: str | None
-) -> dict[str, tuple[str, str]]:
-    """Implicit reads of ``dataset`` by ``runs`` or at/after ``since``: run → (version key, at)."""
+) -> dict[str, _Read]:
+    """Implicit reads of ``dataset`` by ``runs`` or at/after ``since``: run → the read."""
     rows = conn.execute(
-        "SELECT r.dst, r.src, json_extract(r.props, '$.at') FROM edges v "
+        "SELECT r.dst, r.src, json_extract(r.props, '$.at'), r.props, r.versions FROM edges v "
         "CROSS JOIN edges r ON r.type = 'READ_BY' AND r.src = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND json_extract(r.props, '$.implicit') = 1 "
         "AND (r.dst IN (SELECT value FROM json_each(?)) OR json_extract(r.props, '$.at') >= ?)",
         (dataset, key_list(runs), since),
     )
-    return {run: (version, str(at)) for run, version, at in rows}
+    out = {}
+    for run, version, at, props, versions in rows:
+        extra = common.read_extra_props(loads(props))
+        out[run] = _Read(version, str(at), extra, loads(versions))
+    return out
 
 
 def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[common.VersionCandidate]:

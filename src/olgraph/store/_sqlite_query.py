@@ -18,7 +18,6 @@ from olgraph.store import common
 from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_list, load_nodes, loads
 from olgraph.store.base import (
     DatasetView,
-    Direction,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -29,9 +28,11 @@ from olgraph.store.base import (
     VersionRef,
 )
 from olgraph.store.walk import (
+    PROBE_LIMIT,
     ExpandRequest,
     ExpandResponse,
     LineageWalk,
+    WalkSpec,
     build_impact,
     impact_keys,
     pick_last_run,
@@ -39,14 +40,20 @@ from olgraph.store.walk import (
 )
 
 _NEIGHBOURS = {
-    # request field -> (edges table with index hint, types, column matched to the frontier, far column).
+    # request part -> (edges table with index hint, column matched to the frontier, far column).
     # Incoming lookups name their index: SQLite otherwise may prefer the primary key's type
     # prefix and scan every relationship of that type (test_no_query_scans_a_table).
-    "downstream": ("edges e", "('CONSUMED_BY', 'PRODUCES')", "src", "dst"),
-    "upstream": ("edges e INDEXED BY edges_by_dst", "('CONSUMED_BY', 'PRODUCES')", "dst", "src"),
-    "alias_out": ("edges e", "('ALIAS_OF')", "src", "dst"),
-    "alias_in": ("edges e INDEXED BY edges_by_dst", "('ALIAS_OF')", "dst", "src"),
+    "out": ("edges e", "src", "dst"),
+    "in": ("edges e INDEXED BY edges_by_dst", "dst", "src"),
 }
+
+
+def _type_list(types: Iterable[str]) -> str:
+    """An SQL ``IN`` list of relationship types (only olgraph's own type names, never input)."""
+    names = sorted(set(types))
+    if not names or not all(name.isidentifier() and name.isupper() for name in names):
+        raise ValueError(f"bad relationship types {names!r}")
+    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
 
 
 def get_node(conn: sqlite3.Connection, key: str) -> NodeView | None:
@@ -64,27 +71,35 @@ def _start(conn: sqlite3.Connection, key: str) -> NodeView:
     return view
 
 
-def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
+def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
     parts, params = [], []
-    for name, frontier in (
-        ("downstream", request.downstream),
-        ("upstream", request.upstream),
-        ("alias_out", request.aliases),
-        ("alias_in", request.aliases),
+    hops, aliases = request.traversal.hop_types, request.traversal.alias_types
+    for side, type_names, frontier in (
+        ("out", hops, request.downstream),
+        ("in", hops, request.upstream),
+        ("out", aliases, request.aliases),
+        ("in", aliases, request.aliases),
     ):
-        if not frontier:
+        if not frontier or not type_names:
             continue
-        table, types, near, far = _NEIGHBOURS[name]
+        table, near, far = _NEIGHBOURS[side]
+        types = _type_list(type_names)
+        exclude = ""
+        if request.probe:
+            exclude = f" AND e.{far} NOT IN (SELECT f.value FROM json_each(?) f)"
         parts.append(
             f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM json_each(?) f "
-            f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value "
+            f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value{exclude} "
             f"CROSS JOIN nodes n ON n.key = e.{far}"
         )
         params.append(key_list(frontier))
+        if request.probe:
+            params.append(key_list(request.exclude))
     edges: list[EdgeView] = []
     nodes: dict[str, NodeView] = {}
-    for rel, src, dst, props, key, labels, node_props in conn.execute(" UNION ALL ".join(parts), params):
+    query = " UNION ALL ".join(parts) + (f" LIMIT {PROBE_LIMIT}" if request.probe else "")
+    for rel, src, dst, props, key, labels, node_props in conn.execute(query, params):
         label_set = loads(labels)
         if common.node_type(label_set) is None:
             continue
@@ -93,43 +108,28 @@ def _expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     return ExpandResponse(edges=edges, nodes=nodes)
 
 
-def _walk(
-    conn: sqlite3.Connection,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageWalk:
-    walk = LineageWalk(_start(conn, key), direction, depth, max_nodes, include_deleted)
-    walk_sync(walk, lambda request: _expand(conn, request))
+def _walk(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageWalk:
+    walk = spec.walk(_start(conn, key))
+    walk_sync(walk, lambda request: expand(conn, request))
     return walk
 
 
-def lineage(
-    conn: sqlite3.Connection,
-    key: str,
-    direction: Direction,
-    depth: int,
-    max_nodes: int,
-    *,
-    include_deleted: bool,
-) -> LineageResult:
+def lineage(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageResult:
     """See :meth:`olgraph.store.base.GraphStore.lineage`."""
-    return _walk(conn, key, direction, depth, max_nodes, include_deleted=include_deleted).result()
+    return _walk(conn, key, spec).result()
 
 
-def impact(conn: sqlite3.Connection, key: str, depth: int, max_nodes: int) -> ImpactResult:
-    """See :meth:`olgraph.store.base.GraphStore.impact`."""
-    walk = _walk(conn, key, "downstream", depth, max_nodes, include_deleted=False)
+def impact(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> ImpactResult:
+    """See :meth:`olgraph.store.base.GraphStore.impact` (``spec`` is downstream, live only)."""
+    walk = _walk(conn, key, spec)
     affected = impact_keys(walk)
     jobs = [k for k in affected if walk.views[k].type == "job"]
     datasets = [k for k in affected if walk.views[k].type != "job"]
-    return build_impact(walk, _owners(conn, affected), _last_runs(conn, jobs, datasets))
+    return build_impact(walk, owners(conn, affected), last_runs(conn, jobs, datasets))
 
 
-def _owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+def owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
+    """Owner names of each of ``node_keys`` (one statement)."""
     rows = conn.execute(
         "SELECT e.dst, o.key, o.props FROM json_each(?) f "
         "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src",
@@ -156,9 +156,10 @@ _WRITER_RUNS = (
 )
 
 
-def _last_runs(
+def last_runs(
     conn: sqlite3.Connection, jobs: Iterable[str], datasets: Iterable[str]
 ) -> dict[str, tuple[str | None, str | None]]:
+    """(time, state) of the most recent run of each job, and of the most recent writer of each dataset."""
     out: dict[str, tuple[str | None, str | None]] = {}
     for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
         for node, run, updated, state in conn.execute(_LAST_RUN.format(joins=joins), (key_list(node_keys),)):
@@ -211,7 +212,8 @@ def list_runs(conn: sqlite3.Connection, job_key: str, limit: int, offset: int) -
     total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key,)).fetchone()[0]
     rows = conn.execute(
         f"SELECT r.key, r.props {_RUNS_OF_JOB} "
-        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.updatedAt'), '') "
+        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
+        "json_extract(r.props, '$.updatedAt'), '') "
         "DESC, json_extract(r.props, '$.runId') ASC LIMIT ? OFFSET ?",
         (job_key, limit, offset),
     )
@@ -246,7 +248,7 @@ def _run_view(key: str, props: dict[str, PropValue], job: str | None, io: _RunIO
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
-    key = keys.run_key(run_id.lower())
+    key = keys.run_key(keys.normalize_run_id(run_id))
     row = load_nodes(conn, [key]).get(key)
     if row is None or row.label != Label.RUN.value:
         return None
@@ -272,7 +274,8 @@ def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetView | None:
     row = load_nodes(conn, [key]).get(key)
     if row is None or row.label != Label.DATASET.value:
         return None
-    fields = sorted(str(p.get("name", k)) for k, p in _neighbours(conn, "HAS_FIELD", key, incoming=False))
+    names = [str(p.get("name", k)) for k, p in _neighbours(conn, "HAS_FIELD", key, incoming=False)]
+    fields = common.current_fields(common.facets_from_props(row.props), names)
     owners = sorted({common.owner_name(k, p) for k, p in _neighbours(conn, "OWNS", key, incoming=True)})
     tags = sorted(common.tag_name(k) for k, _ in _neighbours(conn, "TAGGED", key, incoming=False))
     versions = [common.version_view(k, p) for k, p in _neighbours(conn, "VERSION_OF", key, incoming=True)]

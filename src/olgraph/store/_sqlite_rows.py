@@ -14,16 +14,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from olgraph.normalize.mutations import PropValue
-
-SCHEMA_RESOURCE = ("sql", "001_graph.sql")
-"""The DDL, shipped inside the package (``schemas/sqlite/001_graph.sql`` is a copy)."""
 
 EdgeId = tuple[str, str, str]
 """(type, source key, target key): a relationship's identity."""
@@ -71,27 +66,6 @@ def key_list(keys: Iterable[str]) -> str:
     return dumps(sorted(set(keys)))
 
 
-def schema_sql() -> str:
-    """The DDL text applied at open."""
-    package = resources.files("olgraph.store")
-    return package.joinpath(*SCHEMA_RESOURCE).read_text(encoding="utf-8")
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the store file: WAL, ``synchronous=FULL``, schema applied.
-
-    The connection is in autocommit mode; callers open transactions explicitly.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed batch survives power loss; the consumer commits offsets after it.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    conn.executescript(schema_sql())
-    return conn
-
-
 # ---------------------------------------------------------------- nodes
 
 
@@ -118,12 +92,18 @@ def existing_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
 
 
 def save_nodes(conn: sqlite3.Connection, rows: Iterable[NodeRow]) -> None:
-    """Insert or overwrite nodes."""
+    """Insert or overwrite nodes.
+
+    The ``namespace``, ``name``, ``search`` (``searchName``) and ``hidden`` (``deleted``)
+    columns copy props so that listings and search use indexes (and triggers keep the search
+    tables in step).
+    """
     conn.executemany(
-        "INSERT INTO nodes (key, label, labels, namespace, name, props, versions) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET label = excluded.label, "
+        "INSERT INTO nodes (key, label, labels, namespace, name, props, versions, search, hidden) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET label = excluded.label, "
         "labels = excluded.labels, namespace = excluded.namespace, name = excluded.name, "
-        "props = excluded.props, versions = excluded.versions",
+        "props = excluded.props, versions = excluded.versions, search = excluded.search, "
+        "hidden = excluded.hidden",
         [
             (
                 r.key,
@@ -133,6 +113,8 @@ def save_nodes(conn: sqlite3.Connection, rows: Iterable[NodeRow]) -> None:
                 _opt_text(r.props.get("name")),
                 dumps(r.props),
                 dumps(r.versions),
+                _opt_text(r.props.get("searchName")),
+                int(r.props.get("deleted") is True),
             )
             for r in rows
         ],

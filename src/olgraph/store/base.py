@@ -24,9 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from olgraph.normalize.mutations import Mutation, PropValue
+from olgraph.store.search import SearchPage, SearchQuery
 
 Direction = Literal["upstream", "downstream", "both"]
-NodeType = Literal["dataset", "model", "job", "run"]
+NodeType = Literal["dataset", "model", "job", "run", "column"]
+Truncation = Literal["depth", "nodes"]
+"""A limit that cut a traversal: the depth asked for, or the node cap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +61,35 @@ class EdgeView:
 
 @dataclass(frozen=True, slots=True)
 class LineageResult:
-    """The lineage subgraph around a start node. ``nodes[0]`` is the start node."""
+    """The lineage subgraph around a start node. ``nodes[0]`` is the start node.
+
+    ``truncated_by`` names the limits that cut it (``truncated`` is true when any did);
+    ``distances`` maps every returned node to its distance from the start.
+    """
 
     nodes: list[NodeView]
     edges: list[EdgeView]
     truncated: bool
+    truncated_by: tuple[Truncation, ...] = ()
+    distances: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnLineageResult:
+    """Column lineage: ``lineage`` holds columns (and the datasets columns influence as a
+    whole), its edges ``DERIVES``/``INFLUENCES``; ``datasets`` are the views of every dataset
+    a returned column belongs to."""
+
+    lineage: LineageResult
+    datasets: dict[str, NodeView]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnEdges:
+    """The column lineage among a set of datasets: their columns that take part, and the edges."""
+
+    columns: list[NodeView]
+    edges: list[EdgeView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +97,8 @@ class ImpactItem:
     """One live node downstream of the impact root.
 
     ``last_run_at``/``last_run_state``: for a job, its most recent run (by the run's last
-    event time); for a dataset or model, the most recent run that wrote it.
+    event time); for a dataset or model, the most recent run that wrote it; for a column,
+    that of its dataset. ``dataset``: a column's dataset (None for other nodes).
     """
 
     id: str
@@ -81,6 +109,7 @@ class ImpactItem:
     owners: list[str]
     last_run_at: str | None
     last_run_state: str | None
+    dataset: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +119,7 @@ class ImpactResult:
     root: NodeView
     affected: list[ImpactItem]
     truncated: bool
+    truncated_by: tuple[Truncation, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +131,18 @@ class VersionRef:
     version_id: str
 
 
+StartSource = Literal["START", "firstEvent"]
+"""Where a run's ``started_at`` comes from: its earliest START, or (no START) its earliest event."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunView:
-    """One run: state, times, hierarchy, what it read and wrote, and its facets (name → JSON)."""
+    """One run: state, times, hierarchy, what it read and wrote, and its facets (name → JSON).
+
+    ``started_at`` is the earliest START eventTime, else the earliest eventTime of any of the
+    run's events (``started_at_source`` says which); ``duration_ms`` is ``ended_at -
+    started_at`` once the run ended. ``timeline``: (state, first time it was reported), by time.
+    """
 
     run_id: str
     job: str | None
@@ -115,6 +154,13 @@ class RunView:
     inputs: list[VersionRef]
     outputs: list[VersionRef]
     facets: dict[str, Any]
+    started_at_source: StartSource | None = None
+    duration_ms: int | None = None
+    root_run_id: str | None = None
+    nominal_start_time: str | None = None
+    nominal_end_time: str | None = None
+    error_message: str | None = None
+    timeline: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +235,43 @@ class GraphStore(Protocol):
         """The job or dataset with this key, deleted or not."""
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
-        """The lineage subgraph around ``key`` (which must exist)."""
+        """The lineage subgraph around ``key`` (which must exist), as it stood at ``as_of`` if given."""
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key`` (which must exist)."""
+
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column, or around every column of a dataset (``key``, which must exist)."""
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of the column ``key`` (which must exist)."""
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """The ``DERIVES``/``INFLUENCES`` edges between columns of ``datasets`` (and into them)."""
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Datasets, models, jobs, columns and namespaces whose name contains ``query.text``,
+        ranked exact, prefix, substring (see :mod:`olgraph.store.search`)."""
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names (``Page.items``: ``str``), sorted."""

@@ -16,29 +16,31 @@ Lineage traversal and impact assembly live beside it in :mod:`olgraph.store.walk
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from olgraph import keys
-from olgraph.normalize.mutations import MODEL_LABEL, Label, Link, PropValue, RelType
+from olgraph.normalize.mutations import MODEL_LABEL, TIMELINE_PREFIX, Label, Link, Prop, PropValue, RelType
 from olgraph.store.base import (
     EdgeView,
     NodeType,
     NodeView,
     RunView,
+    StartSource,
     VersionRef,
     VersionView,
 )
-from olgraph.store.merge import VERSIONS_PROP, canonical, decode_versions
+from olgraph.store.merge import VERSIONS_PROP, canonical, decode_versions, merge_props
 
 FACET_PREFIXES = ("facet.", "inputFacet.", "outputFacet.")
 """Property name prefixes of facet JSON, never part of a view's ``props``."""
 
-NODE_FIELD_PROPS = frozenset({"key", "namespace", "name", "deleted", VERSIONS_PROP})
+NODE_FIELD_PROPS = frozenset({"key", "namespace", "name", "deleted", "searchName", VERSIONS_PROP})
 """Stored node properties that :class:`NodeView` carries as fields (or hides), not in ``props``."""
 
-LINEAGE_TYPES = (RelType.CONSUMED_BY.value, RelType.PRODUCES.value)
+LINEAGE_TYPES = (RelType.CONSUMED_BY.value, RelType.PRODUCES.value, RelType.FEEDS.value)
 """Relationship types that cost one step of lineage distance."""
 
 ALIAS_TYPE = RelType.ALIAS_OF.value
@@ -52,7 +54,8 @@ TRAVERSED_LABELS = (Label.JOB.value, Label.DATASET.value)
 
 
 def node_type(labels: Iterable[str]) -> NodeType | None:
-    """The view type of a node with these labels: ``model``, ``dataset``, ``job``, ``run`` or None.
+    """The view type of a node with these labels: ``model``, ``dataset``, ``job``, ``run``,
+    ``column`` or None.
 
     Stores answer ``get_node``/``lineage`` only for nodes whose type is not None.
 
@@ -66,11 +69,17 @@ def node_type(labels: Iterable[str]) -> NodeType | None:
         return "job"
     if Label.RUN.value in names:
         return "run"
+    if Label.FIELD.value in names:
+        return "column"
     return None
 
 
+HIDDEN_PREFIXES = (*FACET_PREFIXES, TIMELINE_PREFIX)
+"""Property name prefixes views never show as plain properties (facets; the run timeline)."""
+
+
 def _is_public(name: str) -> bool:
-    return not name.startswith(FACET_PREFIXES) and name != VERSIONS_PROP
+    return not name.startswith(HIDDEN_PREFIXES) and name != VERSIONS_PROP
 
 
 def public_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
@@ -90,7 +99,8 @@ def public_edge_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
 def node_view(key: str, labels: Iterable[str], props: Mapping[str, PropValue]) -> NodeView:
     """Build the :class:`NodeView` of a Job, Dataset (Model) or Run node.
 
-    Runs have no namespace: ``namespace`` is ``""`` and ``name`` the runId.
+    Runs have no namespace: ``namespace`` is ``""`` and ``name`` the runId. A column's
+    ``name`` is its path and ``props`` hold its ``dataset`` (key), ``type`` and ``description``.
     Raises ``ValueError`` for other labels (check :func:`node_type` first).
 
     >>> node_view("job:ns:j", ["Job"], {"namespace": "ns", "name": "j"}).type
@@ -153,6 +163,50 @@ def dump_props(
     return out
 
 
+def schema_columns(schema: Any) -> list[dict[str, Any]]:
+    """The columns of a ``schema`` facet, nested ones as dotted paths, in the facet's order.
+
+    Each is ``{name, type, description}`` (missing values ``None``); a deleted or malformed
+    facet has none.
+
+    >>> [c["name"] for c in schema_columns({"fields": [{"name": "a", "fields": [{"name": "b"}]}]})]
+    ['a', 'a.b']
+    """
+    if not isinstance(schema, dict) or schema.get("_deleted") is True:
+        return []
+    out: list[dict[str, Any]] = []
+    stack: list[tuple[str, Any]] = [("", f) for f in reversed(_as_list(schema.get("fields")))]
+    while stack:
+        prefix, spec = stack.pop()
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            continue
+        path = f"{prefix}{spec['name']}"
+        out.append(
+            {"name": path, "type": _text(spec.get("type")), "description": _text(spec.get("description"))}
+        )
+        stack.extend((f"{path}.", f) for f in reversed(_as_list(spec.get("fields"))))
+    return out
+
+
+def current_fields(facets: Mapping[str, Any], field_names: Iterable[str]) -> list[str]:
+    """A dataset's current columns: those of its latest ``schema`` facet, sorted.
+
+    A column dropped from the schema is gone from here (its Field node stays, for lineage and
+    history). Without any schema facet, the columns known from column lineage are listed.
+    """
+    if "schema" in facets:
+        return sorted({c["name"] for c in schema_columns(facets["schema"])})
+    return sorted(set(field_names))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def owner_name(key: str, props: Mapping[str, PropValue]) -> str:
     """The name of an Owner node (``name`` prop, else from its key)."""
     return str(props.get("name") or key.removeprefix("owner:"))
@@ -161,6 +215,51 @@ def owner_name(key: str, props: Mapping[str, PropValue]) -> str:
 def tag_name(key: str) -> str:
     """The ``key=value`` text of a Tag node, from its key."""
     return key.removeprefix("tag:")
+
+
+# ---------------------------------------------------------------- time travel
+
+
+def exists_at(view: NodeView, as_of: str) -> bool:
+    """Whether the node existed at ``as_of``: first seen then or before (nodes never seen: yes).
+
+    >>> exists_at(NodeView("d", "dataset", "n", "d", props={"firstSeenAt": "2024-02"}), "2024-01")
+    False
+    """
+    first = view.props.get("firstSeenAt")
+    return first is None or str(first) <= as_of
+
+
+def edge_exists_at(edge: EdgeView, as_of: str) -> bool:
+    """Whether the relationship existed at ``as_of`` (one without ``firstSeenAt``: yes)."""
+    first = edge.props.get("firstSeenAt")
+    return first is None or str(first) <= as_of
+
+
+def deletion_time(view: NodeView) -> str | None:
+    """When a deleted node became deleted: its admin soft delete or its DROP (the earlier
+    of those that hold now); None when it is not deleted."""
+    if not view.deleted:
+        return None
+    props = view.props
+    times = []
+    deleted_at_, seen = props.get("deletedAt"), props.get("lastSeenAt")
+    if deleted_at_ is not None and (seen is None or str(seen) <= str(deleted_at_)):
+        times.append(str(deleted_at_))
+    dropped, modified = props.get("droppedAt"), props.get("lastModifiedAt")
+    if dropped is not None and (modified is None or str(dropped) >= str(modified)):
+        times.append(str(dropped))
+    return min(times) if times else ""
+
+
+def deleted_at(view: NodeView, as_of: str) -> bool:
+    """Whether the node was deleted at ``as_of``: it is deleted now, and was by then.
+
+    The store keeps the latest deletion only: a node dropped, re-created and dropped again
+    counts as deleted from its latest drop on.
+    """
+    when = deletion_time(view)
+    return when is not None and when <= as_of
 
 
 # ---------------------------------------------------------------- ReplaceLinks
@@ -206,8 +305,20 @@ def initial_version_props(dataset: str) -> dict[str, PropValue]:
 
 
 def implicit_read_props(at: str) -> dict[str, PropValue]:
-    """Properties of a ``READ_BY`` relationship written for a ReadVersion (no ``_versions``)."""
+    """The resolution properties of a ``READ_BY`` relationship written for a ReadVersion."""
     return {"at": at, "implicit": True}
+
+
+def read_extra_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
+    """A stored implicit read's properties besides its resolution (``at``, ``implicit``): its facets."""
+    return {k: v for k, v in props.items() if k not in ("at", "implicit", VERSIONS_PROP) and v is not None}
+
+
+def merge_read_props(
+    stored: Mapping[str, PropValue], versions: Mapping[str, str], writes: Iterable[Prop]
+) -> tuple[dict[str, PropValue], dict[str, str]]:
+    """Merge a batch's ReadVersion props into an implicit read's stored extra props (LWW rules)."""
+    return merge_props(stored, versions, writes)
 
 
 VersionCandidate = tuple[str, str | None, str | None]
@@ -293,6 +404,43 @@ def _opt_str(value: PropValue) -> str | None:
     return None if value is None else str(value)
 
 
+def run_start(props: Mapping[str, PropValue]) -> tuple[str | None, StartSource | None]:
+    """A run's start and where it comes from: the earliest START, else its earliest event."""
+    if props.get("startedAt") is not None:
+        return str(props["startedAt"]), "START"
+    if props.get("firstSeenAt") is not None:
+        return str(props["firstSeenAt"]), "firstEvent"
+    return None, None
+
+
+def time_ns(value: str) -> int:
+    """Nanoseconds since the epoch of a stored time (``YYYY-MM-DDTHH:MM:SS.fffffffffZ``).
+
+    >>> time_ns("1970-01-01T00:00:01.000000002Z")
+    1000000002
+    """
+    seconds = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    fraction = value[20:-1] if len(value) > 20 and value[19] == "." else ""
+    return int(seconds) * 1_000_000_000 + int(fraction[:9].ljust(9, "0") or 0)
+
+
+def duration_ms(start: str | None, end: str | None) -> int | None:
+    """Whole milliseconds from ``start`` to ``end`` (None unless both are given and in order)."""
+    if start is None or end is None or end < start:
+        return None
+    return (time_ns(end) - time_ns(start)) // 1_000_000
+
+
+def run_timeline(props: Mapping[str, PropValue]) -> list[tuple[str, str]]:
+    """(state, first time reported) of every state the run's events reported, by time then state."""
+    pairs = [
+        (name.removeprefix(TIMELINE_PREFIX), str(value))
+        for name, value in props.items()
+        if name.startswith(TIMELINE_PREFIX) and value is not None
+    ]
+    return sorted(pairs, key=lambda pair: (pair[1], pair[0]))
+
+
 def run_view(
     props: Mapping[str, PropValue],
     job: str | None,
@@ -300,27 +448,36 @@ def run_view(
     outputs: Iterable[VersionRef],
 ) -> RunView:
     """The :class:`RunView` of a Run node. ``job``: the RUN_OF target (falls back to the ``job`` prop)."""
+    started, source = run_start(props)
+    ended = _opt_str(props.get("endedAt"))
     return RunView(
         run_id=str(props.get("runId", "")),
         job=job if job is not None else _opt_str(props.get("job")),
         state=_opt_str(props.get("state")),
-        started_at=_opt_str(props.get("startedAt")),
-        ended_at=_opt_str(props.get("endedAt")),
+        started_at=started,
+        ended_at=ended,
         updated_at=_opt_str(props.get("updatedAt")),
         parent_run_id=_opt_str(props.get("parentRunId")),
         inputs=sort_version_refs(inputs),
         outputs=sort_version_refs(outputs),
         facets=facets_from_props(props),
+        started_at_source=source,
+        duration_ms=duration_ms(started, ended),
+        root_run_id=_opt_str(props.get("rootRunId")),
+        nominal_start_time=_opt_str(props.get("nominalStartTime")),
+        nominal_end_time=_opt_str(props.get("nominalEndTime")),
+        error_message=_opt_str(props.get("errorMessage")),
+        timeline=run_timeline(props),
     )
 
 
 def run_sort_key(props: Mapping[str, PropValue]) -> str:
-    """Sort value of a run in ``list_runs``: ``startedAt``, else ``updatedAt``, else ``""``.
+    """Sort value of a run in ``list_runs``: its start (:func:`run_start`), else ``updatedAt``, else ``""``.
 
     ``list_runs`` orders by this value descending, then by runId ascending (in Cypher:
-    ``ORDER BY coalesce(r.startedAt, r.updatedAt, "") DESC, r.runId ASC``).
+    ``ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, "") DESC, r.runId ASC``).
     """
-    return str(props.get("startedAt") or props.get("updatedAt") or "")
+    return str(props.get("startedAt") or props.get("firstSeenAt") or props.get("updatedAt") or "")
 
 
 def order_runs(runs: Iterable[Mapping[str, PropValue]]) -> list[Mapping[str, PropValue]]:

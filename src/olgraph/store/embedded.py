@@ -19,10 +19,14 @@ from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _sqlite_columns as columns
 from olgraph.store import _sqlite_query as q
+from olgraph.store import _sqlite_search as search_module
 from olgraph.store._sqlite_apply import apply_batch
-from olgraph.store._sqlite_rows import connect
+from olgraph.store._sqlite_schema import connect
 from olgraph.store.base import (
+    ColumnEdges,
+    ColumnLineageResult,
     DatasetView,
     Direction,
     GraphDump,
@@ -32,6 +36,8 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.search import SearchPage, SearchQuery
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 T = TypeVar("T")
 
@@ -140,15 +146,51 @@ class EmbeddedStore:
         return await self._call(q.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
-        fn = functools.partial(q.lineage, include_deleted=include_deleted)
-        return await self._call(fn, key, direction, depth, max_nodes)
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._call(q.lineage, key, spec)
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key``."""
-        return await self._call(q.impact, key, depth, max_nodes)
+        return await self._call(q.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of))
+
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column or all columns of a dataset; ``NotFound`` when unknown."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of, COLUMN_LINEAGE)
+        return await self._call(columns.column_lineage, key, spec)
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of a column."""
+        spec = WalkSpec("downstream", depth, max_nodes, as_of=as_of, traversal=COLUMN_IMPACT)
+        return await self._call(columns.column_impact, key, spec)
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """Column edges between the columns of ``datasets``."""
+        return await self._call(columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._call(search_module.search, query)
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

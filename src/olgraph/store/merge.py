@@ -90,13 +90,42 @@ def decode_versions(raw: str | None) -> dict[str, str]:
     return data
 
 
+SEARCHABLE_LABELS = frozenset({"Dataset", "Job", "Field", "Namespace"})
+"""Labels whose nodes are found by search (by their ``searchName``)."""
+
+DELETABLE_LABELS = frozenset({"Dataset", "Job", "Namespace"})
+"""Labels an admin may soft-delete (``deletedAt``)."""
+
+
 def derive_props(label: str, props: Mapping[str, PropValue]) -> dict[str, PropValue]:
     """Properties computed from others after a merge (both stores call this on every write).
 
-    ``Dataset.deleted``: dropped (``droppedAt``) and not written since (``lastModifiedAt``).
+    * ``deleted``: a Dataset dropped (``droppedAt``) and not written since
+      (``lastModifiedAt``), or a Dataset, Job or Namespace soft-deleted by an admin
+      (``deletedAt``) and not mentioned by an event since (``lastSeenAt``). Jobs and
+      namespaces never deleted do not carry it.
+    * ``searchName``: the lower-cased ``name`` of a Dataset, Job, Field or Namespace, which
+      the search indexes hold (Python's ``str.lower``, identical in both stores).
     """
     out = dict(props)
+    soft = _soft_deleted(props) if label in DELETABLE_LABELS else None
     if label == "Dataset":
         dropped, modified = props.get("droppedAt"), props.get("lastModifiedAt")
-        out["deleted"] = dropped is not None and (modified is None or str(dropped) >= str(modified))
+        out["deleted"] = bool(soft) or (
+            dropped is not None and (modified is None or str(dropped) >= str(modified))
+        )
+    elif soft is not None:
+        out["deleted"] = soft
+    name = props.get("name")
+    if label in SEARCHABLE_LABELS and isinstance(name, str):
+        out["searchName"] = name.lower()
     return out
+
+
+def _soft_deleted(props: Mapping[str, PropValue]) -> bool | None:
+    """Whether an admin's soft delete holds (None: never soft-deleted)."""
+    deleted_at = props.get("deletedAt")
+    if deleted_at is None:
+        return None
+    seen = props.get("lastSeenAt")
+    return seen is None or str(seen) <= str(deleted_at)

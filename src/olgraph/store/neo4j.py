@@ -22,16 +22,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 import neo4j
-from neo4j.exceptions import ClientError
 
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
+from olgraph.store import _neo4j_columns as columns
 from olgraph.store import _neo4j_read as read
+from olgraph.store import _neo4j_search as search_module
 from olgraph.store._neo4j_batch import Batch
-from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store._neo4j_errors import mapped_errors
+from olgraph.store._neo4j_schema import apply_schema
 from olgraph.store._neo4j_write import apply_batch
 from olgraph.store.base import (
+    ColumnEdges,
+    ColumnLineageResult,
     DatasetView,
     Direction,
     GraphDump,
@@ -41,14 +44,13 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.search import SearchPage, SearchQuery
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable[T]]
-
-INDEX_WAIT_SECONDS = 300
-"""How long ``open`` waits for new indexes to come online (they are built in the background)."""
 
 
 class Neo4jStore:
@@ -116,16 +118,7 @@ class Neo4jStore:
             raise StoreError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
 
     async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
-        async with driver.session(database=self.database) as session:
-            for statement in schema_statements():
-                try:
-                    await (await session.run(statement)).consume()
-                except ClientError as exc:
-                    # Another process created the same constraint or index between our
-                    # IF NOT EXISTS check and the creation: what we wanted exists.
-                    if "AlreadyExists" not in (exc.code or ""):
-                        raise
-            await (await session.run("CALL db.awaitIndexes($seconds)", seconds=INDEX_WAIT_SECONDS)).consume()
+        await apply_schema(driver, self.database)
 
     async def close(self) -> None:
         """Close the driver and its connections."""
@@ -174,16 +167,53 @@ class Neo4jStore:
         return await self._read("get_node", read.get_node, key)
 
     async def lineage(
-        self, key: str, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
     ) -> LineageResult:
         """The lineage subgraph around ``key``; raises ``NotFound`` when it does not exist."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of)
+        return await self._read("lineage", read.lineage, key, spec)
+
+    async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
+        """Every live dataset, model and job downstream of ``key``."""
         return await self._read(
-            "lineage", read.lineage, key, direction, depth, max_nodes, include_deleted=include_deleted
+            "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
         )
 
-    async def impact(self, key: str, depth: int, max_nodes: int) -> ImpactResult:
-        """Every live dataset, model and job downstream of ``key``."""
-        return await self._read("impact", read.impact, key, depth, max_nodes)
+    async def column_lineage(
+        self,
+        key: str,
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+    ) -> ColumnLineageResult:
+        """Column lineage around a column or all columns of a dataset; ``NotFound`` when unknown."""
+        spec = WalkSpec(direction, depth, max_nodes, include_deleted, as_of, COLUMN_LINEAGE)
+        return await self._read("column_lineage", columns.column_lineage, key, spec)
+
+    async def column_impact(
+        self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None
+    ) -> ImpactResult:
+        """Every live column, dataset and job downstream of a column."""
+        spec = WalkSpec("downstream", depth, max_nodes, as_of=as_of, traversal=COLUMN_IMPACT)
+        return await self._read("column_impact", columns.column_impact, key, spec)
+
+    async def column_edges(self, datasets: Sequence[str]) -> ColumnEdges:
+        """Column edges between the columns of ``datasets``."""
+        return await self._read("column_edges", columns.column_edges, list(datasets))
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
+        return await self._read("search", search_module.search, query)
 
     async def list_namespaces(self, limit: int, offset: int) -> Page:
         """Namespace names, sorted."""

@@ -4,33 +4,85 @@
 (:class:`ExpandRequest`) and the store answers with one query for the whole frontier
 (:class:`ExpandResponse`), so a store never makes one round trip per node. Drive it with
 :func:`walk_sync` (the embedded store) or :func:`walk_async` (Neo4j). The caps, ordering,
-alias and deleted-node rules documented in :mod:`olgraph.store.base` are decided here once.
+alias, deleted-node and time-travel rules documented in :mod:`olgraph.store.base` are
+decided here once. What is walked is a :class:`Traversal`: dataset-level lineage
+(``CONSUMED_BY``/``PRODUCES``/``FEEDS``, symlinks at no cost), column lineage
+(``DERIVES``/``INFLUENCES``) or column impact (the same, plus every column of a dataset a
+column influences as a whole).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from olgraph.store.base import Direction, EdgeView, ImpactItem, ImpactResult, LineageResult, NodeView
-from olgraph.store.common import ALIAS_TYPE, LINEAGE_TYPES
+from olgraph.normalize.mutations import RelType
+from olgraph.store.base import (
+    Direction,
+    EdgeView,
+    ImpactItem,
+    ImpactResult,
+    LineageResult,
+    NodeView,
+    Truncation,
+)
+from olgraph.store.common import ALIAS_TYPE, LINEAGE_TYPES, deleted_at, edge_exists_at, exists_at
 
 Step = Literal["downstream", "upstream"]
+
+PROBE_LIMIT = 100
+"""Most rows a probe past the depth asks for. When that many come back and none of them is a
+node the walk could return, the walk still reports truncation (over-reporting is the safe side)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Traversal:
+    """What a walk follows.
+
+    ``hop_types`` cost one step of distance, followed forward downstream and backward
+    upstream. ``alias_types`` cost nothing: followed both ways, or, when ``alias_directed``,
+    only from their source to their target.
+    """
+
+    hop_types: tuple[str, ...] = LINEAGE_TYPES
+    alias_types: tuple[str, ...] = (ALIAS_TYPE,)
+    alias_directed: bool = False
+
+
+DATASET_LINEAGE = Traversal()
+"""Jobs and datasets: CONSUMED_BY, PRODUCES, FEEDS; symlinks join datasets."""
+
+COLUMN_LINEAGE = Traversal(hop_types=(RelType.DERIVES.value, RelType.INFLUENCES.value), alias_types=())
+"""Columns: DERIVES (column to column) and INFLUENCES (column to a whole dataset)."""
+
+COLUMN_IMPACT = Traversal(
+    hop_types=(RelType.DERIVES.value, RelType.INFLUENCES.value),
+    alias_types=(RelType.HAS_FIELD.value,),
+    alias_directed=True,
+)
+"""Column lineage where a dataset influenced as a whole passes it on through all its columns."""
 
 
 @dataclass(frozen=True, slots=True)
 class ExpandRequest:
     """What a :class:`LineageWalk` needs fetched next (one store query covering all keys).
 
-    ``downstream``: keys whose outgoing CONSUMED_BY/PRODUCES relationships are wanted;
-    ``upstream``: keys whose incoming ones are wanted; ``aliases``: keys whose ALIAS_OF
-    relationships, in either direction, are wanted. Any of them may be empty.
+    ``downstream``: keys whose outgoing ``traversal.hop_types`` relationships are wanted;
+    ``upstream``: keys whose incoming ones are wanted; ``aliases``: keys whose
+    ``traversal.alias_types`` relationships are wanted (in either direction; the walk keeps
+    the ones it may cross). Any of them may be empty. ``probe``: the walk only wants to know
+    whether anything lies beyond its depth (its answer adds nothing to the result): the store
+    leaves out relationships to the nodes in ``exclude`` and answers at most
+    :data:`PROBE_LIMIT` of them.
     """
 
     downstream: tuple[str, ...] = ()
     upstream: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    traversal: Traversal = DATASET_LINEAGE
+    probe: bool = False
+    exclude: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +102,15 @@ class LineageWalk:
 
     Semantics (see ``olgraph.store.base``): the walk explores states (node, step) so that
     ``both`` is exactly the union of the upstream and the downstream walk, each node at its
-    smallest distance. ALIAS_OF joins datasets at the same distance. Deleted nodes are
-    neither returned nor crossed unless ``include_deleted``; the start node always is.
-    A level that would exceed ``max_nodes`` is cut to its first nodes by id and the walk
-    stops with ``truncated = True`` (reaching ``depth`` does not set it). Result edges are
-    the relationships discovered whose two ends are both returned.
+    smallest distance. Aliases join nodes at the same distance. Deleted nodes are neither
+    returned nor crossed unless ``include_deleted``; the start nodes always are. With
+    ``as_of``, nodes and relationships first seen after it do not exist, and a node counts
+    as deleted only if its deletion happened by then.
+
+    Limits: a level that would exceed ``max_nodes`` is cut to its first nodes by id and the
+    walk stops, truncated by ``"nodes"``; when the walk stops at ``depth`` it asks once more
+    whether any node lies beyond, and is truncated by ``"depth"`` if one does. Result edges
+    are the relationships discovered whose two ends are both returned.
 
     Example::
 
@@ -63,25 +119,44 @@ class LineageWalk:
     """
 
     def __init__(
-        self, start: NodeView, direction: Direction, depth: int, max_nodes: int, include_deleted: bool = False
+        self,
+        start: NodeView | Sequence[NodeView],
+        direction: Direction,
+        depth: int,
+        max_nodes: int,
+        include_deleted: bool = False,
+        *,
+        as_of: str | None = None,
+        traversal: Traversal = DATASET_LINEAGE,
     ) -> None:
-        self.start = start
+        starts = [start] if isinstance(start, NodeView) else list(start)
+        if not starts:
+            raise ValueError("a walk needs at least one start node")
+        self.as_of = as_of
+        self.traversal = traversal
+        self.starts = {s.id for s in starts}
+        self.start = self._at_time(starts[0])
         self.depth = max(depth, 0)
         self.max_nodes = max(max_nodes, 1)
         self.include_deleted = include_deleted
-        self.truncated = False
-        self.distances: dict[str, int] = {start.id: 0}
-        self.views: dict[str, NodeView] = {start.id: start}
+        self.truncated_by: set[str] = set()
+        self.distances: dict[str, int] = {s.id: 0 for s in starts}
+        self.views: dict[str, NodeView] = {s.id: self._at_time(s) for s in starts}
         steps: tuple[Step, ...] = ("downstream", "upstream") if direction == "both" else (direction,)
-        self._seen: set[tuple[str, Step]] = {(start.id, s) for s in steps}
+        self._seen: set[tuple[str, Step]] = {(s.id, step) for s in starts for step in steps}
         self._level: set[tuple[str, Step]] = set(self._seen)
-        self._level_new: set[str] = {start.id}
+        self._level_new: set[str] = set(self.starts)
         self._distance = 0
         self._aliases: dict[str, list[EdgeView]] = {}
         self._edges: dict[tuple[str, str, str], EdgeView] = {}
         self._done = False
-        self._awaiting_hop = False
+        self._awaiting: Literal["hop", "probe", "aliases"] | None = None
         self._alias_request: set[str] = set()
+
+    @property
+    def truncated(self) -> bool:
+        """Whether a limit (depth or node cap) cut the answer."""
+        return bool(self.truncated_by)
 
     # -- driving
 
@@ -92,8 +167,9 @@ class LineageWalk:
         missing = self._close_aliases()
         if missing:
             self._alias_request = missing
-            return ExpandRequest(aliases=tuple(sorted(missing)))
-        self._finish_level()
+            self._awaiting = "aliases"
+            return ExpandRequest(aliases=tuple(sorted(missing)), traversal=self.traversal)
+        probe = self._finish_level()
         if self._done:
             return None
         down = sorted({k for k, s in self._level if s == "downstream" and self._crossable(k)})
@@ -101,31 +177,60 @@ class LineageWalk:
         if not down and not up:
             self._done = True
             return None
-        self._awaiting_hop = True
-        return ExpandRequest(downstream=tuple(down), upstream=tuple(up))
+        self._awaiting = "probe" if probe else "hop"
+        exclude = frozenset(self.distances) if probe else frozenset()
+        return ExpandRequest(
+            downstream=tuple(down), upstream=tuple(up), traversal=self.traversal, probe=probe, exclude=exclude
+        )
 
     def feed(self, response: ExpandResponse) -> None:
         """Give the walk the answer to the request :meth:`next_request` returned last."""
-        if self._awaiting_hop:
-            self._awaiting_hop = False
+        awaiting, self._awaiting = self._awaiting, None
+        if awaiting == "hop":
             self._feed_hop(response)
+        elif awaiting == "probe":
+            self._feed_probe(response)
         else:
             self._feed_aliases(response)
 
     def result(self) -> LineageResult:
-        """The traversal's result: nodes by (distance, id) with the start first, edges sorted."""
+        """The traversal's result: nodes by (distance, id) with the first start first, edges sorted."""
         order = sorted(self.distances, key=lambda k: (self.distances[k], k != self.start.id, k))
         edges = [e for e in self._edges.values() if e.source in self.distances and e.target in self.distances]
         edges.sort(key=lambda e: (e.source, e.target, e.type))
-        return LineageResult(nodes=[self.views[k] for k in order], edges=edges, truncated=self.truncated)
+        return LineageResult(
+            nodes=[self.views[k] for k in order],
+            edges=edges,
+            truncated=self.truncated,
+            truncated_by=self.truncation(),
+            distances={k: self.distances[k] for k in order},
+        )
+
+    def truncation(self) -> tuple[Truncation, ...]:
+        """The limits that cut the answer, in a fixed order."""
+        order: tuple[Truncation, ...] = ("depth", "nodes")
+        return tuple(t for t in order if t in self.truncated_by)
 
     # -- internals
 
+    def _at_time(self, view: NodeView) -> NodeView:
+        """``view`` as it was at ``as_of``: not deleted if its deletion came later."""
+        if self.as_of is None or not view.deleted or deleted_at(view, self.as_of):
+            return view
+        return replace(view, deleted=False)
+
     def _crossable(self, key: str) -> bool:
-        return key == self.start.id or self.include_deleted or not self.views[key].deleted
+        return key in self.starts or self.include_deleted or not self.views[key].deleted
 
     def _visible(self, view: NodeView) -> bool:
-        return view.id == self.start.id or self.include_deleted or not view.deleted
+        if view.id in self.starts:
+            return True
+        if self.as_of is not None and not exists_at(view, self.as_of):
+            return False
+        return self.include_deleted or not view.deleted
+
+    def _edge_visible(self, edge: EdgeView) -> bool:
+        return self.as_of is None or edge_exists_at(edge, self.as_of)
 
     def _reach(self, key: str, step: Step, view: NodeView) -> bool:
         """Record state (key, step) at the current level; True if it is new."""
@@ -140,7 +245,9 @@ class LineageWalk:
         return True
 
     def _close_aliases(self) -> set[str]:
-        """Spread the level's states over known ALIAS_OF edges; return keys whose aliases are unknown."""
+        """Spread the level's states over known alias edges; return keys whose aliases are unknown."""
+        if not self.traversal.alias_types:
+            return set()
         missing: set[str] = set()
         work = list(self._level)
         while work:
@@ -161,48 +268,101 @@ class LineageWalk:
         wanted = self._alias_request
         for key in wanted:
             self._aliases[key] = []
+        directed = self.traversal.alias_directed
         for edge in response.edges:
-            if edge.type != ALIAS_TYPE:
+            if edge.type not in self.traversal.alias_types or not self._edge_visible(edge):
                 continue
-            for key, other in ((edge.source, edge.target), (edge.target, edge.source)):
+            ends = (
+                ((edge.source, edge.target),)
+                if directed
+                else ((edge.source, edge.target), (edge.target, edge.source))
+            )
+            for key, other in ends:
                 view = response.nodes.get(other) or self.views.get(other)
-                if key in wanted and view is not None and self._visible(view):
+                if key not in wanted or view is None:
+                    continue
+                view = self.views.get(other) or self._at_time(view)
+                if self._visible(view):
                     self.views.setdefault(other, view)
                     self._aliases[key].append(edge)
 
-    def _finish_level(self) -> None:
-        """Apply the node cap to the level just closed, then decide whether to go on."""
+    def _finish_level(self) -> bool:
+        """Apply the node cap to the level just closed, then decide whether to go on.
+
+        Returns True when the next request is the probe past ``depth``.
+        """
         room = self.max_nodes - (len(self.distances) - len(self._level_new))
         if len(self._level_new) > room:
-            dropped = sorted(self._level_new, key=lambda k: (k != self.start.id, k))[room:]
+            dropped = sorted(self._level_new, key=lambda k: (k not in self.starts, k))[room:]
             for key in dropped:
                 del self.distances[key]
             self._level = {(k, s) for k, s in self._level if k in self.distances}
-            self.truncated = True
+            self.truncated_by.add("nodes")
             self._done = True
-        elif self._distance >= self.depth:
-            self._done = True
+            return False
+        return self._distance >= self.depth
 
-    def _feed_hop(self, response: ExpandResponse) -> None:
-        frontier = self._level
-        self._distance += 1
-        self._level = set()
-        self._level_new = set()
+    def _crossings(
+        self, response: ExpandResponse, frontier: set[tuple[str, Step]]
+    ) -> Iterable[tuple[EdgeView, str, Step, NodeView]]:
+        """Every (edge, far key, step, far view) of a hop answer the walk may take."""
         for edge in response.edges:
-            if edge.type not in LINEAGE_TYPES:
+            if edge.type not in self.traversal.hop_types or not self._edge_visible(edge):
                 continue
             ends: tuple[tuple[str, str, Step], ...] = (
                 (edge.source, edge.target, "downstream"),
                 (edge.target, edge.source, "upstream"),
             )
             for near, far, step in ends:
-                view = response.nodes.get(far) or self.views.get(far)
-                if (near, step) not in frontier or view is None or not self._visible(view):
+                if (near, step) not in frontier:
                     continue
-                self._edges[(edge.type, edge.source, edge.target)] = edge
-                self._reach(far, step, view)
+                view = self.views.get(far) or response.nodes.get(far)
+                if view is None:
+                    continue
+                view = view if far in self.views else self._at_time(view)
+                if self._visible(view):
+                    yield edge, far, step, view
+
+    def _feed_probe(self, response: ExpandResponse) -> None:
+        self._done = True
+        beyond = any(far not in self.distances for _, far, _, _ in self._crossings(response, self._level))
+        if beyond or len(response.edges) >= PROBE_LIMIT:
+            self.truncated_by.add("depth")
+
+    def _feed_hop(self, response: ExpandResponse) -> None:
+        frontier = self._level
+        self._distance += 1
+        self._level = set()
+        self._level_new = set()
+        for edge, far, step, view in self._crossings(response, frontier):
+            self._edges[(edge.type, edge.source, edge.target)] = edge
+            self._reach(far, step, view)
         if not self._level:
             self._done = True
+
+
+@dataclass(frozen=True, slots=True)
+class WalkSpec:
+    """Everything about a walk but its start: what the stores pass to their walking code."""
+
+    direction: Direction
+    depth: int
+    max_nodes: int
+    include_deleted: bool = False
+    as_of: str | None = None
+    traversal: Traversal = DATASET_LINEAGE
+
+    def walk(self, start: NodeView | Sequence[NodeView]) -> LineageWalk:
+        """A fresh :class:`LineageWalk` from ``start`` (one node or several)."""
+        return LineageWalk(
+            start,
+            self.direction,
+            self.depth,
+            self.max_nodes,
+            self.include_deleted,
+            as_of=self.as_of,
+            traversal=self.traversal,
+        )
 
 
 def walk_sync(walk: LineageWalk, fetch: Callable[[ExpandRequest], ExpandResponse]) -> LineageResult:
@@ -276,4 +436,6 @@ def build_impact(
                 last_run_state=state,
             )
         )
-    return ImpactResult(root=walk.start, affected=items, truncated=walk.truncated)
+    return ImpactResult(
+        root=walk.start, affected=items, truncated=walk.truncated, truncated_by=walk.truncation()
+    )

@@ -38,9 +38,12 @@ from olgraph.normalize.mutations import (
 )
 from olgraph.store import _neo4j_cypher as cy
 from olgraph.store import _neo4j_read as read
+from olgraph.store import _neo4j_search as search
+from olgraph.store import walk
 from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.neo4j import Neo4jStore
+from olgraph.store.search import SEARCH_TYPES
 
 pytestmark = pytest.mark.neo4j
 
@@ -104,9 +107,21 @@ async def test_the_key_constraint_rejects_a_duplicate(store: Neo4jStore, neo4j_d
 def _every_statement() -> dict[str, str]:
     labels, types = [label.value for label in Label], [t.value for t in RelType]
     statements = {
-        name: getattr(read, name)
-        for name in ("START", "GET_NODE", "HOP", "ALIASES", "IMPACT_DETAILS", "LIST_DATASETS", "LIST_JOBS")
+        name: getattr(read, name) for name in ("GET_NODE", "IMPACT_DETAILS", "LIST_DATASETS", "LIST_JOBS")
     }
+    for traversal_name in ("DATASET_LINEAGE", "COLUMN_LINEAGE", "COLUMN_IMPACT"):
+        traversal = getattr(walk, traversal_name)
+        statements[f"start {traversal_name}"] = read.start_query(traversal)
+        statements[f"hop {traversal_name}"] = read.hop_query(traversal, probe=False)
+        statements[f"probe {traversal_name}"] = read.hop_query(traversal, probe=True)
+        statements[f"aliases {traversal_name}"] = read.aliases_query(traversal)
+    for tier in ("exact", "prefix", "substring"):
+        for namespace in (False, True):
+            statements[f"search {tier} ns={namespace}"] = search.tier_query(
+                SEARCH_TYPES, tier, namespace, False
+            )
+    statements["search total"] = search.total_query(SEARCH_TYPES, True, True, False)
+    statements["search total prefix"] = search.total_query(SEARCH_TYPES, False, False, True)
     statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN", "GET_DATASET")}
     return statements | {
         "find nodes": cy.find_nodes_query(labels),
@@ -136,7 +151,8 @@ def test_no_statement_scans_a_label_or_the_whole_graph(
         plan = session.run(f"EXPLAIN {statement}").consume().plan
 
     assert plan is not None
-    scans = [op for op in _operators(plan) if "Scan" in op]
+    # A CONTAINS scan of a TEXT index reads only the matches (its trigrams), not a label.
+    scans = [op for op in _operators(plan) if "Scan" in op and op != "NodeIndexContainsScan"]
     assert scans == [], f"{name} scans: {scans}"
 
 

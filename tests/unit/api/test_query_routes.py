@@ -195,6 +195,7 @@ def test_impact_lists_live_dependents_with_distance_owners_and_last_run(client: 
         "type": "model",
         "namespace": "mlflow",
         "name": "churn",
+        "dataset": None,
         "distance": 4,
         "owners": None,
         "lastRunAt": "2024-05-01T11:30:00.000000000Z",
@@ -353,6 +354,35 @@ def test_posted_events_become_queryable(tmp_path: Path) -> None:
             time.sleep(0.05)
         body = ok(fresh, "/api/v1/impact", nodeId=X)
     assert [a["id"] for a in body["affected"]] == [TRAIN, MODEL]
+
+
+def test_a_run_id_that_is_not_a_uuid_is_accepted_and_answered(tmp_path: Path) -> None:
+    """Airflow-style ids such as ``manual__…`` used to get 400 (the spec's uuid is an annotation)."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2024-05-01T10:00:00Z",
+        "run": {"runId": "manual__2024-01-01T00:00:00+00:00"},
+        "job": {"namespace": "airflow", "name": "dag.task"},
+        "producer": "https://example.com/test",
+    }
+    with TestClient(create_app(make_settings(tmp_path))) as fresh:
+        assert fresh.post("/api/v1/lineage", json=event).status_code == 201
+        deadline = time.monotonic() + 30
+        while ok(fresh, "/api/v1/stats")["pending"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        run = ok(fresh, "/api/v1/runs/" + quote(event["run"]["runId"], safe=""))
+        events = ok(fresh, "/api/v1/runs/" + quote(event["run"]["runId"], safe="") + "/events")
+    assert (run["runId"], run["state"], run["job"]) == (
+        event["run"]["runId"],
+        "COMPLETE",
+        "job:airflow:dag.task",
+    )
+    assert (run["startedAt"], run["startedAtSource"], run["durationMs"]) == (
+        "2024-05-01T10:00:00.000000000Z",
+        "firstEvent",
+        0,
+    )
+    assert [e["run"]["runId"] for e in events["events"]] == [event["run"]["runId"]]
 
 
 # ---------------------------------------------------------------- never a 500 for bad input

@@ -145,7 +145,9 @@ def test_impact_csv(server_url: str) -> None:
 def test_impact_csv_of_a_leaf_is_only_the_header_and_exits_0(server_url: str) -> None:
     result = run("impact", MODEL, "--format", "csv", "--url", server_url)
     assert result.exit_code == 0
-    assert result.stdout.splitlines() == ["distance,type,id,namespace,name,owners,lastRunAt,lastRunState"]
+    assert result.stdout.splitlines() == [
+        "distance,type,id,namespace,name,dataset,owners,lastRunAt,lastRunState"
+    ]
 
 
 def test_url_comes_from_the_environment(server_url: str) -> None:
@@ -269,3 +271,59 @@ def test_lineage_unknown_node_exits_2(server_url: str) -> None:
     result = run("lineage", "job:nowhere:nothing", "--url", server_url)
     assert result.exit_code == 2
     assert "job:nowhere:nothing" in result.stderr
+
+
+# ---------------------------------------------------------------- limits (regressions)
+
+
+@pytest.fixture(scope="module")
+def chain_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 60-hop chain ``chain:t0 -job0-> chain:t1 … -> chain:t60``."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("cli-chain"))
+
+    async def apply_all() -> None:
+        store = EmbeddedStore(settings.embedded_store_path())
+        await store.open()
+        try:
+            for i in range(60):
+                event = {
+                    "eventType": "COMPLETE",
+                    "eventTime": f"2024-05-01T10:{i:02d}:00Z",
+                    "run": {"runId": f"chain-run-{i}"},
+                    "job": {"namespace": "chain", "name": f"job{i}"},
+                    "inputs": [{"namespace": "chain", "name": f"t{i}"}],
+                    "outputs": [{"namespace": "chain", "name": f"t{i + 1}"}],
+                }
+                await store.apply(normalize(parse_event(event)))
+        finally:
+            await store.close()
+
+    asyncio.run(apply_all())
+    yield from serve_in_thread(settings)
+
+
+def test_impact_lists_every_dependent_of_a_long_chain_by_default(chain_url: str) -> None:
+    """It stopped at depth 5 and said nothing: a CI gate must never under-report."""
+    result = run("impact", "dataset:chain:t0", "--format", "ndjson", "--url", chain_url)
+    assert result.exit_code == 1
+    rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 120
+    assert (rows[-1]["id"], rows[-1]["distance"]) == ("dataset:chain:t60", 120)
+    table = run("impact", "dataset:chain:t0", "--url", chain_url)
+    assert table.stdout.splitlines()[-1] == "120 live dependents: 60 datasets, 60 jobs"
+
+
+def test_a_depth_that_cuts_the_answer_says_so(chain_url: str) -> None:
+    table = run("impact", "dataset:chain:t0", "--depth", "5", "--url", chain_url)
+    assert table.exit_code == 1
+    assert table.stdout.splitlines()[-1] == (
+        "5 live dependents: 2 datasets, 3 jobs (truncated at the depth asked for: there may be more)"
+    )
+    body = json.loads(
+        run("impact", "dataset:chain:t0", "--depth", "5", "--format", "json", "--url", chain_url).stdout
+    )
+    assert (body["truncated"], body["truncatedBy"]) == (True, ["depth"])
+    lineage = run("lineage", "dataset:chain:t0", "--direction", "downstream", "--url", chain_url)
+    assert lineage.stdout.splitlines()[-1] == (
+        "6 nodes, 5 edges (truncated at the depth asked for: there may be more)"
+    )

@@ -227,7 +227,10 @@ def test_job_and_run_level_lineage(run_event: RunEventFactory) -> None:
     assert prop(e[("WROTE", RUN, written)], "at").value == N2
     assert prop(e[("WROTE", RUN, written)], "outputFacet.outputStatistics").version == N2
     assert ("VERSION_OF", written, "dataset:pg:b") in e
-    assert ReadVersion(RUN, "dataset:pg:a", N2) in muts
+    [read_a] = [m for m in muts if isinstance(m, ReadVersion) and m.dataset == "dataset:pg:a"]
+    assert (read_a.run, read_a.at) == (RUN, N2)
+    # the run's own read keeps its input facets (they move with the read when it is re-linked)
+    assert read_a.props == (Prop("inputFacet.inputStatistics", '{"rowCount":3}', Merge.LWW, N2),)
     read = e[("READ_BY", "datasetVersion:pg:v@7", RUN)]
     assert prop(read, "implicit") == Prop("implicit", False, Merge.OR)
     assert prop(read, "at").value == N2

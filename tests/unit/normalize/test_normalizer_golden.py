@@ -54,7 +54,10 @@ def render(mutation: Mutation) -> dict[str, Any]:
             "others": [[link.key, dict(link.props)] for link in mutation.others],
         }
     assert isinstance(mutation, ReadVersion)
-    return {"readVersion": mutation.run, "dataset": mutation.dataset, "at": mutation.at}
+    read: dict[str, Any] = {"readVersion": mutation.run, "dataset": mutation.dataset, "at": mutation.at}
+    if mutation.props:
+        read["props"] = _props(mutation.props)
+    return read
 
 
 def render_case(case: str) -> str:

@@ -47,6 +47,7 @@ def test_rows_use_wire_names() -> None:
         "type": "job",
         "namespace": "etl",
         "name": "load",
+        "dataset": None,
         "distance": 1,
         "owners": ["team:data"],
         "lastRunAt": "2024-05-01T12:00:00.000000000Z",

@@ -11,6 +11,7 @@ from olgraph.store import common
 from olgraph.store.base import EdgeView, NodeView, VersionView
 from olgraph.store.merge import links_win
 from olgraph.store.walk import (
+    PROBE_LIMIT,
     ExpandRequest,
     ExpandResponse,
     LineageWalk,
@@ -229,17 +230,25 @@ class MemoryGraph:
     def fetch(self, request: ExpandRequest) -> ExpandResponse:
         self.requests.append(request)
         found = []
+        traversal = request.traversal
         for e in self.edges:
-            lineage = e.type in common.LINEAGE_TYPES
+            hop = e.type in traversal.hop_types
+            if request.probe and (
+                (e.source in request.downstream and e.target in request.exclude)
+                or (e.target in request.upstream and e.source in request.exclude)
+            ):
+                continue
             if (
-                (lineage and e.source in request.downstream)
-                or (lineage and e.target in request.upstream)
+                (hop and e.source in request.downstream)
+                or (hop and e.target in request.upstream)
                 or (
-                    e.type == common.ALIAS_TYPE
+                    e.type in traversal.alias_types
                     and (e.source in request.aliases or e.target in request.aliases)
                 )
             ):
                 found.append(e)
+        if request.probe:
+            found = found[:PROBE_LIMIT]
         return ExpandResponse(found, {k: self.nodes[k] for e in found for k in (e.source, e.target)})
 
     def walk(
@@ -283,10 +292,38 @@ def test_walk_both_is_the_union_not_the_component() -> None:
     assert "d9" not in dict(_ids(graph.walk("d1", "both")))
 
 
-def test_walk_depth_cap_is_not_truncation() -> None:
+def test_walk_cut_by_its_depth_is_truncated() -> None:
+    """A depth that hides part of the answer must say so (a CI gate must never under-report)."""
     walk = MemoryGraph(CHAIN).walk("d1", depth=2)
     assert _ids(walk) == [("d1", 0), ("j1", 1), ("d2", 2)]
+    assert walk.truncated
+    assert walk.result().truncated_by == ("depth",)
+    assert walk.result().edges == MemoryGraph(CHAIN).walk("d1", depth=2).result().edges
+
+
+def test_walk_ending_exactly_at_its_depth_is_not_truncated() -> None:
+    walk = MemoryGraph(CHAIN).walk("d1", depth=4)
+    assert _ids(walk)[-1] == ("d3", 4)
     assert not walk.truncated
+    upstream = MemoryGraph(CHAIN).walk("d1", "upstream", depth=1)
+    assert upstream.result().truncated_by == ("depth",)
+    # what lies past the depth is only a node already returned: nothing more to see
+    cycle = MemoryGraph([("d1", C, "j1"), ("j1", P, "d1")]).walk("d1", depth=1)
+    assert not cycle.truncated
+
+
+def test_walk_past_depth_ignores_deleted_nodes_and_probes_once() -> None:
+    graph = MemoryGraph([("d1", C, "j1"), ("j1", P, "dgone")], deleted=["dgone"])
+    walk = graph.walk("d1", depth=1)
+    assert not walk.truncated
+    assert [r.probe for r in graph.requests if r.downstream] == [False, True]
+    assert graph.walk("d1", depth=1, include_deleted=True).truncated
+
+
+def test_walk_past_depth_is_conservative_when_the_probe_is_full() -> None:
+    fan = [("d1", C, "j1")] + [("j1", P, f"gone{i:03}") for i in range(PROBE_LIMIT)]
+    walk = MemoryGraph(fan, deleted=[f"gone{i:03}" for i in range(PROBE_LIMIT)]).walk("d1", depth=1)
+    assert walk.truncated
 
 
 def test_walk_node_cap_cuts_the_level_by_id_and_truncates() -> None:
@@ -294,6 +331,7 @@ def test_walk_node_cap_cuts_the_level_by_id_and_truncates() -> None:
     walk = MemoryGraph(fan).walk("d1", max_nodes=3)
     assert _ids(walk) == [("d1", 0), ("ja", 1), ("jb", 1)]
     assert walk.truncated
+    assert walk.result().truncated_by == ("nodes",)
     assert all(e.target != "jc" for e in walk.result().edges)
 
 

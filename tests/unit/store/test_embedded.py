@@ -23,7 +23,7 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
-from olgraph.store._sqlite_rows import schema_sql
+from olgraph.store._sqlite_schema import SCHEMA_FILES, schema_sql
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore, _map_error
 
@@ -51,7 +51,8 @@ async def store(tmp_path: Path) -> EmbeddedStore:
 
 
 def test_the_shipped_schema_is_the_one_in_schemas() -> None:
-    assert (REPO / "schemas" / "sqlite" / "001_graph.sql").read_text(encoding="utf-8") == schema_sql()
+    for name in SCHEMA_FILES:
+        assert (REPO / "schemas" / "sqlite" / name).read_text(encoding="utf-8") == schema_sql(name)
 
 
 def test_embedded_store_implements_the_protocol(tmp_path: Path) -> None:
@@ -199,3 +200,27 @@ async def test_no_query_scans_a_table(store: EmbeddedStore) -> None:
 
     scans = [(q[:80], detail) for q, detail in await store._call(plans) if _SCANS.search(detail)]
     assert scans == []
+
+
+async def test_search_uses_its_indexes(store: EmbeddedStore) -> None:
+    """Exact and prefix matches seek the term index, substrings the trigram index: no table scan."""
+    from olgraph.store.search import SearchQuery  # noqa: PLC0415
+
+    await store.apply(
+        [_dataset(f"orders{i}") for i in range(30)] + [_job(f"load_orders{i}") for i in range(30)]
+    )
+    statements: list[str] = []
+    await store._call(lambda conn: conn.set_trace_callback(statements.append))
+    for text, namespace in (("orders1", None), ("ord", "db"), ("rders", None), ("or", None)):
+        page = await store.search(SearchQuery(text, namespace=namespace, limit=5))
+        assert page.hits
+    await store._call(lambda conn: conn.set_trace_callback(None))
+    queries = [s for s in statements if "search_terms" in s and s.lstrip().upper().startswith("SELECT")]
+    assert len(queries) >= 8
+
+    def plans(conn: sqlite3.Connection) -> list[str]:
+        return [row[3] for q in queries for row in conn.execute("EXPLAIN QUERY PLAN " + q)]
+
+    details = await store._call(plans)
+    assert not [d for d in details if re.match(r"SCAN (s|search_terms|nodes)\b", d)], details
+    assert any(re.match(r"SCAN search_fts VIRTUAL TABLE INDEX \d+:M", d) for d in details)  # a MATCH

@@ -157,6 +157,14 @@ def test_an_older_link_set_changes_nothing() -> None:
     assert states[DS].write_row() is None
 
 
+_FACETED = {
+    "at": "2024-02",
+    "implicit": True,
+    "inputFacet.dataQualityMetrics": '{"rowCount":3}',
+    "_versions": '{"inputFacet.dataQualityMetrics":"2024-02"}',
+}
+
+
 def test_a_read_before_any_version_links_to_the_initial_version() -> None:
     dataset = b.DatasetReads(DS, "id-ds", versions=[], current={}, ids={})
     out = b.Relink()
@@ -173,7 +181,7 @@ def test_a_read_before_any_version_links_to_the_initial_version() -> None:
 def test_a_new_version_moves_a_later_read_and_leaves_the_initial_unused() -> None:
     initial = initial_version_key(DS)
     dataset = b.DatasetReads.from_record(
-        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", initial, "2024-02", "id-r", "id-init"]]
+        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", initial, "2024-02", "id-r", "id-init", _FACETED]]
     )
     out = b.Relink()
 
@@ -181,13 +189,17 @@ def test_a_new_version_moves_a_later_read_and_leaves_the_initial_unused() -> Non
 
     assert out.initial == []
     assert out.stale == [{"v": "id-init", "r": "id-r"}]
-    assert out.fresh == [{"v": "v1", "r": "id-r", "props": {"at": "2024-02", "implicit": True}}]
+    # the read's input facets (and their LWW versions) move with it
+    assert out.fresh == [{"v": "v1", "r": "id-r", "props": {**_FACETED, "at": "2024-02", "implicit": True}}]
     assert out.unused == [initial]
 
 
 def test_a_read_already_in_place_is_not_rewritten() -> None:
     dataset = b.DatasetReads.from_record(
-        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", "v1", "2024-02", "id-r", "id-v1"]]
+        DS,
+        "id-ds",
+        [["v1", "2024-01", "r0"]],
+        [["run:r", "v1", "2024-02", "id-r", "id-v1", {"at": "2024-02", "implicit": True}]],
     )
     out = b.Relink()
 
@@ -196,3 +208,20 @@ def test_a_read_already_in_place_is_not_rewritten() -> None:
     )  # a later read of the same run: keeps the earliest
 
     assert (out.initial, out.stale, out.fresh) == ([], [], [])
+
+
+def test_new_input_facets_of_a_read_in_place_are_merged_into_it() -> None:
+    dataset = b.DatasetReads.from_record(
+        DS, "id-ds", [["v1", "2024-01", "r0"]], [["run:r", "v1", "2024-02", "id-r", "id-v1", _FACETED]]
+    )
+    out = b.Relink()
+    newer = Prop("inputFacet.dataQualityMetrics", '{"rowCount":4}', Merge.LWW, "2024-03")
+    older = Prop("inputFacet.dataQualityMetrics", '{"rowCount":1}', Merge.LWW, "2024-01")
+
+    b.relink(dataset, {"run:r": "2024-03"}, {"run:r": "id-r"}, out, {(DS, "run:r"): [older]})
+    assert out.fresh == []
+    b.relink(dataset, {"run:r": "2024-03"}, {"run:r": "id-r"}, out, {(DS, "run:r"): [newer]})
+    [row] = out.fresh
+    assert row["props"]["inputFacet.dataQualityMetrics"] == '{"rowCount":4}'
+    assert row["props"]["at"] == "2024-02"
+    assert out.stale == [{"v": "id-v1", "r": "id-r"}]

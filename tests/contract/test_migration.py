@@ -1,0 +1,113 @@
+"""A graph written by the previous olgraph keeps working: the store migrates it when it opens.
+
+The previous version wrote neither ``searchName`` (any searchable node) nor a column's
+``namespace``, and the embedded file had neither the ``search``/``hidden`` columns nor the
+search tables. Each test builds a graph, takes it back to that shape, reopens the store and
+checks that the migrated graph is exactly the one the current version builds.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from contract_events import apply_events, warehouse_events
+from contract_stores import StoreFactory
+
+from olgraph.store.embedded import EmbeddedStore
+from olgraph.store.merge import VERSIONS_PROP
+
+
+def _previous(
+    props: dict[str, Any], versions: dict[str, str], label: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    props = {k: v for k, v in props.items() if k != "searchName"}
+    if label == "Field":
+        props.pop("namespace", None)
+        versions = {k: v for k, v in versions.items() if k != "namespace"}
+    return props, versions
+
+
+async def test_an_embedded_file_of_the_previous_version_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "graph.db"
+    store = EmbeddedStore(path)
+    await store.open()
+    await apply_events(store, warehouse_events())
+    expected = await store.dump()
+    await store.close()
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for key, label, props, versions in conn.execute(
+        "SELECT key, label, props, versions FROM nodes"
+    ).fetchall():
+        old_props, old_versions = _previous(orjson.loads(props), orjson.loads(versions), label)
+        conn.execute(
+            "UPDATE nodes SET props = ?, versions = ?, namespace = ? WHERE key = ?",
+            (
+                orjson.dumps(old_props).decode(),
+                orjson.dumps(old_versions).decode(),
+                old_props.get("namespace"),
+                key,
+            ),
+        )
+    conn.executescript(
+        "DROP TRIGGER nodes_search_ai; DROP TRIGGER nodes_search_au; DROP TRIGGER nodes_search_ad;"
+        "DROP TABLE search_fts; DROP TABLE search_terms; DROP INDEX nodes_by_label_name;"
+        "ALTER TABLE nodes DROP COLUMN search; ALTER TABLE nodes DROP COLUMN hidden; PRAGMA user_version = 0;"
+    )
+    conn.close()
+
+    reopened = EmbeddedStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.dump() == expected
+        terms = await reopened._call(lambda c: c.execute("SELECT count(*) FROM search_terms").fetchone()[0])
+        assert terms == sum(
+            1
+            for labels, _ in expected.nodes.values()
+            if {"Dataset", "Job", "Field", "Namespace"} & set(labels)
+        )
+    finally:
+        await reopened.close()
+
+
+@pytest.mark.neo4j
+async def test_a_neo4j_graph_of_the_previous_version_is_migrated(request: pytest.FixtureRequest) -> None:
+    from contract_stores import neo4j_factory  # noqa: PLC0415
+
+    make: StoreFactory = neo4j_factory(request)
+    async with make() as store:
+        await apply_events(store, warehouse_events())
+        expected = await store.dump()
+    driver = request.getfixturevalue("neo4j_driver")
+    with driver.session() as session:
+        rows = session.run(
+            "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
+        ).data()
+        for row in rows:
+            stored = dict(row["props"])
+            versions = orjson.loads(stored.pop(VERSIONS_PROP, "{}"))
+            primary = next(label for label in row["labels"] if label != "Model")
+            props, versions = _previous(stored, versions, primary)
+            if versions:
+                props[VERSIONS_PROP] = orjson.dumps(versions, option=orjson.OPT_SORT_KEYS).decode()
+            session.run(
+                "MATCH (n) WHERE elementId(n) = $id SET n = $props", id=row["id"], props=props
+            ).consume()
+        assert session.run("MATCH (n) WHERE n.searchName IS NOT NULL RETURN count(n) AS c").single()["c"] == 0
+
+    from olgraph.store.neo4j import Neo4jStore  # noqa: PLC0415
+
+    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
+    reopened = Neo4jStore(
+        str(request.getfixturevalue("neo4j_uri")), user=user or None, password=password or None
+    )
+    await reopened.open()
+    try:
+        assert await reopened.dump() == expected
+    finally:
+        await reopened.close()

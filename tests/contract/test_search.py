@@ -1,0 +1,112 @@
+"""Search: the same ranked, paged answers on both stores."""
+
+from __future__ import annotations
+
+import pytest
+from contract_events import apply_events, dataset, dataset_event, dataset_type, lifecycle, run_event, schema
+
+from olgraph.store.base import GraphStore
+from olgraph.store.search import SearchQuery
+
+
+@pytest.fixture
+async def catalog(store: GraphStore) -> GraphStore:
+    raw = dataset("s", "raw.orders", schema=schema("order_id", "amount"))
+    events = [
+        run_event(
+            "COMPLETE", 1, 1, ("s", "load_orders"), [raw], [dataset("s", "orders", schema=schema("id"))]
+        ),
+        run_event(
+            "COMPLETE",
+            2,
+            2,
+            ("ml", "train"),
+            [],
+            [dataset("ml", "orders_model", datasetType=dataset_type("MODEL"))],
+        ),
+        dataset_event(3, dataset("s", "orders_archive")),
+        dataset_event(3, dataset("s", "Customer_Orders")),
+        dataset_event(3, dataset("s", "ord")),
+        dataset_event(3, dataset("orders-ns", "x")),
+        dataset_event(3, dataset("s", "orders_old")),
+        dataset_event(4, dataset("s", "orders_old", lifecycleStateChange=lifecycle("DROP"))),
+    ]
+    await apply_events(store, events)
+    return store
+
+
+def _ranked(page: object) -> list[tuple[str, str, str]]:
+    return [(h.tier, h.type, h.key) for h in page.hits]  # type: ignore[attr-defined]
+
+
+async def test_ranked_exact_then_prefix_then_substring(catalog: GraphStore) -> None:
+    page = await catalog.search(SearchQuery("orders", limit=20))
+    assert _ranked(page) == [
+        ("exact", "dataset", "dataset:s:orders"),
+        ("prefix", "namespace", "namespace:orders-ns"),
+        ("prefix", "dataset", "dataset:s:orders_archive"),
+        ("prefix", "model", "dataset:ml:orders_model"),
+        ("substring", "dataset", "dataset:s:Customer_Orders"),
+        ("substring", "job", "job:s:load_orders"),
+        ("substring", "dataset", "dataset:s:raw.orders"),
+    ]
+    assert (page.total, page.next) == (7, None)
+    customer = page.hits[4]
+    assert (customer.name, customer.namespace, customer.deleted) == ("Customer_Orders", "s", False)
+    assert customer.last_seen_at is not None
+
+
+async def test_case_does_not_matter(catalog: GraphStore) -> None:
+    assert _ranked(await catalog.search(SearchQuery("orders"))) == _ranked(
+        await catalog.search(SearchQuery("orders".upper().lower()))
+    )
+    upper = await catalog.search(SearchQuery("customer_orders"))
+    assert [h.key for h in upper.hits] == ["dataset:s:Customer_Orders"]
+
+
+async def test_filters_by_type_and_namespace(catalog: GraphStore) -> None:
+    jobs = await catalog.search(SearchQuery("orders", types=("job",)))
+    assert [h.key for h in jobs.hits] == ["job:s:load_orders"]
+    columns = await catalog.search(SearchQuery("order", types=("column",)))
+    assert [(h.key, h.name, h.namespace, h.dataset) for h in columns.hits] == [
+        ("field:s:raw.orders#order_id", "order_id", "s", "dataset:s:raw.orders")
+    ]
+    in_ml = await catalog.search(SearchQuery("orders", namespace="ml"))
+    assert [h.key for h in in_ml.hits] == ["dataset:ml:orders_model"]
+    models_and_namespaces = await catalog.search(SearchQuery("orders", types=("model", "namespace")))
+    assert [h.key for h in models_and_namespaces.hits] == ["namespace:orders-ns", "dataset:ml:orders_model"]
+
+
+async def test_deleted_nodes_only_when_asked_for(catalog: GraphStore) -> None:
+    everything = await catalog.search(SearchQuery("orders_o", include_deleted=True))
+    assert [(h.key, h.deleted) for h in everything.hits] == [("dataset:s:orders_old", True)]
+    assert (await catalog.search(SearchQuery("orders_o"))).hits == []
+
+
+async def test_short_queries_match_prefixes_only(catalog: GraphStore) -> None:
+    page = await catalog.search(SearchQuery("or", limit=50))
+    assert [h.key for h in page.hits] == [
+        "dataset:s:ord",
+        "field:s:raw.orders#order_id",
+        "dataset:s:orders",
+        "namespace:orders-ns",
+        "dataset:s:orders_archive",
+        "dataset:ml:orders_model",
+    ]
+    assert {h.tier for h in page.hits} == {"prefix"}
+    assert page.total == 6
+
+
+async def test_pages_follow_each_other_without_gaps_or_repeats(catalog: GraphStore) -> None:
+    whole = await catalog.search(SearchQuery("order", limit=50))
+    seen, after, pages = [], None, 0
+    while True:
+        page = await catalog.search(SearchQuery("order", limit=2, after=after))
+        seen += [h.key for h in page.hits]
+        pages += 1
+        assert page.total == whole.total
+        if page.next is None:
+            break
+        after = page.next
+    assert seen == [h.key for h in whole.hits]
+    assert pages == 4  # 8 hits, 2 per page

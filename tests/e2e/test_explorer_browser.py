@@ -83,17 +83,24 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     expect(page.get_by_role("cell", name="s3://lake", exact=True)).to_be_visible()
     screenshot(page, f"{prefix}namespaces", shots)
 
-    box = page.get_by_label("Go to a namespace, node id or run id")
-    box.fill("lake")
-    expect(page.get_by_role("option").first).to_contain_text("s3://lake")
-    box.press("Enter")
-    expect(page).to_have_url(re.compile(r"/datasets\?ns=s3%3A%2F%2Flake$"))
+    page.goto(f"{url}/datasets?ns={quote(CLEAN[0], safe='')}")
     expect(page.get_by_role("heading", name="3 datasets in s3://lake")).to_be_visible()
     staging = page.get_by_role("row").filter(has_text="tmp/orders_staging")
     expect(staging).to_contain_text("deleted")
     screenshot(page, f"{prefix}datasets", shots)
 
-    page.get_by_role("link", name="clean/orders", exact=True).click()
+    box = page.get_by_label(re.compile("^Search datasets"))
+    box.fill("daily_rev")  # the API's search: a dataset and a job by part of their names
+    options = page.get_by_role("listbox").get_by_role("option")
+    expect(options).to_have_count(2)
+    expect(options.nth(0)).to_have_text("dataset marts/daily_revenue · s3://lake")
+    expect(options.nth(1)).to_have_text(f"job {DAILY_REVENUE} · shop")
+    box.fill("amount_e")
+    expect(options).to_have_count(1)
+    expect(options.nth(0)).to_have_text("column amount_eur · s3://lake:clean/orders")
+    screenshot(page, f"{prefix}search", shots)
+    box.press("Enter")  # a column leads to its dataset
+    expect(page).to_have_url(re.compile(r"/dataset\?id=dataset%3As3%3A%2F%2Flake%3Aclean%2Forders$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("clean/orders")
     producers = page.locator("section", has=page.get_by_role("heading", name="Upstream producers"))
     expect(producers.get_by_role("row")).to_have_count(2)  # header + etl.load_orders
@@ -189,6 +196,9 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         failed.get_by_role("link", name=FAILED_RUN).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(f"Run {FAILED_RUN}")
         expect(page.get_by_role("heading", level=1)).to_contain_text("FAIL")
+        expect(page.get_by_label("state timeline")).to_have_text(
+            re.compile(r"^START\s*2026-11-04 \d\d:00:00\s*FAIL\s*2026-11-04 \d\d:03:12$")
+        )
         error = page.get_by_label("error")
         expect(error).to_contain_text(ERROR)
         expect(error).to_contain_text('File "load_orders.py", line 42')
@@ -258,7 +268,7 @@ def test_deep_links_theme_and_keyboard(browser: Browser, explorer: Explorer, sho
         assert page.evaluate("document.documentElement.dataset.theme") == "light"
         page.keyboard.press("Tab")  # the skip link comes first
         expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
-        box = page.get_by_label("Go to a namespace, node id or run id")
+        box = page.get_by_label(re.compile("^Search datasets"))
         box.focus()
         page.keyboard.type(FAILED_RUN)
         expect(page.get_by_role("option", name=re.compile("run"))).to_be_visible()

@@ -63,6 +63,11 @@ export interface Run {
   endedAt: string | null;
   updatedAt: string | null;
   parentRunId: string | null;
+  /** the read side's extensions (absent from older servers) */
+  rootRunId?: string | null;
+  durationMs?: number | null;
+  startedAtSource?: string | null;
+  timeline?: { state: string; at: string }[];
   inputs: VersionRef[];
   outputs: VersionRef[];
   facets: Record<string, unknown>;

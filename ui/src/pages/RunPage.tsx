@@ -91,7 +91,7 @@ export function RunPage() {
               </div>
               <div>
                 <dt>Duration</dt>
-                <dd>{formatDuration(durationMs(run.startedAt, run.endedAt))}</dd>
+                <dd>{formatDuration(run.durationMs ?? durationMs(run.startedAt, run.endedAt))}</dd>
               </div>
               <div>
                 <dt>Parent run</dt>
@@ -99,7 +99,24 @@ export function RunPage() {
                   {run.parentRunId ? <Link to={`/run/${run.parentRunId}`}>{run.parentRunId}</Link> : "—"}
                 </dd>
               </div>
+              {run.rootRunId && run.rootRunId !== run.runId && run.rootRunId !== run.parentRunId && (
+                <div>
+                  <dt>Root run</dt>
+                  <dd className="mono">
+                    <Link to={`/run/${run.rootRunId}`}>{run.rootRunId}</Link>
+                  </dd>
+                </div>
+              )}
             </dl>
+            {run.timeline && run.timeline.length > 0 && (
+              <ol className="timeline" aria-label="state timeline">
+                {run.timeline.map((step) => (
+                  <li key={`${step.state}@${step.at}`}>
+                    <StateBadge state={step.state} /> <span className="muted">{formatTime(step.at)}</span>
+                  </li>
+                ))}
+              </ol>
+            )}
             {error && (
               <section className="card error-card" aria-label="error">
                 <h2>Error</h2>

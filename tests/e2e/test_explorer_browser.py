@@ -140,6 +140,28 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     page.get_by_role("button", name="collapse marts/daily_revenue").click()
     expect(page.get_by_test_id("graph-counts")).to_have_text("8 nodes, 7 edges")
 
+    # column mode: the API's column lineage, transformations on the edges
+    with httpx.Client(base_url=url) as api:
+        column_answer = api.get(
+            "/api/v1/column-lineage", params={"nodeId": node_id(CLEAN), "direction": "both", "depth": 2}
+        ).json()
+    page.get_by_role("checkbox", name="Columns").check()
+    expect(page).to_have_url(re.compile("columns=1"))
+    expected = len(column_answer["nodes"])
+    expect(page.get_by_test_id("graph-counts")).to_have_text(
+        f"{expected} nodes, {len(column_answer['edges'])} edges"
+    )
+    assert wait_graph(page) == expected == 14  # 5 columns, their 5 sources, 3 downstream, the focus dataset
+    edges = page.get_by_label("column edges").get_by_role("listitem")
+    expect(edges).to_have_count(8)
+    expect(edges.filter(has_text="public.orders.amount → clean/orders.amount_eur")).to_have_text(
+        "public.orders.amount → clean/orders.amount_eur · DIRECT/TRANSFORMATION"
+    )
+    expect(edges.filter(has_text="→ marts/daily_revenue.revenue_eur")).to_contain_text("DIRECT/AGGREGATION")
+    screenshot(page, f"{prefix}lineage-columns", shots)
+    page.get_by_role("checkbox", name="Columns").uncheck()
+    expect(page.get_by_test_id("graph-counts")).to_have_text("8 nodes, 7 edges")
+
     page.get_by_role("button", name="public.orders", exact=True).click()
     panel = page.get_by_label("selected node")
     expect(panel.get_by_role("heading", name="public.orders")).to_be_visible()

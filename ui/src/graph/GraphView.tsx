@@ -22,7 +22,8 @@ const CHAR = 7.6;
 const HEIGHT = 44;
 
 function label(node: View["nodes"][number]): string {
-  return `${shortName(node.name)}${node.more ? "  +" : node.expanded ? "  −" : ""}\n${node.type}`;
+  const second = typeof node.caption === "string" ? shortName(node.caption) : node.type;
+  return `${shortName(node.name)}${node.more ? "  +" : node.expanded ? "  −" : ""}\n${second}`;
 }
 
 function style(): StylesheetJson {
@@ -54,6 +55,7 @@ function style(): StylesheetJson {
       selector: 'node[type = "model"]',
       style: { shape: "cut-rectangle", "border-color": cssVar("--model") || "#a371f7", "border-width": 3 },
     },
+    { selector: 'node[type = "column"]', style: { "border-width": 1.5, "font-size": 12 } },
     { selector: "node[?focus]", style: { "border-width": 4, "background-color": cssVar("--focus-bg") || "#ddf4ff" } },
     { selector: "node[?deleted]", style: { opacity: 0.45, "border-style": "dashed" } },
     { selector: "node[?more]", style: { "font-weight": "bold" } },
@@ -71,6 +73,19 @@ function style(): StylesheetJson {
     },
     // straight edges draw much faster than curves: large answers use them
     { selector: "edge.fast", style: { "curve-style": "straight" } },
+    {
+      selector: "edge[label]",
+      style: {
+        label: "data(label)",
+        "font-size": 10,
+        color: text,
+        "text-rotation": "autorotate",
+        "text-background-color": surface,
+        "text-background-opacity": 0.9,
+        "text-background-padding": "2px",
+      },
+    },
+    { selector: 'edge[type = "INFLUENCES"]', style: { "line-style": "dashed" } },
     { selector: 'edge[type = "ALIAS_OF"]', style: { "line-style": "dotted", "target-arrow-shape": "none" } },
     { selector: "edge.on-path", style: { width: 3.5, "line-color": cssVar("--path") || "#e5534b", "target-arrow-color": cssVar("--path") || "#e5534b" } },
   ];
@@ -81,13 +96,15 @@ const FAST_EDGES = 500;
 async function elements(view: View): Promise<ElementDefinition[]> {
   const boxes = view.nodes.map((node) => ({
     id: node.id,
-    width: Math.max(90, Math.max(shortName(node.name).length + 3, node.type.length) * CHAR + 24),
+    width: Math.max(90, Math.max(shortName(node.name).length + 3, label(node).split("\n")[1]?.length ?? 0) * CHAR + 24),
     height: HEIGHT,
   }));
   const width = new Map(boxes.map((b) => [b.id, b.width]));
   const links = view.edges.map((e) => ({ id: edgeKey(e), source: e.source, target: e.target }));
   performance.mark("olgraph:layout-start");
-  const positions = await layeredPositions(boxes, links);
+  // labelled edges (column mode's transformations) need room between the layers
+  const labelled = view.edges.some((e) => typeof e.label === "string" && e.label);
+  const positions = await layeredPositions(boxes, links, labelled ? 170 : 48);
   performance.mark("olgraph:layout-end");
   return [
     ...view.nodes.map((node) => ({
@@ -105,7 +122,13 @@ async function elements(view: View): Promise<ElementDefinition[]> {
     })),
     ...view.edges.map((edge) => ({
       group: "edges" as const,
-      data: { id: edgeKey(edge), source: edge.source, target: edge.target, type: edge.type },
+      data: {
+        id: edgeKey(edge),
+        source: edge.source,
+        target: edge.target,
+        type: edge.type,
+        ...(typeof edge.label === "string" && edge.label ? { label: edge.label } : {}),
+      },
       classes: view.edges.length > FAST_EDGES ? "fast" : "",
     })),
   ];

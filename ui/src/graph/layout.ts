@@ -60,11 +60,18 @@ const FAST = {
 export const DETAILED_MAX_NODES = 200;
 
 /** Top-left positions of `boxes`, laid out in layers from left to right along `links`. */
-export async function layeredPositions(boxes: Box[], links: Link[]): Promise<Map<string, { x: number; y: number }>> {
+export async function layeredPositions(
+  boxes: Box[],
+  links: Link[],
+  layerGap = 48,
+): Promise<Map<string, { x: number; y: number }>> {
   const ids = new Set(boxes.map((b) => b.id));
   const graph: ElkNode = {
     id: "root",
-    layoutOptions: boxes.length <= DETAILED_MAX_NODES ? DETAILED : FAST,
+    layoutOptions: {
+      ...(boxes.length <= DETAILED_MAX_NODES ? DETAILED : FAST),
+      "elk.layered.spacing.nodeNodeBetweenLayers": String(layerGap),
+    },
     children: boxes.map((b) => ({ id: b.id, width: b.width, height: b.height })),
     edges: links
       .filter((l) => ids.has(l.source) && ids.has(l.target) && l.source !== l.target)

@@ -10,7 +10,8 @@ import { Loaded } from "../components/common";
 import { useKeyVersion } from "../components/KeyPrompt";
 import { GraphView } from "../graph/GraphView";
 import { warmUpLayout } from "../graph/layout";
-import { type Answer, composeView, type Direction, findPath, pathEdges } from "../graph/model";
+import { type ColumnLineage, columnTitle, columnView } from "../graph/columns";
+import { type Answer, composeView, type Direction, findPath, pathEdges, type View } from "../graph/model";
 import { formatTime, nodePath } from "../util/format";
 
 const DIRECTIONS: Direction[] = ["upstream", "downstream", "both"];
@@ -107,7 +108,16 @@ export function LineagePage({ theme }: { theme: string }) {
   const selected = params.get("sel");
   const pathTo = params.get("path");
   const deleted = params.get("deleted") === "1";
-  const state = useAnswers(node, direction, depth, expand, deleted);
+  const canColumns = !node.startsWith("job:");
+  const columns = params.get("columns") === "1" && canColumns;
+  const state = useAnswers(columns ? "" : node, direction, depth, expand, deleted);
+  const columnState = useApi<ColumnLineage>(
+    columns
+      ? (signal) =>
+          apiGet("/column-lineage", { nodeId: node, direction, depth, includeDeleted: deleted || undefined }, signal)
+      : null,
+    [columns, node, direction, depth, deleted],
+  );
 
   const update = (changes: Record<string, string | string[] | null>) => {
     const next = new URLSearchParams(params);
@@ -123,10 +133,16 @@ export function LineagePage({ theme }: { theme: string }) {
     update({ expand: expand.includes(id) ? expand.filter((e) => e !== id) : [...expand, id] });
   };
 
-  const view = useMemo(
-    () => (state.data ? composeView(state.data.base, state.data.expansions) : null),
-    [state.data],
-  );
+  const view: View | null = useMemo(() => {
+    if (columns) return columnState.data ? columnView(columnState.data) : null;
+    return state.data ? composeView(state.data.base, state.data.expansions) : null;
+  }, [columns, columnState.data, state.data]);
+  // what the Loaded wrapper shows: loading, an error, or the view
+  const shown = {
+    data: view,
+    error: (columns ? columnState.error : state.error) ?? null,
+    loading: columns ? columnState.loading : state.loading,
+  };
   const path = useMemo(
     () => (view && selected && pathTo ? findPath(view.edges, selected, pathTo) : []),
     [view, selected, pathTo],
@@ -166,6 +182,15 @@ export function LineagePage({ theme }: { theme: string }) {
             onChange={(e) => update({ depth: String(Math.max(1, Number(e.target.value) || 1)) })}
           />
         </label>
+        <label title={canColumns ? "column-level lineage with transformations" : "column lineage starts at a dataset"}>
+          <input
+            type="checkbox"
+            checked={columns}
+            disabled={!canColumns}
+            onChange={(e) => update({ columns: e.target.checked ? "1" : null, expand: [], sel: null, path: null })}
+          />{" "}
+          Columns
+        </label>
         <label>
           <input
             type="checkbox"
@@ -191,9 +216,8 @@ export function LineagePage({ theme }: { theme: string }) {
           choose one direction, or expand the nodes you need one at a time.
         </p>
       )}
-      <Loaded state={state} what="lineage">
-        {() =>
-          view && (
+      <Loaded state={shown} what="lineage">
+        {(view) => (
             <div className="lineage-body">
               <GraphView
                 view={view}
@@ -239,6 +263,23 @@ export function LineagePage({ theme }: { theme: string }) {
                     {path.length > 0 ? `Path of ${path.length - 1} hops highlighted.` : "No path between these two."}
                   </p>
                 )}
+                {columns && (
+                  <>
+                    <h3>Column edges</h3>
+                    <ul className="node-list edges" aria-label="column edges">
+                      {view.edges.slice(0, 300).map((edge) => {
+                        const from = view.nodes.find((n) => n.id === edge.source);
+                        const to = view.nodes.find((n) => n.id === edge.target);
+                        return (
+                          <li key={`${edge.source}|${edge.type}|${edge.target}`} className="wrap">
+                            {from ? columnTitle(from) : edge.source} → {to ? columnTitle(to) : edge.target}
+                            {typeof edge.label === "string" && edge.label ? ` · ${edge.label}` : ""}
+                          </li>
+                        );
+                      })}
+                    </ul>
+                  </>
+                )}
                 <h3>Nodes on screen</h3>
                 <ul className="node-list">
                   {view.nodes
@@ -253,7 +294,7 @@ export function LineagePage({ theme }: { theme: string }) {
                           onClick={() => update({ sel: n.id, path: null })}
                         >
                           <span className={`dot type-${n.type}`} aria-hidden="true" />
-                          {n.name}
+                          {columns ? columnTitle(n) : n.name}
                         </button>
                         {n.more && (
                           <button type="button" className="mini" aria-label={`expand ${n.name}`} onClick={() => toggle(n.id)}>

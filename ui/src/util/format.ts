@@ -51,8 +51,9 @@ export function parseNodeId(id: string): ParsedId | null {
   return { kind: match[1] as NodeKind, rest: match[2] as string };
 }
 
-/** The page of a node: jobs have job pages, datasets and models dataset pages. */
-export function nodePath(node: { id: string; type: string }): string {
+/** The page of a node: jobs have job pages, datasets and models dataset pages, columns their dataset's. */
+export function nodePath(node: { id: string; type: string; dataset?: unknown }): string {
+  if (node.type === "column" && typeof node.dataset === "string") return `/dataset?id=${encodeURIComponent(node.dataset)}`;
   const page = node.type === "job" ? "job" : "dataset";
   return `/${page}?id=${encodeURIComponent(node.id)}`;
 }

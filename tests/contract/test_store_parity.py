@@ -16,6 +16,8 @@ from contract_stores import StoreFactory, embedded_factory, neo4j_factory
 from olgraph.errors import InvalidEvent
 from olgraph.ingest import decode_json, parse_event
 from olgraph.store.base import GraphStore
+from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.search import SearchQuery
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
 
@@ -51,20 +53,39 @@ async def test_corpus_graph_does_not_depend_on_arrival_order(make_store: StoreFa
 
 
 async def _answers(store: GraphStore) -> list[object]:
-    """Query answers over the whole graph: lineage and impact of every job and dataset, views."""
+    """Query answers over the whole graph: lineage, impact, column lineage and details of every
+    job and dataset, their runs and versions, searches and tags."""
     answers: list[object] = [await store.dump()]
-    namespaces = await store.list_namespaces(1000, 0)
+    namespaces = await store.list_namespaces(1000, 0, include_deleted=True)
     answers.append(namespaces)
     for namespace in namespaces.items:
-        datasets = await store.list_datasets(namespace, 1000, 0)
-        jobs = await store.list_jobs(namespace, 1000, 0)
-        answers += [datasets, jobs]
+        everything = Window(1000)
+        datasets = await store.list_nodes(NodeFilter("dataset", namespace, include_deleted=True), everything)
+        jobs = await store.list_nodes(NodeFilter("job", namespace, include_deleted=True), everything)
+        answers += [datasets, jobs, await store.list_datasets(namespace, 1000, 0)]
         for node in [*datasets.items, *jobs.items]:
             answers.append(await store.lineage(node.id, "both", 4, 50))
             answers.append(await store.impact(node.id, 6, 50))
-            answers.append(await store.get_dataset(node.id))
+        for dataset in datasets.items:
+            answers.append(await store.get_dataset(dataset.id))
+            answers.append(await store.column_lineage(dataset.id, "both", 3, 200))
+            versions = await store.list_versions(dataset.id, 1000, 0)
+            answers.append(versions)
+            for version in versions.items[:2]:
+                answers.append(await store.get_version(dataset.id, version.version))
+        answers.append(await store.column_edges([d.id for d in datasets.items]))
         for job in jobs.items:
-            answers.append(await store.list_runs(job.id, 1000, 0))
+            answers.append(await store.get_job(job.id))
+            runs = await store.list_runs(job.id, 1000, 0)
+            answers.append(runs)
+            for run in runs.items:
+                answers.append(await store.get_run_detail(run.run_id))
+                answers.append(await store.list_child_runs(run.run_id, 100, 0))
+        for term in {namespace[:3], namespace[-4:]}:
+            answers.append(await store.search(SearchQuery(term.lower(), limit=100, include_deleted=True)))
+    answers.append(await store.list_tags(1000, 0))
+    for term in ("spark", "order", "ta", "people", "x"):
+        answers.append(await store.search(SearchQuery(term, limit=100)))
     return answers
 
 

@@ -16,7 +16,6 @@ from pydantic.alias_generators import to_camel
 from olgraph.store.base import (
     ColumnEdges,
     ColumnLineageResult,
-    DatasetView,
     EdgeView,
     LineageResult,
     NodeView,
@@ -25,7 +24,6 @@ from olgraph.store.base import (
     StartSource,
     Truncation,
     VersionRef,
-    VersionView,
 )
 
 T = TypeVar("T")
@@ -210,37 +208,18 @@ class RunOut(WireModel):
     facets: dict[str, Any]
 
 
-class VersionOut(WireModel):
-    """One dataset version; its statistics (``rowCount``…) appear as extra fields."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str
-    version: str
-    created_at: str | None
-    run_id: str | None
-    implicit: bool
-
-
-class DatasetOut(NodeOut):
-    """One dataset or model with its facets, fields, owners, tags and versions (newest first)."""
-
-    facets: dict[str, Any]
-    fields: list[str]
-    owners: list[str]
-    tags: list[str]
-    versions: list[VersionOut]
-
-
 class PageOut(WireModel, Generic[T]):
-    """One page of a listing; ``total`` counts every match."""
+    """One page of a listing; ``total`` counts every match; ``nextCursor`` (when the listing pages
+    by cursor) continues it, null on the last page."""
 
     items: list[T]
     total: int
     limit: int
     offset: int
+    next_cursor: str | None = None
 
 
-def _extras(props: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+def extras(props: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     """Properties that do not collide with the model's own fields (those win)."""
     reserved = {f.alias or n for n, f in model.model_fields.items()} | set(model.model_fields)
     return {k: v for k, v in props.items() if k not in reserved}
@@ -254,13 +233,13 @@ def node_out(node: NodeView) -> NodeOut:
         namespace=node.namespace,
         name=node.name,
         deleted=node.deleted,
-        **_extras(node.props, NodeOut),
+        **extras(node.props, NodeOut),
     )
 
 
 def edge_out(edge: EdgeView) -> EdgeOut:
     """The wire shape of an edge."""
-    return EdgeOut(source=edge.source, target=edge.target, type=edge.type, **_extras(edge.props, EdgeOut))
+    return EdgeOut(source=edge.source, target=edge.target, type=edge.type, **extras(edge.props, EdgeOut))
 
 
 def run_out(run: RunView) -> RunOut:
@@ -280,47 +259,21 @@ def run_out(run: RunView) -> RunOut:
         root_run_id=run.root_run_id,
         error_message=run.error_message,
         timeline=[StateAtOut(state=state, at=at) for state, at in run.timeline],
-        inputs=[_ref_out(r) for r in run.inputs],
-        outputs=[_ref_out(r) for r in run.outputs],
+        inputs=[ref_out(r) for r in run.inputs],
+        outputs=[ref_out(r) for r in run.outputs],
         facets=run.facets,
     )
 
 
-def _ref_out(ref: VersionRef) -> VersionRefOut:
+def ref_out(ref: VersionRef) -> VersionRefOut:
     return VersionRefOut(dataset=ref.dataset, version=ref.version, version_id=ref.version_id)
 
 
-def _version_out(version: VersionView) -> VersionOut:
-    return VersionOut(
-        id=version.id,
-        version=version.version,
-        created_at=version.created_at,
-        run_id=version.run_id,
-        implicit=version.implicit,
-        **_extras(version.props, VersionOut),
-    )
-
-
-def dataset_out(view: DatasetView) -> DatasetOut:
-    """The wire shape of a dataset with its details."""
-    node = view.node
-    return DatasetOut(
-        id=node.id,
-        type=node.type,
-        namespace=node.namespace,
-        name=node.name,
-        deleted=node.deleted,
-        facets=view.facets,
-        fields=view.fields,
-        owners=view.owners,
-        tags=view.tags,
-        versions=[_version_out(v) for v in view.versions],
-        **_extras(node.props, DatasetOut),
-    )
-
-
-def page_out(page: Page, items: list[T], limit: int, offset: int) -> PageOut[T]:
-    return PageOut[T](items=items, total=page.total, limit=limit, offset=offset)
+def page_out(
+    page: Page, items: list[T], limit: int, offset: int, next_cursor: str | None = None
+) -> PageOut[T]:
+    """The wire shape of one page of a listing."""
+    return PageOut[T](items=items, total=page.total, limit=limit, offset=offset, next_cursor=next_cursor)
 
 
 def lineage_out(result: LineageResult, columns: ColumnEdges | None = None) -> LineageOut:

@@ -27,11 +27,9 @@ from neo4j import AsyncManagedTransaction
 
 from olgraph import keys
 from olgraph.errors import NotFound
-from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
 from olgraph.store._neo4j_cypher import public_pairs, rel_name
 from olgraph.store.base import (
-    DatasetView,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -273,29 +271,6 @@ async def impact(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> Impac
 
 # ---------------------------------------------------------------- listings
 
-LIST_NAMESPACES = """
-CALL () { MATCH (n:Namespace) RETURN count(n) AS total }
-CALL () {
-  MATCH (n:Namespace) WITH n ORDER BY n.name, n.key SKIP $offset LIMIT $limit
-  RETURN collect(n.name) AS items
-}
-RETURN total, items
-"""
-
-# ``name IS NOT NULL`` lets the planner seek the (namespace, name) index; it excludes nothing
-# because namespace and name are identity properties, always written together.
-_IN_NAMESPACE = "MATCH (n:{label}) WHERE n.namespace = $namespace AND n.name IS NOT NULL"
-_LIST_NODES = f"""
-CALL () {{ {_IN_NAMESPACE} RETURN count(n) AS total }}
-CALL () {{
-  {_IN_NAMESPACE} WITH n ORDER BY n.name, n.key SKIP $offset LIMIT $limit
-  RETURN collect({{node}}) AS items
-}}
-RETURN total, items
-"""
-LIST_DATASETS = _LIST_NODES.replace("{label}", "Dataset").replace("{node}", node_map("n"))
-LIST_JOBS = _LIST_NODES.replace("{label}", "Job").replace("{node}", node_map("n"))
-
 _VERSION_REF = "{key: v.key, dataset: v.dataset, version: v.version}"
 _RUN_IO = f"""
   CALL (r) {{ MATCH (v)-[:READ_BY]->(r) RETURN collect({_VERSION_REF}) AS inputs }}
@@ -304,9 +279,9 @@ _RUN_IO = f"""
 
 LIST_RUNS = f"""
 OPTIONAL MATCH (j:Job {{key: $job}})
-CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) RETURN count(r) AS total }}
+CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) WHERE $state IS NULL OR r.state = $state RETURN count(r) AS total }}
 CALL (j) {{
-  MATCH (j)<-[:RUN_OF]-(r:Run)
+  MATCH (j)<-[:RUN_OF]-(r:Run) WHERE $state IS NULL OR r.state = $state
   WITH r ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, '') DESC, r.runId ASC
   SKIP $offset LIMIT $limit
   {_RUN_IO}
@@ -321,21 +296,6 @@ async def _page(tx: AsyncManagedTransaction, query: str, limit: int, offset: int
     return found[0]
 
 
-async def list_namespaces(tx: AsyncManagedTransaction, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_namespaces`."""
-    found = await _page(tx, LIST_NAMESPACES, limit, offset)
-    return Page(items=[str(name) for name in found["items"]], total=found["total"])
-
-
-async def list_nodes(
-    tx: AsyncManagedTransaction, query: str, namespace: str, limit: int, offset: int
-) -> Page:
-    """Datasets (``LIST_DATASETS``) or jobs (``LIST_JOBS``) of ``namespace``, by name."""
-    found = await _page(tx, query, limit, offset, namespace=namespace)
-    views = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in found["items"]]
-    return Page(items=views, total=found["total"])
-
-
 def _refs(rows: Sequence[dict[str, Any]]) -> list[VersionRef]:
     return [common.version_ref(r["key"], {k: v for k, v in r.items() if v is not None}) for r in rows]
 
@@ -344,9 +304,11 @@ def _run_view(run: dict[str, Any], job: str | None) -> RunView:
     return common.run_view(dict(run["props"]), job, _refs(run["inputs"]), _refs(run["outputs"]))
 
 
-async def list_runs(tx: AsyncManagedTransaction, job_key: str, limit: int, offset: int) -> Page:
+async def list_runs(
+    tx: AsyncManagedTransaction, job_key: str, limit: int, offset: int, state: str | None = None
+) -> Page:
     """See :meth:`olgraph.store.base.GraphStore.list_runs`."""
-    found = await _page(tx, LIST_RUNS, limit, offset, job=job_key)
+    found = await _page(tx, LIST_RUNS, limit, offset, job=job_key, state=state)
     return Page(items=[_run_view(run, job_key) for run in found["items"]], total=found["total"])
 
 
@@ -362,35 +324,6 @@ async def get_run(tx: AsyncManagedTransaction, run_id: str) -> RunView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run` (the runId is matched lower-cased)."""
     found = await records(tx, GET_RUN, key=keys.run_key(keys.normalize_run_id(run_id)))
     return _run_view(found[0]["run"], found[0]["job"]) if found else None
-
-
-GET_DATASET = f"""
-MATCH (d:Dataset {{key: $key}})
-CALL (d) {{ MATCH (d)-[:HAS_FIELD]->(f) RETURN collect(coalesce(f.name, f.key)) AS fields }}
-CALL (d) {{ MATCH (d)<-[:OWNS]-(o) RETURN collect([o.key, o.name]) AS owners }}
-CALL (d) {{ MATCH (d)-[:TAGGED]->(t) RETURN collect(t.key) AS tags }}
-CALL (d) {{ MATCH (d)<-[:VERSION_OF]-(v) RETURN collect({node_map("v")}) AS versions }}
-RETURN labels(d) AS labels, properties(d) AS props, fields, owners, tags, versions
-"""
-
-
-async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetView | None:
-    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
-    found = await records(tx, GET_DATASET, key=key)
-    if not found:
-        return None
-    r = found[0]
-    props: dict[str, PropValue] = dict(r["props"])
-    return DatasetView(
-        node=common.node_view(key, r["labels"], props),
-        facets=common.facets_from_props(props),
-        fields=common.current_fields(common.facets_from_props(props), [str(f) for f in r["fields"]]),
-        owners=sorted({common.owner_name(o, {"name": name}) for o, name in r["owners"]}),
-        tags=sorted(common.tag_name(t) for t in r["tags"]),
-        versions=common.sort_versions(
-            [common.version_view(v["key"], dict(v["props"])) for v in r["versions"]]
-        ),
-    )
 
 
 async def dump(tx: AsyncManagedTransaction) -> GraphDump:

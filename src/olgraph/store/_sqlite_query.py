@@ -17,7 +17,6 @@ from olgraph.normalize.mutations import Label, PropValue
 from olgraph.store import common
 from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_list, load_nodes, loads
 from olgraph.store.base import (
-    DatasetView,
     EdgeView,
     GraphDump,
     ImpactResult,
@@ -170,52 +169,23 @@ def last_runs(
 # ---------------------------------------------------------------- listings
 
 
-def _page_of_nodes(
-    conn: sqlite3.Connection, where: str, params: tuple[str, ...], limit: int, offset: int
-) -> Page:
-    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}", params).fetchone()[0]
-    rows = conn.execute(
-        f"SELECT key, labels, props FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?",
-        (*params, limit, offset),
-    )
-    return Page(items=[common.node_view(k, loads(lab), loads(p)) for k, lab, p in rows], total=total)
-
-
-def list_namespaces(conn: sqlite3.Connection, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_namespaces`."""
-    where = "label = 'Namespace'"
-    total = conn.execute(f"SELECT count(*) FROM nodes WHERE {where}").fetchone()[0]
-    rows = conn.execute(
-        f"SELECT name FROM nodes WHERE {where} ORDER BY name, key LIMIT ? OFFSET ?", (limit, offset)
-    )
-    return Page(items=[str(name) for (name,) in rows], total=total)
-
-
-def list_datasets(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_datasets`."""
-    return _page_of_nodes(conn, "label = 'Dataset' AND namespace = ?", (namespace,), limit, offset)
-
-
-def list_jobs(conn: sqlite3.Connection, namespace: str, limit: int, offset: int) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_jobs`."""
-    return _page_of_nodes(conn, "label = 'Job' AND namespace = ?", (namespace,), limit, offset)
-
-
 _RUNS_OF_JOB = (
     "FROM edges e CROSS JOIN nodes r ON r.key = e.src AND r.label = 'Run' "
-    "WHERE e.type = 'RUN_OF' AND e.dst = ?"
+    "WHERE e.type = 'RUN_OF' AND e.dst = ? AND (? IS NULL OR json_extract(r.props, '$.state') = ?)"
 )
 
 
-def list_runs(conn: sqlite3.Connection, job_key: str, limit: int, offset: int) -> Page:
+def list_runs(
+    conn: sqlite3.Connection, job_key: str, limit: int, offset: int, state: str | None = None
+) -> Page:
     """See :meth:`olgraph.store.base.GraphStore.list_runs` (order: :func:`common.run_sort_key`)."""
-    total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key,)).fetchone()[0]
+    total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key, state, state)).fetchone()[0]
     rows = conn.execute(
         f"SELECT r.key, r.props {_RUNS_OF_JOB} "
         "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
         "json_extract(r.props, '$.updatedAt'), '') "
         "DESC, json_extract(r.props, '$.runId') ASC LIMIT ? OFFSET ?",
-        (job_key, limit, offset),
+        (job_key, state, state, limit, offset),
     )
     runs = [(key, loads(props)) for key, props in rows]
     io = _run_io(conn, [key for key, _ in runs])
@@ -255,38 +225,6 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
     job = conn.execute("SELECT dst FROM edges WHERE type = 'RUN_OF' AND src = ? ORDER BY dst LIMIT 1", (key,))
     found = job.fetchone()
     return _run_view(key, row.props, found[0] if found else None, _run_io(conn, [key]))
-
-
-def _neighbours(
-    conn: sqlite3.Connection, rel: str, key: str, incoming: bool
-) -> list[tuple[str, dict[str, PropValue]]]:
-    near, far = ("dst", "src") if incoming else ("src", "dst")
-    rows = conn.execute(
-        f"SELECT n.key, n.props FROM edges e CROSS JOIN nodes n ON n.key = e.{far} "
-        f"WHERE e.type = ? AND e.{near} = ?",
-        (rel, key),
-    )
-    return [(k, loads(p)) for k, p in rows]
-
-
-def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetView | None:
-    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
-    row = load_nodes(conn, [key]).get(key)
-    if row is None or row.label != Label.DATASET.value:
-        return None
-    names = [str(p.get("name", k)) for k, p in _neighbours(conn, "HAS_FIELD", key, incoming=False)]
-    fields = common.current_fields(common.facets_from_props(row.props), names)
-    owners = sorted({common.owner_name(k, p) for k, p in _neighbours(conn, "OWNS", key, incoming=True)})
-    tags = sorted(common.tag_name(k) for k, _ in _neighbours(conn, "TAGGED", key, incoming=False))
-    versions = [common.version_view(k, p) for k, p in _neighbours(conn, "VERSION_OF", key, incoming=True)]
-    return DatasetView(
-        node=common.node_view(key, row.labels, row.props),
-        facets=common.facets_from_props(row.props),
-        fields=fields,
-        owners=owners,
-        tags=tags,
-        versions=common.sort_versions(versions),
-    )
 
 
 def dump(conn: sqlite3.Connection) -> GraphDump:

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store.search import SearchPage, SearchQuery
+
+if TYPE_CHECKING:
+    from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+    from olgraph.store.listing import NodeFilter, Window
 
 Direction = Literal["upstream", "downstream", "both"]
 NodeType = Literal["dataset", "model", "job", "run", "column"]
@@ -165,7 +169,8 @@ class RunView:
 
 @dataclass(frozen=True, slots=True)
 class VersionView:
-    """One version of a dataset."""
+    """One version of a dataset. ``schema``: the columns it was written with (``name``,
+    ``type``, ``description`` each), empty when the producer sent no schema with it."""
 
     id: str
     version: str
@@ -173,18 +178,7 @@ class VersionView:
     run_id: str | None
     implicit: bool
     props: dict[str, PropValue] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class DatasetView:
-    """One dataset (or model) with its facets, fields, owners, tags and versions (newest first)."""
-
-    node: NodeView
-    facets: dict[str, Any]
-    fields: list[str]
-    owners: list[str]
-    tags: list[str]
-    versions: list[VersionView]
+    schema: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,23 +267,46 @@ class GraphStore(Protocol):
         """Datasets, models, jobs, columns and namespaces whose name contains ``query.text``,
         ranked exact, prefix, substring (see :mod:`olgraph.store.search`)."""
 
-    async def list_namespaces(self, limit: int, offset: int) -> Page:
-        """Namespace names (``Page.items``: ``str``), sorted."""
+    async def list_namespaces(
+        self, limit: int, offset: int, *, include_deleted: bool = False, after: tuple[str, str] | None = None
+    ) -> Page:
+        """Namespace names (``Page.items``: ``str``), sorted; ``after``: (name, key) keyset position."""
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
-        """Datasets and models of a namespace (``NodeView``), sorted by name."""
+        """Live datasets and models of a namespace (``NodeView``), sorted by name."""
 
     async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
-        """Jobs of a namespace (``NodeView``), sorted by name."""
+        """Live jobs of a namespace (``NodeView``), sorted by name."""
 
-    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
-        """Runs of a job (``RunView``), newest first by (started_at or updated_at), then run id."""
+    async def list_nodes(self, flt: NodeFilter, window: Window) -> Page:
+        """Datasets, models or jobs (``NodeView``) matching ``flt``, by (name, key)."""
+
+    async def list_tags(self, limit: int, offset: int) -> Page:
+        """Tags (``TagCount``) by key, with how many datasets and jobs carry each."""
+
+    async def list_runs(self, job_key: str, limit: int, offset: int, state: str | None = None) -> Page:
+        """Runs of a job (``RunView``), newest first by their start, then run id; ``state`` filters."""
 
     async def get_run(self, run_id: str) -> RunView | None:
         """One run by its OpenLineage runId."""
 
-    async def get_dataset(self, key: str) -> DatasetView | None:
-        """One dataset with its versions."""
+    async def get_run_detail(self, run_id: str) -> RunDetail | None:
+        """One run in full: facets of each read and write, parent, root, children count, tags."""
+
+    async def list_child_runs(self, run_id: str, limit: int, offset: int) -> Page:
+        """Runs whose parent is ``run_id`` (``RunSummary``), newest first."""
+
+    async def get_job(self, key: str) -> JobView | None:
+        """One job in full: facets, owners, tags, parent and children, lineage, latest run, run stats."""
+
+    async def get_dataset(self, key: str) -> DatasetDetail | None:
+        """One dataset or model in full, with its newest versions."""
+
+    async def list_versions(self, key: str, limit: int, offset: int) -> Page:
+        """Versions of a dataset (``VersionView``), newest first."""
+
+    async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
+        """One version of a dataset with its provenance (writer, the versions it read, readers)."""
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only; do not call on large graphs)."""

@@ -388,6 +388,7 @@ def version_view(key: str, props: Mapping[str, PropValue]) -> VersionView:
         run_id=None if run is None else str(run),
         implicit=props.get("implicit") is True,
         props={k: v for k, v in public_props(props).items() if k not in VERSION_FIELD_PROPS},
+        schema=schema_columns(facets_from_props(props).get("schema")),
     )
 
 

@@ -26,6 +26,8 @@ import neo4j
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation
 from olgraph.store import _neo4j_columns as columns
+from olgraph.store import _neo4j_details as detail
+from olgraph.store import _neo4j_lists as lists
 from olgraph.store import _neo4j_read as read
 from olgraph.store import _neo4j_search as search_module
 from olgraph.store._neo4j_batch import Batch
@@ -35,7 +37,6 @@ from olgraph.store._neo4j_write import apply_batch
 from olgraph.store.base import (
     ColumnEdges,
     ColumnLineageResult,
-    DatasetView,
     Direction,
     GraphDump,
     ImpactResult,
@@ -44,6 +45,8 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchPage, SearchQuery
 from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
 
@@ -215,31 +218,61 @@ class Neo4jStore:
         """Nodes whose name contains the query's text, ranked exact, prefix, substring."""
         return await self._read("search", search_module.search, query)
 
-    async def list_namespaces(self, limit: int, offset: int) -> Page:
+    async def list_namespaces(
+        self, limit: int, offset: int, *, include_deleted: bool = False, after: tuple[str, str] | None = None
+    ) -> Page:
         """Namespace names, sorted."""
-        return await self._read("list_namespaces", read.list_namespaces, limit, offset)
-
-    async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
-        """Datasets and models of ``namespace``, by name."""
         return await self._read(
-            "list_datasets", read.list_nodes, read.LIST_DATASETS, namespace, limit, offset
+            "list_namespaces", lists.list_namespaces, Window(limit, offset, after), include_deleted
         )
 
-    async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
-        """Jobs of ``namespace``, by name."""
-        return await self._read("list_jobs", read.list_nodes, read.LIST_JOBS, namespace, limit, offset)
+    async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
+        """Live datasets and models of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("dataset", namespace), Window(limit, offset))
 
-    async def list_runs(self, job_key: str, limit: int, offset: int) -> Page:
+    async def list_jobs(self, namespace: str, limit: int, offset: int) -> Page:
+        """Live jobs of ``namespace``, by name."""
+        return await self.list_nodes(NodeFilter("job", namespace), Window(limit, offset))
+
+    async def list_nodes(self, flt: NodeFilter, window: Window) -> Page:
+        """Datasets, models or jobs matching ``flt``, by (name, key)."""
+        return await self._read("list_nodes", lists.list_nodes, flt, window)
+
+    async def list_tags(self, limit: int, offset: int) -> Page:
+        """Tags with their counts, by key."""
+        return await self._read("list_tags", lists.list_tags, limit, offset)
+
+    async def list_runs(self, job_key: str, limit: int, offset: int, state: str | None = None) -> Page:
         """Runs of a job, newest first."""
-        return await self._read("list_runs", read.list_runs, job_key, limit, offset)
+        return await self._read("list_runs", read.list_runs, job_key, limit, offset, state)
 
     async def get_run(self, run_id: str) -> RunView | None:
         """One run by runId."""
         return await self._read("get_run", read.get_run, run_id)
 
-    async def get_dataset(self, key: str) -> DatasetView | None:
-        """One dataset with facets, fields, owners, tags and versions."""
-        return await self._read("get_dataset", read.get_dataset, key)
+    async def get_run_detail(self, run_id: str) -> RunDetail | None:
+        """One run in full."""
+        return await self._read("get_run_detail", detail.get_run_detail, run_id)
+
+    async def list_child_runs(self, run_id: str, limit: int, offset: int) -> Page:
+        """Child runs of a run, newest first."""
+        return await self._read("list_child_runs", detail.list_child_runs, run_id, limit, offset)
+
+    async def get_job(self, key: str) -> JobView | None:
+        """One job in full."""
+        return await self._read("get_job", detail.get_job, key)
+
+    async def get_dataset(self, key: str) -> DatasetDetail | None:
+        """One dataset or model in full."""
+        return await self._read("get_dataset", detail.get_dataset, key)
+
+    async def list_versions(self, key: str, limit: int, offset: int) -> Page:
+        """Versions of a dataset, newest first."""
+        return await self._read("list_versions", detail.list_versions, key, limit, offset)
+
+    async def get_version(self, dataset: str, version: str) -> VersionDetail | None:
+        """One version of a dataset with its provenance."""
+        return await self._read("get_version", detail.get_version, dataset, version)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

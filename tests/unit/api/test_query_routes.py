@@ -278,6 +278,7 @@ def test_jobs_of_a_namespace(client: TestClient) -> None:
         "total": 0,
         "limit": 50,
         "offset": 0,
+        "nextCursor": None,
     }
 
 

@@ -181,3 +181,76 @@ def test_search_pages_with_cursors(client: TestClient) -> None:
     ):
         refused = client.get("/api/v1/search", params=params)
         assert (refused.status_code, refused.json()["field"]) == (400, name), params
+
+
+MARQUEZ_RUN = "ea041791-68bc-4ae1-bd89-4c8106a157e4"
+MARQUEZ_JOB = "job:my-scheduler-namespace:myjob.mytask"
+MARQUEZ_TABLE = "dataset:my-datasource-namespace:instance.schema.table"
+SPARK_RUN = "0197ab81-29e9-7df5-a5f0-0ecdcfcbab5d"
+
+
+def test_run_detail_shows_quality_metrics_on_its_input(client: TestClient) -> None:
+    run = ok(client, f"/api/v1/runs/{MARQUEZ_RUN}")
+    assert (run["job"], run["state"], run["startedAtSource"]) == (MARQUEZ_JOB, "COMPLETE", "firstEvent")
+    [read] = run["inputs"]
+    assert read["dataset"] == MARQUEZ_TABLE
+    assert read["facets"]["dataQualityMetrics"]["rowCount"] == 1000
+    assert read["facets"]["dataQualityAssertions"]["assertions"][0] == {
+        "assertion": "row_count_equal_to",
+        "success": True,
+    }
+    [write] = run["outputs"]
+    assert write["facets"]["outputStatistics"]["rowCount"] == 2000
+    assert {"nominalTime", "parent"} <= set(run["facets"])
+    assert run["parent"] is not None
+    assert ok(client, "/api/v1/runs", runId=MARQUEZ_RUN) == run
+
+
+def test_job_detail_of_the_full_marquez_event(client: TestClient) -> None:
+    job = ok(client, "/api/v1/jobs", nodeId=MARQUEZ_JOB)
+    assert {"documentation", "sourceCodeLocation", "sql", "jobType"} <= set(job["facets"])
+    assert job["sql"] == job["facets"]["sql"]["query"]
+    assert job["latestRun"]["runId"] == MARQUEZ_RUN
+    # the parent facet names a run of this same job, known by no event of its own: UNKNOWN
+    assert job["runStats"] | {"lastRunAt": None} == {
+        "total": 2,
+        "byState": {"COMPLETE": 1, "UNKNOWN": 1},
+        "failureRate": 0.0,
+        "lastRunAt": None,
+        "lastSuccessAt": job["latestRun"]["endedAt"],
+        "lastFailureAt": None,
+    }
+    assert job["parent"] is None  # its parent run is a run of the same job
+    assert [i["id"] for i in job["inputs"]] == [MARQUEZ_TABLE]
+    assert job["inputs"][0]["observed"] is True
+
+
+def test_dataset_detail_of_spark_and_marquez_datasets(client: TestClient) -> None:
+    table = ok(client, "/api/v1/datasets", nodeId=MARQUEZ_TABLE)
+    assert table["quality"]["metrics"]["bytes"] == 1048576
+    assert table["statistics"]["rowCount"] == 2000
+    assert [p["id"] for p in table["producers"]] == [MARQUEZ_JOB]
+    result = ok(client, "/api/v1/datasets", nodeId=RESULT)
+    assert result["fields"] == sorted(c["name"] for c in result["schema"])
+    assert result["versionCount"] == len(result["versions"]) >= 1
+    versions = ok(client, "/api/v1/datasets/versions", nodeId=RESULT)
+    assert versions["total"] == result["versionCount"]
+    newest = versions["items"][0]
+    one = ok(client, "/api/v1/datasets/version", nodeId=RESULT, version=newest["version"])
+    assert one["writer"]["runId"] == SPARK_RUN
+    assert {i["dataset"] for i in one["writerInputs"]} == {PEOPLE}
+
+
+def test_listings_and_tags_over_http(client: TestClient) -> None:
+    page = ok(client, "/api/v1/list/datasets", limit=2)
+    assert (len(page["items"]), page["nextCursor"] is not None) == (2, True)
+    rest = ok(client, "/api/v1/list/datasets", limit=1000, cursor=page["nextCursor"])
+    everything = ok(client, "/api/v1/list/datasets", limit=1000)
+    assert [i["id"] for i in page["items"] + rest["items"]] == [i["id"] for i in everything["items"]]
+    assert everything["total"] == len(everything["items"])
+    jobs = ok(client, "/api/v1/list/jobs", namespace="default")
+    assert all(j["namespace"] == "default" for j in jobs["items"])
+    assert jobs["items"]
+    bad = client.get("/api/v1/list/datasets", params={"type": "table"})
+    assert (bad.status_code, bad.json()["field"]) == (400, "type")
+    assert ok(client, "/api/v1/list/tags")["total"] >= 0

@@ -522,7 +522,7 @@ async def test_model_version_lineage_reaches_the_exact_training_data(world: Worl
         assert any(
             r.dataset == "dataset:s3://bucket:train.parquet" and r.version == digest for r in run.inputs
         )
-        assert sorted(model.tags) == ["alias.champion=2", "stage.Production=1"]
+        assert sorted(f"{t.key}={t.value}" for t in model.tags) == ["alias.champion=2", "stage.Production=1"]
     finally:
         await store.close()
 

@@ -11,8 +11,8 @@
 CREATE INDEX IF NOT EXISTS nodes_by_label_name ON nodes (label, name, key);
 
 -- Search. One row per searchable node, kept by the triggers below: the lower-cased name
--- (`term`), what a result shows and filters on (type, namespace, the dataset of a column,
--- deleted or not). `term` is indexed twice: a B-tree for exact and prefix matches (in name
+-- (`term`), what a result shows and filters on (type, namespace — a namespace's own name —,
+-- the dataset of a column, deleted or not). `term` is indexed twice: a B-tree for exact and prefix matches (in name
 -- order) and an FTS5 trigram index for substrings (three characters or more).
 CREATE TABLE IF NOT EXISTS search_terms (
     id        INTEGER PRIMARY KEY,
@@ -47,7 +47,7 @@ WHEN new.search IS NOT NULL BEGIN
         new.key, new.search,
         CASE WHEN instr(new.labels, '"Model"') THEN 'model' WHEN new.label = 'Dataset' THEN 'dataset'
              WHEN new.label = 'Job' THEN 'job' WHEN new.label = 'Field' THEN 'column' ELSE 'namespace' END,
-        new.namespace,
+        CASE WHEN new.label = 'Namespace' THEN new.name ELSE new.namespace END,
         CASE WHEN new.label = 'Field' THEN json_extract(new.props, '$.dataset') END,
         new.hidden
     ) ON CONFLICT (key) DO NOTHING;
@@ -59,7 +59,7 @@ WHEN old.search IS NOT new.search OR old.hidden IS NOT new.hidden OR old.labels 
     SELECT new.key, new.search,
         CASE WHEN instr(new.labels, '"Model"') THEN 'model' WHEN new.label = 'Dataset' THEN 'dataset'
              WHEN new.label = 'Job' THEN 'job' WHEN new.label = 'Field' THEN 'column' ELSE 'namespace' END,
-        new.namespace,
+        CASE WHEN new.label = 'Namespace' THEN new.name ELSE new.namespace END,
         CASE WHEN new.label = 'Field' THEN json_extract(new.props, '$.dataset') END,
         new.hidden
     WHERE new.search IS NOT NULL

@@ -1,0 +1,60 @@
+"""What a listing of datasets, models or jobs asks for (pure): filters and the keyset position.
+
+Listings are ordered by (name, key). A page starts after ``after`` (the last item's
+``(name, key)``: keyset paging, stable under concurrent writes) or at ``offset``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from olgraph import keys
+
+ListKind = Literal["dataset", "job"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFilter:
+    """Which datasets (models) or jobs a listing holds.
+
+    ``models``: True for models only, False for datasets that are not models, None for both;
+    ``owner``: an owner name; ``tag``: ``(key, value)``, or ``(key, None)`` for any value.
+    """
+
+    kind: ListKind
+    namespace: str | None = None
+    models: bool | None = None
+    owner: str | None = None
+    tag: tuple[str, str | None] | None = None
+    include_deleted: bool = False
+
+    @property
+    def label(self) -> str:
+        """The primary label listed."""
+        return "Dataset" if self.kind == "dataset" else "Job"
+
+    @property
+    def owner_key(self) -> str | None:
+        """The key of the Owner node the filter names."""
+        return None if self.owner is None else keys.owner_key(self.owner)
+
+    def tag_keys(self) -> tuple[str, str] | None:
+        """``(low, high)``: Tag node keys in ``[low, high)`` match (one key for an exact tag)."""
+        if self.tag is None:
+            return None
+        name, value = self.tag
+        if value is not None:
+            exact = keys.tag_key(name, value)
+            return exact, exact + "\x00"
+        prefix = keys.tag_key(name, "")
+        return prefix, prefix + "\U0010ffff"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One page: at most ``limit`` items after ``after`` (``(name, key)``), else from ``offset``."""
+
+    limit: int
+    offset: int = 0
+    after: tuple[str, str] | None = None

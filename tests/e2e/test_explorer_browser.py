@@ -84,9 +84,9 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     screenshot(page, f"{prefix}namespaces", shots)
 
     page.goto(f"{url}/datasets?ns={quote(CLEAN[0], safe='')}")
-    expect(page.get_by_role("heading", name="3 datasets in s3://lake")).to_be_visible()
-    staging = page.get_by_role("row").filter(has_text="tmp/orders_staging")
-    expect(staging).to_contain_text("deleted")
+    # listings leave deleted datasets out (the dropped staging table)
+    expect(page.get_by_role("heading", name="2 datasets in s3://lake")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="tmp/orders_staging")).to_have_count(0)
     screenshot(page, f"{prefix}datasets", shots)
 
     box = page.get_by_label(re.compile("^Search datasets"))
@@ -207,7 +207,12 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         runs = page.locator("section", has=page.get_by_role("heading", name="Runs (6)"))
         expect(runs.locator("svg.run-chart rect.bar")).to_have_count(6)
         expect(runs.locator("svg.run-chart rect.bar.state-fail")).to_have_count(1)
-        expect(page.locator(".facts")).to_contain_text("17% of the last 6 finished")
+        expect(page.locator(".facts")).to_contain_text("17% (1 of 6 runs)")
+        sql = page.get_by_label("SQL")
+        expect(sql).to_contain_text("INSERT OVERWRITE clean.orders")
+        expect(sql.locator("b").first).to_have_text("INSERT")  # keywords highlighted
+        outputs = page.locator("section", has=page.get_by_role("heading", name="Outputs (2)"))
+        expect(outputs.get_by_role("listitem").filter(has_text="tmp/orders_staging")).to_contain_text("deleted")
         failed = runs.get_by_role("row", name=re.compile(FAILED_RUN))
         expect(failed).to_contain_text("FAIL")
         expect(failed).to_contain_text("3 min 12 s")  # 3.2 minutes from START to FAIL

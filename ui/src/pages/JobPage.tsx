@@ -7,30 +7,84 @@ import { useApi } from "../api/useApi";
 import { Loaded, NodeLink, Pager, Section, StateBadge, TypeBadge } from "../components/common";
 import { RunChart } from "../components/RunChart";
 import { durationMs, formatDuration, formatTime } from "../util/format";
-import { neighbours } from "./related";
+import type { GraphNode } from "../api/types";
 
 const PAGE = 50;
+
+interface Related extends GraphNode {
+  declared?: boolean;
+  observed?: boolean;
+}
+
+interface JobDetail extends GraphNode {
+  sql?: string | null;
+  owners: string[];
+  tags: (string | { tag: string })[];
+  parent: GraphNode | null;
+  children: GraphNode[];
+  childrenTotal?: number;
+  inputs: Related[];
+  outputs: Related[];
+  runStats?: { total: number; failureRate: number | null; byState: Record<string, number> };
+}
+
+const SQL_WORDS =
+  /\b(SELECT|FROM|WHERE|JOIN|LEFT|RIGHT|INNER|OUTER|ON|USING|GROUP|BY|ORDER|HAVING|INSERT|INTO|OVERWRITE|UPDATE|DELETE|CREATE|TABLE|VIEW|AS|AND|OR|NOT|NULL|IS|IN|CASE|WHEN|THEN|ELSE|END|UNION|ALL|DISTINCT|LIMIT|WITH|CAST|SUM|COUNT|MIN|MAX|AVG)\b/gi;
+
+/** SQL with its keywords marked (a small highlighter: keywords only, no parsing). */
+function Sql({ text }: { text: string }) {
+  const parts: (string | { word: string })[] = [];
+  let last = 0;
+  for (const match of text.matchAll(SQL_WORDS)) {
+    parts.push(text.slice(last, match.index), { word: match[0] });
+    last = (match.index ?? 0) + match[0].length;
+  }
+  parts.push(text.slice(last));
+  return (
+    <pre className="sql" aria-label="SQL">
+      {parts.map((part, i) => (typeof part === "string" ? part : <b key={i}>{part.word}</b>))}
+    </pre>
+  );
+}
+
+function tagText(tag: string | { tag: string }): string {
+  return typeof tag === "string" ? tag : tag.tag;
+}
+
+function Lineage({ nodes }: { nodes: Related[] }) {
+  if (nodes.length === 0) return <p className="muted">None.</p>;
+  return (
+    <ul className="plain">
+      {nodes.map((n) => (
+        <li key={n.id} className={n.deleted ? "deleted" : ""}>
+          <NodeLink node={n} /> <TypeBadge type={n.type} />
+          {n.declared && !n.observed && <span className="badge">declared only</span>}
+          {n.deleted && <span className="badge state-deleted">deleted</span>}
+        </li>
+      ))}
+    </ul>
+  );
+}
 const FACTS = ["integration", "jobType", "processingType", "firstSeenAt", "lastSeenAt"];
 
-function failureRate(runs: Run[]): string {
-  const finished = runs.filter((r) => r.state === "COMPLETE" || r.state === "FAIL" || r.state === "ABORT");
-  if (finished.length === 0) return "—";
-  const failed = finished.filter((r) => r.state !== "COMPLETE").length;
-  return `${Math.round((failed / finished.length) * 100)}% of the last ${finished.length} finished runs`;
+function failureRate(stats: JobDetail["runStats"]): string {
+  if (!stats || stats.failureRate === null) return "—";
+  const failed = (stats.byState.FAIL ?? 0) + (stats.byState.ABORT ?? 0);
+  return `${Math.round(stats.failureRate * 100)}% (${failed} of ${stats.total} runs)`;
 }
 
 export function JobPage() {
   const [params, setParams] = useSearchParams();
   const id = params.get("id") ?? "";
   const offset = Number(params.get("offset") ?? 0) || 0;
-  const job = useApi(id ? (s) => neighbours(id, s) : null, [id]);
+  const job = useApi<JobDetail>(id ? (s) => apiGet("/jobs", { nodeId: id }, s) : null, [id]);
   const runs = useApi<Page<Run>>(
     id ? (s) => apiGet("/jobs/runs", { nodeId: id, limit: PAGE, offset }, s) : null,
     [id, offset],
   );
   return (
     <Loaded state={job} what="the job">
-      {({ node, upstream, downstream }) => (
+      {(node) => (
         <>
           <div className="page-head">
             <h1 className="wrap">
@@ -58,29 +112,49 @@ export function JobPage() {
             ))}
             <div>
               <dt>Failure rate</dt>
-              <dd>{runs.data ? failureRate(runs.data.items) : "…"}</dd>
+              <dd>{failureRate(node.runStats)}</dd>
             </div>
+            <div>
+              <dt>Owners</dt>
+              <dd>{node.owners.length ? node.owners.join(", ") : "—"}</dd>
+            </div>
+            {node.tags.length > 0 && (
+              <div>
+                <dt>Tags</dt>
+                <dd>
+                  {node.tags.map((tag) => (
+                    <span key={tagText(tag)} className="badge">
+                      {tagText(tag)}
+                    </span>
+                  ))}
+                </dd>
+              </div>
+            )}
+            {node.parent && (
+              <div>
+                <dt>Parent job</dt>
+                <dd>
+                  <NodeLink node={node.parent} />
+                </dd>
+              </div>
+            )}
           </dl>
-          <div className="two-columns">
-            <Section title={`Inputs (${upstream.length})`}>
-              <ul className="plain">
-                {upstream.map((n) => (
-                  <li key={n.id}>
-                    <NodeLink node={n} /> <TypeBadge type={n.type} />
-                  </li>
-                ))}
-                {upstream.length === 0 && <li className="muted">None.</li>}
-              </ul>
+          {node.children.length > 0 && (
+            <Section title={`Child jobs (${node.childrenTotal ?? node.children.length})`}>
+              <Lineage nodes={node.children} />
             </Section>
-            <Section title={`Outputs (${downstream.length})`}>
-              <ul className="plain">
-                {downstream.map((n) => (
-                  <li key={n.id}>
-                    <NodeLink node={n} /> <TypeBadge type={n.type} />
-                  </li>
-                ))}
-                {downstream.length === 0 && <li className="muted">None.</li>}
-              </ul>
+          )}
+          {node.sql && (
+            <Section title="SQL">
+              <Sql text={node.sql} />
+            </Section>
+          )}
+          <div className="two-columns">
+            <Section title={`Inputs (${node.inputs.length})`}>
+              <Lineage nodes={node.inputs} />
+            </Section>
+            <Section title={`Outputs (${node.outputs.length})`}>
+              <Lineage nodes={node.outputs} />
             </Section>
           </div>
           <Loaded state={runs} what="runs">

@@ -1,43 +1,28 @@
-// Models: the API has no listing by type yet, so this page reads each namespace's datasets
-// (a bounded number of pages) and keeps the models; it says so when it had to stop early.
+// Models: every dataset of type model, across namespaces (GET /list/datasets?type=model), paged.
 
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { apiGet } from "../api/client";
 import type { GraphNode, Page } from "../api/types";
 import { useApi } from "../api/useApi";
-import { Loaded, Section } from "../components/common";
+import { Loaded, Pager, Section } from "../components/common";
 import { formatTime } from "../util/format";
-import type { NamespaceList } from "./namespaces";
 
-const PAGE = 1000;
-const MAX_NAMESPACES = 100;
-
-async function loadModels(signal: AbortSignal): Promise<{ models: GraphNode[]; partial: boolean }> {
-  const namespaces = await apiGet<NamespaceList>("/namespaces", { limit: MAX_NAMESPACES }, signal);
-  let partial = namespaces.total > namespaces.items.length;
-  const found = await Promise.all(
-    namespaces.items.map(async ({ name }) => {
-      const page = await apiGet<Page<GraphNode>>(
-        `/namespaces/${encodeURIComponent(name)}/datasets`,
-        { limit: PAGE },
-        signal,
-      );
-      if (page.total > page.items.length) partial = true;
-      return page.items.filter((node) => node.type === "model");
-    }),
-  );
-  return { models: found.flat(), partial };
-}
+const PAGE = 50;
 
 export function Models() {
-  const state = useApi(loadModels, []);
+  const [params, setParams] = useSearchParams();
+  const offset = Number(params.get("offset") ?? 0) || 0;
+  const state = useApi<Page<GraphNode>>(
+    (signal) => apiGet("/list/datasets", { type: "model", limit: PAGE, offset }, signal),
+    [offset],
+  );
   return (
     <>
       <h1>Models</h1>
       <Loaded state={state} what="models">
-        {({ models, partial }) => (
-          <Section title={`${models.length} models`}>
-            {models.length === 0 ? (
+        {(page) => (
+          <Section title={`${page.total} models`}>
+            {page.items.length === 0 ? (
               <p className="empty">No models yet: MLflow runs report them through olgraph's MLflow plugin.</p>
             ) : (
               <table>
@@ -50,7 +35,7 @@ export function Models() {
                   </tr>
                 </thead>
                 <tbody>
-                  {models.map((model) => (
+                  {page.items.map((model) => (
                     <tr key={model.id} className={model.deleted ? "deleted" : ""}>
                       <td className="wrap">
                         <Link to={`/dataset?id=${encodeURIComponent(model.id)}`}>{model.name}</Link>
@@ -65,11 +50,7 @@ export function Models() {
                 </tbody>
               </table>
             )}
-            {partial && (
-              <p className="muted">
-                Only the first {MAX_NAMESPACES} namespaces and {PAGE} datasets of each were read.
-              </p>
-            )}
+            <Pager total={page.total} limit={PAGE} offset={offset} onOffset={(next) => setParams({ offset: String(next) })} />
           </Section>
         )}
       </Loaded>

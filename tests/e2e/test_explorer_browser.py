@@ -212,7 +212,9 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         expect(sql).to_contain_text("INSERT OVERWRITE clean.orders")
         expect(sql.locator("b").first).to_have_text("INSERT")  # keywords highlighted
         outputs = page.locator("section", has=page.get_by_role("heading", name="Outputs (2)"))
-        expect(outputs.get_by_role("listitem").filter(has_text="tmp/orders_staging")).to_contain_text("deleted")
+        expect(outputs.get_by_role("listitem").filter(has_text="tmp/orders_staging")).to_contain_text(
+            "deleted"
+        )
         failed = runs.get_by_role("row", name=re.compile(FAILED_RUN))
         expect(failed).to_contain_text("FAIL")
         expect(failed).to_contain_text("3 min 12 s")  # 3.2 minutes from START to FAIL

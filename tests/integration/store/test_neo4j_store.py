@@ -121,7 +121,7 @@ def _every_statement() -> dict[str, str]:
             )
     statements["search total"] = search.total_query(SEARCH_TYPES, True, True, False)
     statements["search total prefix"] = search.total_query(SEARCH_TYPES, False, False, True)
-    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN", "GET_DATASET")}
+    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN")}  # GET_DATASET: moved too
     return statements | {
         "find nodes": cy.find_nodes_query(labels),
         **{f"lock nodes {label}": cy.lock_nodes_query(label) for label in labels},

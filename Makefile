@@ -6,7 +6,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVE_STAMP := $(VENV)/.installed-serve
 
-.PHONY: install run test test-producers lint typecheck pytest fuzz services-up services-down docs clean bench bench-quick bench-report bench-plugins bench-hostile
+.PHONY: install run test test-producers lint typecheck pytest fuzz services-up services-down docs clean \
+        bench bench-quick bench-report bench-plugins bench-hostile ui ui-test chromium screenshots
 
 install: $(STAMP)
 
@@ -23,10 +24,25 @@ $(SERVE_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $(SERVE_STAMP)
 
-run: $(SERVE_STAMP)
+run: $(SERVE_STAMP) ui
 	$(BIN)/olgraph serve
 
-test: lint typecheck pytest
+test: lint typecheck ui-test pytest
+
+# The web explorer (ui/, TypeScript): `npm ci` and `npm run build` into src/olgraph/api/static
+# when the build is missing or stale (a digest of its inputs); needs Node.js >= 20.19 and npm.
+ui:
+	$(PYTHON) scripts/build_ui.py
+
+# The explorer's own checks: TypeScript (strict) and its unit tests (vitest).
+ui-test: ui
+	cd ui && npm run typecheck && npm test
+
+# The browser tests drive Debian's Chromium; install it (and its driver) when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 lint: install
 	$(BIN)/ruff check src tests scripts bench
@@ -35,7 +51,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install ui chromium
 	$(BIN)/python -m pytest
 
 # At least 10,000 generated requests across every route (schemathesis from the OpenAPI document,
@@ -48,6 +64,12 @@ fuzz: install
 test-producers: install
 	$(BIN)/python -m pytest -m producers
 
+# Screenshots of every explorer page into docs/screenshots (the README shows one): the browser
+# tests take them anyway; this copies them there.
+screenshots: install ui chromium
+	OLGRAPH_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m "not neo4j" \
+	  tests/e2e/test_explorer_browser.py tests/e2e/test_explorer_keys.py
+
 services-up: install
 	$(BIN)/olgraph services up
 
@@ -56,11 +78,11 @@ services-down: install
 
 # Benchmarks (docs/benchmarks.md): every section in one run, then bench/results/report.md and
 # PNG charts. Starts its own Neo4j, Kafka, PostgreSQL and olgraph processes; not part of `make test`.
-bench: install
+bench: install ui
 	$(BIN)/python bench/run.py
 
 # The same harness on small graphs (minutes): for trying it, not for quoting.
-bench-quick: install
+bench-quick: install ui
 	$(BIN)/python bench/run.py --quick
 
 # Hostile request bodies: time to refuse each, /healthz latency and memory under four hostile clients.
@@ -79,4 +101,4 @@ docs: install
 	$(BIN)/python scripts/gen_config_docs.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis ui/node_modules src/olgraph/api/static

@@ -19,6 +19,7 @@ from olgraph import __version__
 from olgraph.api import admin, catalog, cypher, dead_letters, ingest, ops, query, search
 from olgraph.api.auth import get_runtime
 from olgraph.api.errors import document_errors, install_error_handlers
+from olgraph.api.explorer import install_explorer
 from olgraph.api.ingest import IngestWorker
 from olgraph.api.timing import RequestTimer
 from olgraph.config import Settings, check_serving_security
@@ -89,6 +90,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings, runtime, runtime_started),
+        docs_url=None,  # served by install_explorer, from the package instead of a CDN
+        redoc_url=None,
     )
     install_error_handlers(app, settings.server.retry_after_seconds)
     app.add_middleware(RequestTimer)
@@ -100,6 +103,7 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(admin.router)
     app.include_router(dead_letters.router)
+    install_explorer(app)  # after the error handlers: its 404 handler serves the explorer's pages
     _document_errors_in_openapi(app)
     return app
 

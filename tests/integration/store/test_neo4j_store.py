@@ -123,6 +123,7 @@ async def test_the_key_constraint_rejects_a_duplicate(store: Neo4jStore, neo4j_d
 
 def _every_statement() -> dict[str, str]:
     labels, types = [label.value for label in Label], [t.value for t in RelType]
+    # (the listing statements moved out of _neo4j_read with the read side's listings)
     statements = {name: getattr(read, name) for name in ("GET_NODE", "IMPACT_DETAILS")}
     for traversal_name in ("DATASET_LINEAGE", "COLUMN_LINEAGE", "COLUMN_IMPACT"):
         traversal = getattr(walk, traversal_name)

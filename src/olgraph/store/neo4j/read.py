@@ -9,7 +9,8 @@ store guarantees identical answers.
 
 What the walk asks for is fetched ahead (:func:`reach_query`): one statement answers the
 frontier and also expands up to :data:`AHEAD` levels past it (at most :data:`PREFETCH_NODES`
-more nodes), with every relationship of each node it expands in the walk's direction. Later
+more nodes, and never past the walk's depth or node cap), with every relationship of each node
+it expands in the walk's direction. Later
 levels whose nodes were all expanded are answered from that cache, so a depth-20 walk over a
 small answer costs a few statements rather than twenty. Only nodes whose relationships were all
 fetched are cached, so the walk sees exactly what one statement per level would show it. Each
@@ -131,8 +132,7 @@ PREFETCH_NODES = 1000
 
 def _ahead(ids: str, pattern: str) -> str:
     """Up to ``$extra`` distinct nodes reachable from the nodes ``$<ids>`` along ``pattern``."""
-    return f"""
-  CALL () {{
+    return f"""CALL () {{
     UNWIND ${ids} AS id MATCH (a) WHERE elementId(a) = id
     MATCH (a){pattern}(m) WHERE NOT elementId(m) IN ${ids}
     RETURN DISTINCT m LIMIT $extra
@@ -140,26 +140,27 @@ def _ahead(ids: str, pattern: str) -> str:
 
 
 @functools.cache
-def reach_query(traversal: Traversal) -> str:
+def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
     """The relationships out of ``$down`` / into ``$up`` (element ids), and of nodes past them.
 
     Each row is one node the statement expanded: its key, element id, direction (``down``) and
     all its ``traversal.hop_types`` relationships in that direction, each with the node at the
     other end and that node's alias relationships. The asked nodes are always expanded; up to
-    ``$extra`` nodes reachable within :data:`AHEAD` levels of them are expanded too (distinct
-    nodes, not paths: a pruning expansion, so diamonds cost nothing).
+    ``$extra`` nodes reachable within ``levels`` levels of them are expanded too (distinct nodes,
+    not paths: a pruning expansion, so diamonds cost nothing). ``levels`` 0: the asked nodes only.
     """
     hops = _types(traversal.hop_types)
-    down, up = _ahead("down", f"-[:{hops}*1..{AHEAD}]->"), _ahead("up", f"<-[:{hops}*1..{AHEAD}]-")
+    branches = [
+        "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id RETURN m, true AS down",
+        "UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down",
+    ]
+    if levels > 0:
+        branches.append(f"{_ahead('down', f'-[:{hops}*1..{levels}]->')}\n  RETURN m, true AS down")
+        branches.append(f"{_ahead('up', f'<-[:{hops}*1..{levels}]-')}\n  RETURN m, false AS down")
+    union = "\n  UNION ALL\n  ".join(branches)
     return f"""
 CALL () {{
-  UNWIND $down AS id MATCH (m) WHERE elementId(m) = id RETURN m, true AS down
-  UNION ALL
-  UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down
-  UNION ALL{down}
-  RETURN m, true AS down
-  UNION ALL{up}
-  RETURN m, false AS down
+  {union}
 }}
 CALL (m, down) {{
   CALL (m, down) {{
@@ -310,8 +311,9 @@ class Expander:
         if not down and not up:
             return
         self.statements += 1
-        query = reach_query(request.traversal)
-        for r in await records(self.tx, query, down=down, up=up, extra=PREFETCH_NODES):
+        extra = min(PREFETCH_NODES, request.room)
+        query = reach_query(request.traversal, min(AHEAD, request.ahead) if extra > 0 else 0)
+        for r in await records(self.tx, query, down=down, up=up, extra=extra):
             self.ids[r["key"]] = r["id"]
             found = []
             for hop in r["hops"]:

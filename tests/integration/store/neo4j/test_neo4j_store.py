@@ -127,6 +127,7 @@ def _every_statement() -> dict[str, str]:
         traversal = getattr(walk, traversal_name)
         statements[f"start {traversal_name}"] = read.start_query(traversal)
         statements[f"reach {traversal_name}"] = read.reach_query(traversal)
+        statements[f"reach one level {traversal_name}"] = read.reach_query(traversal, 0)
         statements[f"probe {traversal_name}"] = read.probe_query(traversal)
         statements[f"aliases {traversal_name}"] = read.aliases_query(traversal)
     for tier in ("exact", "prefix", "substring"):

@@ -24,14 +24,25 @@ from olgraph.store.search import (
     collect_page,
 )
 
+_CONTAINS = "s.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :phrase)"
+# FTS5 reads a query as C text: a NUL ends it ("unterminated string"). Such a query (names may
+# hold a NUL) is matched by comparing the terms themselves: a scan, but only for that rare input.
+_CONTAINS_NUL = "instr(s.term, :q) > 0"
+
 _TIER_WHERE = {
     "exact": "s.term = :q",
     "prefix": "s.term > :q AND s.term < :hi",
-    "substring": (
-        "s.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :phrase) "
-        "AND NOT (s.term >= :q AND s.term < :hi)"
-    ),
 }
+
+
+def _where(query: SearchQuery, tier: Tier) -> str:
+    if tier != "substring":
+        return _TIER_WHERE[tier]
+    return f"{_contains(query)} AND NOT (s.term >= :q AND s.term < :hi)"
+
+
+def _contains(query: SearchQuery) -> str:
+    return _CONTAINS_NUL if "\x00" in query.text else _CONTAINS
 
 
 def _filters(query: SearchQuery) -> str:
@@ -59,7 +70,7 @@ def _fetch(
     term, key = after_bound(after)
     rows = conn.execute(
         f"SELECT s.key, s.type, s.namespace, s.dataset, s.hidden, s.term FROM search_terms s "
-        f"WHERE {_TIER_WHERE[tier]} AND {_filters(query)} AND (s.term, s.key) > (:after_term, :after_key) "
+        f"WHERE {_where(query, tier)} AND {_filters(query)} AND (s.term, s.key) > (:after_term, :after_key) "
         "ORDER BY s.term, s.key LIMIT :limit",
         {**_params(query), "after_term": term, "after_key": key, "limit": limit},
     ).fetchall()
@@ -85,10 +96,8 @@ def _fetch(
 
 
 def _total(conn: sqlite3.Connection, query: SearchQuery) -> int:
-    if "substring" in query.tiers():  # contains q: the exact and prefix matches are among them
-        where = "s.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :phrase)"
-    else:
-        where = "s.term >= :q AND s.term < :hi"
+    # With the substring tier, "contains q" counts the exact and prefix matches too.
+    where = _contains(query) if "substring" in query.tiers() else "s.term >= :q AND s.term < :hi"
     (count,) = conn.execute(
         f"SELECT count(*) FROM search_terms s WHERE ({where}) AND {_filters(query)}", _params(query)
     ).fetchone()

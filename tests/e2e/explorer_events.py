@@ -60,6 +60,16 @@ SCHEMAS: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     DASHBOARD: [("chart", "string", "")],
     TRAIN: [("tenure", "double", ""), ("spend", "double", ""), ("churned", "int", "label")],
 }
+# the revenue mart's schema as of its last run: a new column and a wider type
+REVENUE_V2 = [
+    ("order_date", "date", ""),
+    ("country", "string", ""),
+    ("revenue_eur", "decimal(18,2)", ""),
+    ("orders", "bigint", "orders that day"),
+]
+SCHEMA_CHANGED_ON = 4
+# (key, value, field or None): dataset-level and field-level tags
+TAGS = {CLEAN: [("tier", "silver", None), ("pii", "pseudonymous", "customer_id")]}
 COLUMNS: dict[tuple[str, str], dict[str, list[tuple[tuple[str, str], str, str, str]]]] = {
     CLEAN: {
         "order_id": [(ORDERS, "order_id", "DIRECT", "IDENTITY")],
@@ -114,18 +124,21 @@ def _facet(name: str, **fields: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{FACETS}/{name}.json", **fields}
 
 
-def _dataset_facets(dataset: tuple[str, str]) -> dict[str, Any]:
+def _dataset_facets(dataset: tuple[str, str], day: int = 0) -> dict[str, Any]:
     facets: dict[str, Any] = {}
     if dataset in SCHEMAS:
-        fields = [
-            {"name": n, "type": t, "description": d} if d else {"name": n, "type": t}
-            for n, t, d in SCHEMAS[dataset]
-        ]
+        schema = REVENUE_V2 if dataset == REVENUE and day >= SCHEMA_CHANGED_ON else SCHEMAS[dataset]
+        fields = [{"name": n, "type": t, "description": d} if d else {"name": n, "type": t} for n, t, d in schema]
         facets["schema"] = _facet("SchemaDatasetFacet", fields=fields)
     if dataset in OWNERS:
         facets["ownership"] = _facet(
             "OwnershipDatasetFacet", owners=[{"name": OWNERS[dataset], "type": "TEAM"}]
         )
+    if dataset in TAGS:
+        tags = [
+            {"key": k, "value": v, "field": f} if f else {"key": k, "value": v} for k, v, f in TAGS[dataset]
+        ]
+        facets["tags"] = _facet("TagsDatasetFacet", tags=tags)
     if dataset in COLUMNS:
         fields = {
             column: {
@@ -182,7 +195,8 @@ def shop_events() -> list[dict[str, Any]]:
             began = START + timedelta(days=day, minutes=15 * index)
             ended = began + timedelta(minutes=minutes)
             ins = [
-                {"namespace": ns, "name": name, "facets": _dataset_facets((ns, name))} for ns, name in inputs
+                {"namespace": ns, "name": name, "facets": _dataset_facets((ns, name), day)}
+                for ns, name in inputs
             ]
             if job == DAILY_REVENUE:
                 ins[0]["inputFacets"] = {
@@ -190,13 +204,20 @@ def shop_events() -> list[dict[str, Any]]:
                         "DataQualityMetricsInputDatasetFacet",
                         rowCount=1200 + day,
                         columnMetrics={"amount_eur": {"nullCount": 0, "min": 0.5, "max": 912.0}},
-                    )
+                    ),
+                    "dataQualityAssertions": _facet(
+                        "DataQualityAssertionsDatasetFacet",
+                        assertions=[
+                            {"assertion": "not_null", "column": "amount_eur", "success": True},
+                            {"assertion": "unique", "column": "order_id", "success": day != 4},
+                        ],
+                    ),
                 }
             outs = [
                 {
                     "namespace": ns,
                     "name": name,
-                    "facets": _dataset_facets((ns, name)),
+                    "facets": _dataset_facets((ns, name), day),
                     "outputFacets": {
                         "outputStatistics": _facet(
                             "OutputStatisticsOutputDatasetFacet", rowCount=1000 + 100 * day, size=52_000 + day

@@ -12,6 +12,7 @@ import { Models } from "./pages/Models";
 import { NodeList } from "./pages/NodeList";
 import { Overview } from "./pages/Overview";
 import { RunPage } from "./pages/RunPage";
+import { VersionPage } from "./pages/VersionPage";
 
 function KeyButton() {
   const open = useKeyPrompt();
@@ -76,6 +77,7 @@ export function App() {
           <Route path="/jobs" element={<NodeList kind="jobs" />} />
           <Route path="/models" element={<Models />} />
           <Route path="/dataset" element={<DatasetPage />} />
+          <Route path="/version" element={<VersionPage />} />
           <Route path="/job" element={<JobPage />} />
           <Route path="/run/:runId" element={<RunPage />} />
           <Route path="/lineage" element={<LineagePage theme={theme} />} />

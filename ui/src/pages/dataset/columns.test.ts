@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnSources, versionLabels } from "./DatasetPage";
+import { columnSources, versionLabels } from "./columns";
 
 describe("the dataset page", () => {
   it("lists each column's input fields with their transformations", () => {

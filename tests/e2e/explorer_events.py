@@ -104,6 +104,11 @@ PIPELINE: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]], list[tup
     (DASHBOARD_JOB, [REVENUE], [DASHBOARD], [(4, 0.4, False)]),
     (FEATURES, [CLEAN, CUSTOMERS], [TRAIN], [(3, 9.0, False), (4, 8.2, False)]),
 ]
+# the orchestrator's run that started the last day's ETL (load_orders and daily_revenue)
+NIGHTLY = ("airflow", "shop_nightly")
+NIGHTLY_RUN = "0190b7c5-5a1e-7000-8000-0000000004ff"
+NIGHTLY_DAY = 4
+NIGHTLY_CHILDREN = (LOAD_ORDERS, DAILY_REVENUE)
 ERROR = "AnalysisException: Column 'amount' is ambiguous in JOIN of public.orders and public.customers"
 FAILED_RUN = "0190b7c5-5a1e-7000-8000-000000000203"
 
@@ -170,6 +175,12 @@ def _run_event(
             stackTrace=f'Traceback (most recent call last):\n  File "load_orders.py", line 42\n'
             f"pyspark.errors.{ERROR}",
         )
+    if day == NIGHTLY_DAY and job in NIGHTLY_CHILDREN:
+        run_facets["parent"] = _facet(
+            "ParentRunFacet",
+            job={"namespace": NIGHTLY[0], "name": NIGHTLY[1]},
+            run={"runId": NIGHTLY_RUN},
+        )
     job_facets: dict[str, Any] = {
         "jobType": _facet("JobTypeJobFacet", processingType="BATCH", integration="SPARK", jobType="JOB")
     }
@@ -228,6 +239,23 @@ def shop_events() -> list[dict[str, Any]]:
             ]
             events.append((began, _run_event(job, day, "START", began, ins, [])))
             events.append((ended, _run_event(job, day, "FAIL" if failed else "COMPLETE", ended, ins, outs)))
+    nightly = START + timedelta(days=NIGHTLY_DAY) - timedelta(minutes=1)
+    for state, at in (("START", nightly), ("COMPLETE", nightly + timedelta(minutes=40))):
+        events.append(
+            (
+                at,
+                {
+                    "eventType": state,
+                    "eventTime": at.isoformat().replace("+00:00", "Z"),
+                    "run": {"runId": NIGHTLY_RUN, "facets": {}},
+                    "job": {"namespace": NIGHTLY[0], "name": NIGHTLY[1], "facets": {}},
+                    "inputs": [],
+                    "outputs": [],
+                    "producer": PRODUCER,
+                    "schemaURL": SPEC,
+                },
+            )
+        )
     dropped = START + timedelta(days=5)
     drop = _run_event(
         LOAD_ORDERS,

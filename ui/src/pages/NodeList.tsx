@@ -47,7 +47,7 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
     <form className="toolbar filters" aria-label="filters" onSubmit={submit}>
       <label>
         Namespace{" "}
-        <select value={ns} onChange={(e) => set({ ns: e.target.value })}>
+        <select value={ns} aria-label="Namespace" onChange={(e) => set({ ns: e.target.value })}>
           <option value="">(all)</option>
           {ns && !names.includes(ns) && <option value={ns}>{ns}</option>}
           {names.map((name) => (
@@ -60,7 +60,7 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
       {kind === "datasets" && (
         <label>
           Type{" "}
-          <select value={params.get("type") ?? ""} onChange={(e) => set({ type: e.target.value })}>
+          <select value={params.get("type") ?? ""} aria-label="Type" onChange={(e) => set({ type: e.target.value })}>
             <option value="">(all)</option>
             <option value="dataset">dataset</option>
             <option value="model">model</option>
@@ -69,7 +69,7 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
       )}
       <label>
         Tag{" "}
-        <select value={tag} onChange={(e) => set({ tag: e.target.value })}>
+        <select value={tag} aria-label="Tag" onChange={(e) => set({ tag: e.target.value })}>
           <option value="">(any)</option>
           {tag && !tagNames.includes(tag) && <option value={tag}>{tag}</option>}
           {tagNames.map((name) => (
@@ -80,7 +80,7 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
         </select>
       </label>
       <label>
-        Owner <input value={owner} onChange={(e) => setOwner(e.target.value)} placeholder="team:data" size={14} />
+        Owner <input value={owner} aria-label="Owner" onChange={(e) => setOwner(e.target.value)} placeholder="team:data" size={14} />
       </label>
       <button type="submit" className="secondary">
         Apply

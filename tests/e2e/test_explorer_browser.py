@@ -442,6 +442,31 @@ def test_model_version_training_run_and_datasets(browser: Browser, explorer: Exp
         assert first["digest"] != second["digest"]
 
 
+def test_workloads_list_their_process_runs(browser: Browser, explorer: Explorer, shots: Path) -> None:
+    """The MLflow script's process: Workloads → its job → its process run with the workload facet."""
+    workload = explorer.workload
+    assert workload is not None
+    with httpx.Client(base_url=explorer.url) as api:
+        listed = api.get("/api/v1/list/jobs", params={"jobType": "WORKLOAD"}).json()
+        runs = api.get("/api/v1/jobs/runs", params={"nodeId": f"job:{workload.namespace}:python"}).json()
+    assert [j["id"] for j in listed["items"]] == [f"job:{workload.namespace}:python"]  # the corpus has none
+    assert runs["total"] == 1
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/")
+        page.get_by_role("navigation", name="main").get_by_role("link", name="Workloads").click()
+        expect(page.get_by_role("heading", name="1 workloads")).to_be_visible()
+        row = page.get_by_label("workloads").get_by_role("row").nth(1)
+        expect(row).to_have_text(re.compile(rf"^python{re.escape(workload.namespace)}MLFLOW"))
+        screenshot(page, "workloads", shots)
+        row.get_by_role("link", name="python").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("python")
+        process = runs["items"][0]["runId"]
+        page.get_by_role("link", name=process).click()
+        facts = page.locator("section", has=page.get_by_role("heading", name="Workload"))
+        expect(facts).to_contain_text("workloadTypemlflow")
+        expect(facts).to_contain_text(f"pid{workload.out['pid']}")
+
+
 # --------------------------------------------------------------------------- the shell
 
 

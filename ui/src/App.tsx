@@ -13,6 +13,7 @@ import { NodeList } from "./pages/NodeList";
 import { Overview } from "./pages/Overview";
 import { RunPage } from "./pages/RunPage";
 import { VersionPage } from "./pages/VersionPage";
+import { Workloads } from "./pages/Workloads";
 
 function KeyButton() {
   const open = useKeyPrompt();
@@ -52,6 +53,7 @@ export function App() {
           <NavLink to="/datasets">Datasets</NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
           <NavLink to="/models">Models</NavLink>
+          <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/lineage">Lineage</NavLink>
         </nav>
         <GoTo />
@@ -76,6 +78,7 @@ export function App() {
           <Route path="/datasets" element={<NodeList kind="datasets" />} />
           <Route path="/jobs" element={<NodeList kind="jobs" />} />
           <Route path="/models" element={<Models />} />
+          <Route path="/workloads" element={<Workloads />} />
           <Route path="/dataset" element={<DatasetPage />} />
           <Route path="/version" element={<VersionPage />} />
           <Route path="/job" element={<JobPage />} />

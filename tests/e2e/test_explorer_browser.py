@@ -13,6 +13,8 @@ refreshes docs/screenshots from these runs).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,6 +193,9 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     download.value.save_as(saved)
     assert saved.read_text() == csv_expected
     assert csv_expected.count("\n") == total + 1  # header + one row per dependent
+    cli = [sys.executable, "-m", "olgraph", "impact", node_id(ORDERS), "--url", url]
+    by_cli = subprocess.run([*cli, "--format", "csv"], capture_output=True, text=True, timeout=60, check=False)
+    assert (by_cli.returncode, by_cli.stdout) == (1, csv_expected)  # 1: something live depends on it
 
 
 def dataset_health(page: Page, url: str) -> None:

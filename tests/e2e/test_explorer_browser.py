@@ -253,6 +253,9 @@ def test_schema_diff_and_a_columns_lineage(browser: Browser, explorer: Explorer,
         expect(rows.nth(1)).to_have_text("addedordersbigint")
         expect(rows.nth(2)).to_have_text("type changedrevenue_eurdecimal(14,2) → decimal(18,2)")
         screenshot(page, "dataset-diff", shots)
+        page.get_by_role("button", name="Switch to the dark theme").click()
+        changes.scroll_into_view_if_needed()
+        screenshot(page, "dataset-diff-dark", shots)
         changes.get_by_label("To version", exact=True).select_option(versions[1]["version"])
         changes.get_by_label("From version", exact=True).select_option(versions[2]["version"])
         expect(page).to_have_url(re.compile("&from=.*&to="))
@@ -382,6 +385,8 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         expect(children.nth(1)).to_contain_text(f"shop:{DAILY_REVENUE}COMPLETE")  # newest first
         expect(children.nth(2)).to_contain_text(f"shop:{LOAD_ORDERS}COMPLETE")
         screenshot(page, "run-children", shots)
+        page.get_by_role("button", name="Switch to the dark theme").click()
+        screenshot(page, "run-children-dark", shots)
         children.nth(2).get_by_role("link").first.click()
         expect(page.locator(".facts")).to_contain_text(f"Parent run{NIGHTLY_RUN} · airflow:shop_nightly COMPLETE")
 

@@ -64,7 +64,9 @@ export function SchemaDiff(props: {
   /** one end changed; `shown` is both ends as on screen (the other end is kept) */
   onPick: (end: "from" | "to", version: string, shown: { from: string; to: string }) => void;
 }) {
-  const { dataset, versions } = props;
+  const { dataset } = props;
+  // versions without any schema (models, files) have nothing to compare
+  const versions = props.versions.some((v) => (v.schema?.length ?? v.fields?.length ?? 0) > 0) ? props.versions : [];
   const to = props.to ?? versions[0]?.version ?? "";
   const from = props.from ?? versions[versions.findIndex((v) => v.version === to) + 1]?.version ?? "";
   const state = useApi<Diff>(

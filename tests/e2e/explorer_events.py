@@ -133,7 +133,9 @@ def _dataset_facets(dataset: tuple[str, str], day: int = 0) -> dict[str, Any]:
     facets: dict[str, Any] = {}
     if dataset in SCHEMAS:
         schema = REVENUE_V2 if dataset == REVENUE and day >= SCHEMA_CHANGED_ON else SCHEMAS[dataset]
-        fields = [{"name": n, "type": t, "description": d} if d else {"name": n, "type": t} for n, t, d in schema]
+        fields = [
+            {"name": n, "type": t, "description": d} if d else {"name": n, "type": t} for n, t, d in schema
+        ]
         facets["schema"] = _facet("SchemaDatasetFacet", fields=fields)
     if dataset in OWNERS:
         facets["ownership"] = _facet(

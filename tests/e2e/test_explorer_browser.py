@@ -40,6 +40,8 @@ from explorer_support import launch, screenshot, send_corpus, send_events, wait_
 from playwright.sync_api import Browser, Page, expect
 from test_mlflow_workload_e2e import Workload, run_workload
 
+DASH = "\N{EN DASH}"  # between the first and last item of a page in the pager
+
 
 @dataclass
 class Explorer:
@@ -194,7 +196,9 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     assert saved.read_text() == csv_expected
     assert csv_expected.count("\n") == total + 1  # header + one row per dependent
     cli = [sys.executable, "-m", "olgraph", "impact", node_id(ORDERS), "--url", url]
-    by_cli = subprocess.run([*cli, "--format", "csv"], capture_output=True, text=True, timeout=60, check=False)
+    by_cli = subprocess.run(
+        [*cli, "--format", "csv"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert (by_cli.returncode, by_cli.stdout) == (1, csv_expected)  # 1: something live depends on it
 
 
@@ -236,7 +240,9 @@ def test_schema_diff_and_a_columns_lineage(browser: Browser, explorer: Explorer,
     with httpx.Client(base_url=explorer.url) as api:
         versions = api.get("/api/v1/datasets/versions", params={"nodeId": node_id(REVENUE)}).json()["items"]
         column = "field:s3://lake:marts/daily_revenue#revenue_eur"
-        lineage = api.get("/api/v1/column-lineage", params={"nodeId": column, "direction": "both", "depth": 2})
+        lineage = api.get(
+            "/api/v1/column-lineage", params={"nodeId": column, "direction": "both", "depth": 2}
+        )
         old = {"nodeId": node_id(REVENUE), "from": versions[2]["version"], "to": versions[1]["version"]}
         unchanged = api.get("/api/v1/datasets/diff", params=old).json()
     assert unchanged["added"] == unchanged["removed"] == unchanged["changed"] == [], (unchanged, versions)
@@ -262,7 +268,9 @@ def test_schema_diff_and_a_columns_lineage(browser: Browser, explorer: Explorer,
         expect(page.get_by_test_id("diff-summary")).to_have_text("Same schema in both versions.")
 
         page.get_by_label("column lineage of revenue_eur").click()
-        expect(page).to_have_url(re.compile("/lineage\\?node=field%3As3%3A%2F%2Flake%3Amarts%2Fdaily_revenue%23revenue_eur"))
+        expect(page).to_have_url(
+            re.compile("/lineage\\?node=field%3As3%3A%2F%2Flake%3Amarts%2Fdaily_revenue%23revenue_eur")
+        )
         expect(page.get_by_role("checkbox", name="Columns")).to_be_checked()
         answer = lineage.json()
         assert wait_graph(page) == len(answer["nodes"]) == 3  # revenue_eur ← clean amount_eur ← public amount
@@ -272,19 +280,25 @@ def test_schema_diff_and_a_columns_lineage(browser: Browser, explorer: Explorer,
 def test_lists_across_namespaces_with_filters_and_cursor(browser: Browser, explorer: Explorer) -> None:
     with httpx.Client(base_url=explorer.url) as api:
         everything = api.get("/api/v1/list/datasets", params={"limit": 50}).json()
-        second = api.get("/api/v1/list/datasets", params={"limit": 50, "cursor": everything["nextCursor"]}).json()
+        second = api.get(
+            "/api/v1/list/datasets", params={"limit": 50, "cursor": everything["nextCursor"]}
+        ).json()
         with_deleted = api.get("/api/v1/list/datasets", params={"includeDeleted": "true", "limit": 1}).json()
         models = api.get("/api/v1/list/datasets", params={"type": "model"}).json()
-    assert everything["total"] > 50 and with_deleted["total"] > everything["total"]
+    assert everything["total"] > 50  # two pages at least
+    assert with_deleted["total"] > everything["total"]
     with watched_page(browser, explorer.url) as (page, _):
         page.goto(f"{explorer.url}/datasets")
-        expect(page.get_by_role("heading", name=f"{everything['total']} datasets", exact=True)).to_be_visible()
+        expect(
+            page.get_by_role("heading", name=f"{everything['total']} datasets", exact=True)
+        ).to_be_visible()
         rows = page.locator("main table").first.get_by_role("row")
         expect(rows).to_have_count(51)
         expect(rows.nth(1)).to_contain_text(everything["items"][0]["name"])
-        expect(page.get_by_text(f"1–50 of {everything['total']}")).to_be_visible()
+        expect(page.get_by_text(f"1{DASH}50 of {everything['total']}")).to_be_visible()
         page.get_by_role("button", name="Next →").click()
-        expect(page.get_by_text(f"51–{50 + len(second['items'])} of {everything['total']}")).to_be_visible()
+        last = 50 + len(second["items"])
+        expect(page.get_by_text(f"51{DASH}{last} of {everything['total']}")).to_be_visible()
         expect(rows.nth(1)).to_contain_text(second["items"][0]["name"])
         page.get_by_role("button", name="← Previous").click()
         expect(rows.nth(1)).to_contain_text(everything["items"][0]["name"])
@@ -314,7 +328,8 @@ def test_lineage_as_of_a_time(browser: Browser, explorer: Explorer) -> None:
     when = "2026-11-03T02:00:00.000Z"
     with httpx.Client(base_url=explorer.url) as api:
         then = api.get(
-            "/api/v1/lineage", params={"nodeId": node_id(CLEAN), "direction": "both", "depth": 3, "asOf": when}
+            "/api/v1/lineage",
+            params={"nodeId": node_id(CLEAN), "direction": "both", "depth": 3, "asOf": when},
         ).json()
     shown = {n["id"] for n in then["nodes"] if n["distance"] <= 2}
     assert not any("features" in n for n in shown)
@@ -388,7 +403,9 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         page.get_by_role("button", name="Switch to the dark theme").click()
         screenshot(page, "run-children-dark", shots)
         children.nth(2).get_by_role("link").first.click()
-        expect(page.locator(".facts")).to_contain_text(f"Parent run{NIGHTLY_RUN} · airflow:shop_nightly COMPLETE")
+        expect(page.locator(".facts")).to_contain_text(
+            f"Parent run{NIGHTLY_RUN} · airflow:shop_nightly COMPLETE"
+        )
 
 
 # --------------------------------------------------------------------------- models
@@ -416,7 +433,9 @@ def test_model_version_training_run_and_datasets(browser: Browser, explorer: Exp
         screenshot(page, "model", shots)
 
         latest.get_by_role("link", name=second["version"], exact=True).click()
-        expect(page.get_by_role("heading", level=1)).to_contain_text(f"models/churn version {second['version']}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(
+            f"models/churn version {second['version']}"
+        )
         writer = page.get_by_label("writer").get_by_role("row")
         expect(writer.nth(1)).to_contain_text(training_run)
         trained_on = page.get_by_label("trained on").get_by_role("row")
@@ -433,7 +452,9 @@ def test_model_version_training_run_and_datasets(browser: Browser, explorer: Exp
         process = next(r for r in readers if r["job"].endswith(":python"))
         page.get_by_role("link", name=process["runId"]).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(process["runId"])
-        expect(page.locator("section", has=page.get_by_role("heading", name="Workload"))).to_contain_text("mlflow")
+        expect(page.locator("section", has=page.get_by_role("heading", name="Workload"))).to_contain_text(
+            "mlflow"
+        )
         expect(page.get_by_label("child runs")).to_have_count(0)  # MLflow runs are not the process run's
         page.go_back()
         page.go_back()

@@ -110,7 +110,8 @@ function Capped(props: {
   return (
     <div className="notice" role="status" data-testid="capped">
       This answer is capped: the server stopped at its node limit ({props.shown} nodes shown), so some lineage is
-      not drawn. The API takes no larger cap; to see the rest, expand the nodes marked + one at a time, or
+      not drawn. The API takes no larger cap; to see the rest, expand nodes one at a time (select one, then
+      Expand), or show
       {props.direction === "both" ? (
         <>
           {" "}

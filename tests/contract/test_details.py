@@ -229,3 +229,36 @@ async def test_tags_with_counts_and_runs_by_state(runs: GraphStore) -> None:
     ]
     failed = await runs.list_runs(REPORT_JOB, 10, 0, state="FAIL")
     assert ([r.run_id for r in failed.items], failed.total) == ([run_id(2)], 1)
+
+
+def _job_type(job_type: str, integration: str) -> dict[str, Any]:
+    return {
+        "jobType": facet("JobTypeJobFacet", processingType="BATCH", integration=integration, jobType=job_type)
+    }
+
+
+async def test_jobs_listed_by_job_type(store: GraphStore) -> None:
+    """``jobType`` picks jobs by their jobType facet (the explorer's Workloads: WORKLOAD)."""
+    await apply_events(
+        store,
+        [
+            run_event("COMPLETE", 1, 0, ("ml", "train"), job_facets=_job_type("WORKLOAD", "MLFLOW")),
+            run_event("COMPLETE", 2, 1, ("ray", "etl"), job_facets=_job_type("WORKLOAD", "RAY")),
+            run_event("COMPLETE", 3, 2, ("ray", "etl.write_parquet.x"), job_facets=_job_type("JOB", "RAY")),
+            run_event("COMPLETE", 4, 3, ("etl", "plain")),
+        ],
+    )
+    workloads = await store.list_nodes(NodeFilter("job", job_type="WORKLOAD"), Window(10))
+    assert ([n.id for n in workloads.items], workloads.total) == (
+        [keys.job_key("ray", "etl"), keys.job_key("ml", "train")],
+        2,
+    )
+    in_ray = await store.list_nodes(NodeFilter("job", namespace="ray", job_type="WORKLOAD"), Window(10))
+    assert [n.id for n in in_ray.items] == [keys.job_key("ray", "etl")]
+    first = await store.list_nodes(NodeFilter("job", job_type="WORKLOAD"), Window(1))
+    rest = await store.list_nodes(
+        NodeFilter("job", job_type="WORKLOAD"), Window(1, after=(first.items[0].name, first.items[0].id))
+    )
+    assert [n.id for n in rest.items] == [keys.job_key("ml", "train")]
+    assert (await store.list_nodes(NodeFilter("job", job_type="DAG"), Window(10))).total == 0
+    assert (await store.list_nodes(NodeFilter("job"), Window(10))).total == 4

@@ -126,6 +126,7 @@ def events() -> list[dict[str, Any]]:
     parent = {"parent": _facet(run={"runId": DAG_RUN}, job={"namespace": "airflow", "name": "daily"})}
     sql = {"sql": _facet(query="SELECT customer, sum(amount) AS total FROM clean.orders GROUP BY customer")}
     error = {"errorMessage": _facet(message="division by zero", programmingLanguage="python")}
+    report_type = {"jobType": _facet(processingType="BATCH", integration="PYTHON", jobType="JOB")}
     clean_v2 = {
         **clean,
         "facets": {
@@ -147,7 +148,15 @@ def events() -> list[dict[str, Any]]:
             job_facets=sql,
         ),
         _event("COMPLETE", RUN_B, 8, "mart.revenue", [], [revenue], job_facets=sql),
-        _event("START", RUN_C, 10, "report", [{"namespace": "shop", "name": "mart.revenue"}], []),
+        _event(
+            "START",
+            RUN_C,
+            10,
+            "report",
+            [{"namespace": "shop", "name": "mart.revenue"}],
+            [],
+            job_facets=report_type,
+        ),
         _event("FAIL", RUN_C, 11, "report", [], [], run_facets=error),
         _event("COMPLETE", RUN_D, 20, "etl.clean", [raw], [clean_v2]),
     ]

@@ -60,6 +60,16 @@ SCHEMAS: dict[tuple[str, str], list[tuple[str, str, str]]] = {
     DASHBOARD: [("chart", "string", "")],
     TRAIN: [("tenure", "double", ""), ("spend", "double", ""), ("churned", "int", "label")],
 }
+# the revenue mart's schema as of its last run: a new column and a wider type
+REVENUE_V2 = [
+    ("order_date", "date", ""),
+    ("country", "string", ""),
+    ("revenue_eur", "decimal(18,2)", ""),
+    ("orders", "bigint", "orders that day"),
+]
+SCHEMA_CHANGED_ON = 4
+# (key, value, field or None): dataset-level and field-level tags
+TAGS = {CLEAN: [("tier", "silver", None), ("pii", "pseudonymous", "customer_id")]}
 COLUMNS: dict[tuple[str, str], dict[str, list[tuple[tuple[str, str], str, str, str]]]] = {
     CLEAN: {
         "order_id": [(ORDERS, "order_id", "DIRECT", "IDENTITY")],
@@ -94,6 +104,11 @@ PIPELINE: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]], list[tup
     (DASHBOARD_JOB, [REVENUE], [DASHBOARD], [(4, 0.4, False)]),
     (FEATURES, [CLEAN, CUSTOMERS], [TRAIN], [(3, 9.0, False), (4, 8.2, False)]),
 ]
+# the orchestrator's run that started the last day's ETL (load_orders and daily_revenue)
+NIGHTLY = ("airflow", "shop_nightly")
+NIGHTLY_RUN = "0190b7c5-5a1e-7000-8000-0000000004ff"
+NIGHTLY_DAY = 4
+NIGHTLY_CHILDREN = (LOAD_ORDERS, DAILY_REVENUE)
 ERROR = "AnalysisException: Column 'amount' is ambiguous in JOIN of public.orders and public.customers"
 FAILED_RUN = "0190b7c5-5a1e-7000-8000-000000000203"
 
@@ -114,18 +129,23 @@ def _facet(name: str, **fields: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{FACETS}/{name}.json", **fields}
 
 
-def _dataset_facets(dataset: tuple[str, str]) -> dict[str, Any]:
+def _dataset_facets(dataset: tuple[str, str], day: int = 0) -> dict[str, Any]:
     facets: dict[str, Any] = {}
     if dataset in SCHEMAS:
+        schema = REVENUE_V2 if dataset == REVENUE and day >= SCHEMA_CHANGED_ON else SCHEMAS[dataset]
         fields = [
-            {"name": n, "type": t, "description": d} if d else {"name": n, "type": t}
-            for n, t, d in SCHEMAS[dataset]
+            {"name": n, "type": t, "description": d} if d else {"name": n, "type": t} for n, t, d in schema
         ]
         facets["schema"] = _facet("SchemaDatasetFacet", fields=fields)
     if dataset in OWNERS:
         facets["ownership"] = _facet(
             "OwnershipDatasetFacet", owners=[{"name": OWNERS[dataset], "type": "TEAM"}]
         )
+    if dataset in TAGS:
+        tags = [
+            {"key": k, "value": v, "field": f} if f else {"key": k, "value": v} for k, v, f in TAGS[dataset]
+        ]
+        facets["tags"] = _facet("TagsDatasetFacet", tags=tags)
     if dataset in COLUMNS:
         fields = {
             column: {
@@ -157,6 +177,12 @@ def _run_event(
             stackTrace=f'Traceback (most recent call last):\n  File "load_orders.py", line 42\n'
             f"pyspark.errors.{ERROR}",
         )
+    if day == NIGHTLY_DAY and job in NIGHTLY_CHILDREN:
+        run_facets["parent"] = _facet(
+            "ParentRunFacet",
+            job={"namespace": NIGHTLY[0], "name": NIGHTLY[1]},
+            run={"runId": NIGHTLY_RUN},
+        )
     job_facets: dict[str, Any] = {
         "jobType": _facet("JobTypeJobFacet", processingType="BATCH", integration="SPARK", jobType="JOB")
     }
@@ -182,7 +208,8 @@ def shop_events() -> list[dict[str, Any]]:
             began = START + timedelta(days=day, minutes=15 * index)
             ended = began + timedelta(minutes=minutes)
             ins = [
-                {"namespace": ns, "name": name, "facets": _dataset_facets((ns, name))} for ns, name in inputs
+                {"namespace": ns, "name": name, "facets": _dataset_facets((ns, name), day)}
+                for ns, name in inputs
             ]
             if job == DAILY_REVENUE:
                 ins[0]["inputFacets"] = {
@@ -190,13 +217,20 @@ def shop_events() -> list[dict[str, Any]]:
                         "DataQualityMetricsInputDatasetFacet",
                         rowCount=1200 + day,
                         columnMetrics={"amount_eur": {"nullCount": 0, "min": 0.5, "max": 912.0}},
-                    )
+                    ),
+                    "dataQualityAssertions": _facet(
+                        "DataQualityAssertionsDatasetFacet",
+                        assertions=[
+                            {"assertion": "not_null", "column": "amount_eur", "success": True},
+                            {"assertion": "unique", "column": "order_id", "success": day != 4},
+                        ],
+                    ),
                 }
             outs = [
                 {
                     "namespace": ns,
                     "name": name,
-                    "facets": _dataset_facets((ns, name)),
+                    "facets": _dataset_facets((ns, name), day),
                     "outputFacets": {
                         "outputStatistics": _facet(
                             "OutputStatisticsOutputDatasetFacet", rowCount=1000 + 100 * day, size=52_000 + day
@@ -207,6 +241,23 @@ def shop_events() -> list[dict[str, Any]]:
             ]
             events.append((began, _run_event(job, day, "START", began, ins, [])))
             events.append((ended, _run_event(job, day, "FAIL" if failed else "COMPLETE", ended, ins, outs)))
+    nightly = START + timedelta(days=NIGHTLY_DAY) - timedelta(minutes=1)
+    for state, at in (("START", nightly), ("COMPLETE", nightly + timedelta(minutes=40))):
+        events.append(
+            (
+                at,
+                {
+                    "eventType": state,
+                    "eventTime": at.isoformat().replace("+00:00", "Z"),
+                    "run": {"runId": NIGHTLY_RUN, "facets": {}},
+                    "job": {"namespace": NIGHTLY[0], "name": NIGHTLY[1], "facets": {}},
+                    "inputs": [],
+                    "outputs": [],
+                    "producer": PRODUCER,
+                    "schemaURL": SPEC,
+                },
+            )
+        )
     dropped = START + timedelta(days=5)
     drop = _run_event(
         LOAD_ORDERS,

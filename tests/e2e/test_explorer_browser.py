@@ -13,6 +13,8 @@ refreshes docs/screenshots from these runs).
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from explorer_events import (
     ERROR,
     FAILED_RUN,
     LOAD_ORDERS,
+    NIGHTLY_RUN,
     ORDERS,
     REVENUE,
     TRAIN,
@@ -36,6 +39,8 @@ from explorer_events import (
 from explorer_support import launch, screenshot, send_corpus, send_events, wait_graph, watched_page
 from playwright.sync_api import Browser, Page, expect
 from test_mlflow_workload_e2e import Workload, run_workload
+
+DASH = "\N{EN DASH}"  # between the first and last item of a page in the pager
 
 
 @dataclass
@@ -102,10 +107,9 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     box.press("Enter")  # a column leads to its dataset
     expect(page).to_have_url(re.compile(r"/dataset\?id=dataset%3As3%3A%2F%2Flake%3Aclean%2Forders$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("clean/orders")
-    producers = page.locator("section", has=page.get_by_role("heading", name="Upstream producers"))
+    producers = page.locator("section", has=page.get_by_role("heading", name="Upstream producers (1)"))
     expect(producers.get_by_role("row")).to_have_count(2)  # header + etl.load_orders
-    expect(producers).to_contain_text(LOAD_ORDERS)
-    expect(producers).to_contain_text("COMPLETE")
+    expect(producers.get_by_role("row").nth(1)).to_contain_text(f"{LOAD_ORDERS}in runs")
     consumers = page.locator("section", has=page.get_by_role("heading", name="Downstream consumers"))
     expect(consumers).to_contain_text(DAILY_REVENUE)
     expect(consumers).to_contain_text("features.build_churn_training")
@@ -113,7 +117,10 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     expect(schema.get_by_role("row", name=re.compile("amount_eur"))).to_contain_text(
         "decimal(12,2)amount, checked non-negative"
     )
-    expect(page.locator(".facts")).to_contain_text("team:data-platform")
+    expect(page.locator(".facts").first).to_contain_text("team:data-platform")
+    expect(page.locator(".facts").first).to_contain_text("tier=silver")  # a dataset-level tag
+    expect(schema.get_by_role("row", name=re.compile("^customer_id"))).to_contain_text("pii=pseudonymous")
+    dataset_health(page, url)
     columns = page.locator("section", has=page.get_by_role("heading", name=re.compile("^Column lineage")))
     expect(columns.get_by_role("row")).to_have_count(6)  # header + one input field for each of 5 columns
     amount = columns.get_by_role("row").filter(has_text="amount_eur")
@@ -188,11 +195,158 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     download.value.save_as(saved)
     assert saved.read_text() == csv_expected
     assert csv_expected.count("\n") == total + 1  # header + one row per dependent
+    cli = [sys.executable, "-m", "olgraph", "impact", node_id(ORDERS), "--url", url]
+    by_cli = subprocess.run(
+        [*cli, "--format", "csv"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert (by_cli.returncode, by_cli.stdout) == (1, csv_expected)  # 1: something live depends on it
+
+
+def dataset_health(page: Page, url: str) -> None:
+    """clean/orders: the newest statistics, data quality and versions, as the detail API gives them."""
+    with httpx.Client(base_url=url) as api:
+        detail = api.get("/api/v1/datasets", params={"nodeId": node_id(CLEAN)}).json()
+    # the newest write (load_orders on day 4) and the newest read with quality facets (daily_revenue, day 4)
+    assert detail["statistics"]["rowCount"] == 1400
+    assert detail["quality"]["metrics"]["rowCount"] == 1204
+    health = page.locator("section", has=page.get_by_role("heading", name="Statistics and data quality"))
+    statistics = health.get_by_label("statistics")
+    expect(statistics).to_contain_text("Rows1,400")
+    expect(statistics).to_contain_text("Bytes52,004")
+    expect(statistics).to_contain_text(detail["statistics"]["version"])
+    quality = health.get_by_label("data quality")
+    expect(quality).to_contain_text(f"reported by shop:{DAILY_REVENUE}")
+    expect(quality).to_contain_text("Rows read: 1,204")
+    expect(quality.get_by_label("column metrics").get_by_role("row").nth(1)).to_have_text("amount_eur9120.50")
+    assertions = quality.get_by_label("assertions").get_by_role("row")
+    expect(assertions).to_have_count(3)
+    expect(assertions.nth(1)).to_have_text("not_nullamount_eurpassed")
+    expect(assertions.nth(2)).to_have_text("uniqueorder_idfailed")
+    versions = page.get_by_label("versions").get_by_role("row")
+    expect(versions).to_have_count(1 + len(detail["versions"]))
+    expect(versions.nth(1)).to_contain_text(detail["versions"][0]["version"])
+    expect(versions.nth(1)).to_contain_text("1,400")
+    # every version of clean/orders has the same schema
+    expect(page.get_by_test_id("diff-summary")).to_have_text("Same schema in both versions.")
 
 
 def test_dataset_lineage_expand_path_impact_csv(browser: Browser, explorer: Explorer, shots: Path) -> None:
     with watched_page(browser, explorer.url) as (page, _):
         dataset_to_impact(page, explorer.url, shots)
+
+
+def test_schema_diff_and_a_columns_lineage(browser: Browser, explorer: Explorer, shots: Path) -> None:
+    """The revenue mart gained a column and widened a type on its last run: the diff says so."""
+    with httpx.Client(base_url=explorer.url) as api:
+        versions = api.get("/api/v1/datasets/versions", params={"nodeId": node_id(REVENUE)}).json()["items"]
+        column = "field:s3://lake:marts/daily_revenue#revenue_eur"
+        lineage = api.get(
+            "/api/v1/column-lineage", params={"nodeId": column, "direction": "both", "depth": 2}
+        )
+        old = {"nodeId": node_id(REVENUE), "from": versions[2]["version"], "to": versions[1]["version"]}
+        unchanged = api.get("/api/v1/datasets/diff", params=old).json()
+    assert unchanged["added"] == unchanged["removed"] == unchanged["changed"] == [], (unchanged, versions)
+    assert len(versions) == 3  # one per daily_revenue run
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/dataset?id={quote(node_id(REVENUE), safe='')}")
+        expect(page.get_by_role("heading", name="Schema (4 fields)")).to_be_visible()
+        changes = page.locator("section", has=page.get_by_role("heading", name="Schema changes"))
+        expect(changes.get_by_label("From version", exact=True)).to_have_value(versions[1]["version"])
+        expect(changes.get_by_label("To version", exact=True)).to_have_value(versions[0]["version"])
+        expect(page.get_by_test_id("diff-summary")).to_have_text("1 added, 0 removed, 1 type changed")
+        rows = changes.get_by_label("schema changes").get_by_role("row")
+        expect(rows).to_have_count(3)
+        expect(rows.nth(1)).to_have_text("addedordersbigint")
+        expect(rows.nth(2)).to_have_text("type changedrevenue_eurdecimal(14,2) → decimal(18,2)")
+        changes.scroll_into_view_if_needed()
+        screenshot(page, "dataset-diff", shots)
+        page.get_by_role("button", name="Switch to the dark theme").click()
+        screenshot(page, "dataset-diff-dark", shots)
+        changes.get_by_label("To version", exact=True).select_option(versions[1]["version"])
+        changes.get_by_label("From version", exact=True).select_option(versions[2]["version"])
+        expect(page).to_have_url(re.compile("&from=.*&to="))
+        expect(page.get_by_test_id("diff-summary")).to_have_text("Same schema in both versions.")
+
+        page.get_by_label("column lineage of revenue_eur").click()
+        expect(page).to_have_url(
+            re.compile("/lineage\\?node=field%3As3%3A%2F%2Flake%3Amarts%2Fdaily_revenue%23revenue_eur")
+        )
+        expect(page.get_by_role("checkbox", name="Columns")).to_be_checked()
+        answer = lineage.json()
+        assert wait_graph(page) == len(answer["nodes"]) == 3  # revenue_eur ← clean amount_eur ← public amount
+        expect(page.get_by_label("column edges").get_by_role("listitem")).to_have_count(len(answer["edges"]))
+
+
+def test_lists_across_namespaces_with_filters_and_cursor(browser: Browser, explorer: Explorer) -> None:
+    with httpx.Client(base_url=explorer.url) as api:
+        everything = api.get("/api/v1/list/datasets", params={"limit": 50}).json()
+        second = api.get(
+            "/api/v1/list/datasets", params={"limit": 50, "cursor": everything["nextCursor"]}
+        ).json()
+        with_deleted = api.get("/api/v1/list/datasets", params={"includeDeleted": "true", "limit": 1}).json()
+        models = api.get("/api/v1/list/datasets", params={"type": "model"}).json()
+    assert everything["total"] > 50  # two pages at least
+    assert with_deleted["total"] > everything["total"]
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/datasets")
+        expect(
+            page.get_by_role("heading", name=f"{everything['total']} datasets", exact=True)
+        ).to_be_visible()
+        rows = page.locator("main table").first.get_by_role("row")
+        expect(rows).to_have_count(51)
+        expect(rows.nth(1)).to_contain_text(everything["items"][0]["name"])
+        expect(page.get_by_text(f"1{DASH}50 of {everything['total']}")).to_be_visible()
+        page.get_by_role("button", name="Next →").click()
+        last = 50 + len(second["items"])
+        expect(page.get_by_text(f"51{DASH}{last} of {everything['total']}")).to_be_visible()
+        expect(rows.nth(1)).to_contain_text(second["items"][0]["name"])
+        page.get_by_role("button", name="← Previous").click()
+        expect(rows.nth(1)).to_contain_text(everything["items"][0]["name"])
+
+        page.get_by_label("Tag", exact=True).select_option("tier=silver")
+        expect(page.get_by_role("heading", name="1 datasets", exact=True)).to_be_visible()
+        expect(rows.nth(1)).to_contain_text("clean/orders")
+        page.get_by_label("Tag", exact=True).select_option("")
+        page.get_by_label("Type", exact=True).select_option("model")
+        expect(page.get_by_role("heading", name=f"{models['total']} datasets", exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name="models/churn", exact=True)).to_be_visible()
+        page.get_by_label("Type", exact=True).select_option("")
+        page.get_by_label("Namespace", exact=True).select_option(CLEAN[0])
+        page.get_by_label("Deleted ones too").check()
+        expect(page.get_by_role("heading", name="3 datasets in s3://lake")).to_be_visible()
+        expect(page.get_by_role("row").filter(has_text="tmp/orders_staging")).to_contain_text("deleted")
+        page.get_by_label("Owner", exact=True).fill("team:analytics")
+        page.get_by_role("button", name="Apply").click()
+        expect(page.get_by_role("heading", name="1 datasets in s3://lake")).to_be_visible()
+        expect(rows.nth(1)).to_contain_text("marts/daily_revenue")
+        page.reload()  # the URL holds the filters
+        expect(page.get_by_role("heading", name="1 datasets in s3://lake")).to_be_visible()
+
+
+def test_lineage_as_of_a_time(browser: Browser, explorer: Explorer) -> None:
+    """On day 1 of the shop, clean/orders fed only the revenue mart: the features job came on day 3."""
+    when = "2026-11-03T02:00:00.000Z"
+    with httpx.Client(base_url=explorer.url) as api:
+        then = api.get(
+            "/api/v1/lineage",
+            params={"nodeId": node_id(CLEAN), "direction": "both", "depth": 3, "asOf": when},
+        ).json()
+    shown = {n["id"] for n in then["nodes"] if n["distance"] <= 2}
+    assert not any("features" in n for n in shown)
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/lineage?node={quote(node_id(CLEAN), safe='')}")
+        assert wait_graph(page) == 8
+        page.get_by_label("As of").fill("2026-11-03T02:00")
+        expect(page).to_have_url(re.compile("asOf="))
+        expect(page.get_by_test_id("graph-counts")).not_to_have_text("8 nodes, 7 edges")
+        expect(page.get_by_test_id("as-of")).to_contain_text("The graph as it stood on")
+        page.goto(f"{explorer.url}/lineage?node={quote(node_id(CLEAN), safe='')}&asOf={quote(when)}")
+        expect(page.get_by_test_id("graph-counts")).to_have_text(re.compile(f"^{len(shown)} nodes"))
+        assert wait_graph(page) == len(shown) == 6
+        expect(page.get_by_role("button", name="features.build_churn_training")).to_have_count(0)
+        page.get_by_role("button", name="Back to now").click()
+        expect(page.get_by_test_id("graph-counts")).to_have_text("8 nodes, 7 edges")
+        assert wait_graph(page) == 8
 
 
 # --------------------------------------------------------------------------- jobs and runs
@@ -238,6 +392,21 @@ def test_job_run_history_and_failed_run(browser: Browser, explorer: Explorer, sh
         page.get_by_role("link", name=f"shop:{LOAD_ORDERS}").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(LOAD_ORDERS)
 
+        # the orchestrator's run and the two runs it started
+        page.goto(f"{explorer.url}/run/{NIGHTLY_RUN}")
+        children = page.get_by_label("child runs").get_by_role("row")
+        expect(page.get_by_role("heading", name="Child runs (2)")).to_be_visible()
+        expect(children).to_have_count(3)
+        expect(children.nth(1)).to_contain_text(f"shop:{DAILY_REVENUE}COMPLETE")  # newest first
+        expect(children.nth(2)).to_contain_text(f"shop:{LOAD_ORDERS}COMPLETE")
+        screenshot(page, "run-children", shots)
+        page.get_by_role("button", name="Switch to the dark theme").click()
+        screenshot(page, "run-children-dark", shots)
+        children.nth(2).get_by_role("link").first.click()
+        expect(page.locator(".facts")).to_contain_text(
+            f"Parent run{NIGHTLY_RUN} · airflow:shop_nightly COMPLETE"
+        )
+
 
 # --------------------------------------------------------------------------- models
 
@@ -260,8 +429,35 @@ def test_model_version_training_run_and_datasets(browser: Browser, explorer: Exp
         expect(latest).to_contain_text("@champion")
         training_run = workload.run_id(second["run"])
         expect(latest).to_contain_text(training_run)
+        expect(page.get_by_role("heading", name="Schema changes")).to_have_count(0)  # no schema to compare
         screenshot(page, "model", shots)
 
+        latest.get_by_role("link", name=second["version"], exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(
+            f"models/churn version {second['version']}"
+        )
+        writer = page.get_by_label("writer").get_by_role("row")
+        expect(writer.nth(1)).to_contain_text(training_run)
+        trained_on = page.get_by_label("trained on").get_by_role("row")
+        expect(trained_on.filter(has_text="train.parquet")).to_contain_text(second["digest"])
+        with httpx.Client(base_url=explorer.url) as api:
+            version = api.get(
+                "/api/v1/datasets/version",
+                params={"nodeId": workload.model, "version": second["version"]},
+            )
+        readers = version.json()["readers"]
+        assert {r["job"].rsplit(":", 1)[-1] for r in readers} == {"python", "scoring"}  # where it was loaded
+        expect(page.get_by_label("readers").get_by_role("row")).to_have_count(1 + len(readers))
+        screenshot(page, "model-version", shots)
+        process = next(r for r in readers if r["job"].endswith(":python"))
+        page.get_by_role("link", name=process["runId"]).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(process["runId"])
+        expect(page.locator("section", has=page.get_by_role("heading", name="Workload"))).to_contain_text(
+            "mlflow"
+        )
+        expect(page.get_by_label("child runs")).to_have_count(0)  # MLflow runs are not the process run's
+        page.go_back()
+        page.go_back()
         latest.get_by_role("link", name=training_run).click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(training_run)
         inputs = page.locator("section", has=page.get_by_role("heading", name=re.compile(r"^Inputs")))
@@ -276,6 +472,31 @@ def test_model_version_training_run_and_datasets(browser: Browser, explorer: Exp
         consumers = page.locator("section", has=page.get_by_role("heading", name="Downstream consumers"))
         expect(consumers).to_contain_text("churn")
         assert first["digest"] != second["digest"]
+
+
+def test_workloads_list_their_process_runs(browser: Browser, explorer: Explorer, shots: Path) -> None:
+    """The MLflow script's process: Workloads → its job → its process run with the workload facet."""
+    workload = explorer.workload
+    assert workload is not None
+    with httpx.Client(base_url=explorer.url) as api:
+        listed = api.get("/api/v1/list/jobs", params={"jobType": "WORKLOAD"}).json()
+        runs = api.get("/api/v1/jobs/runs", params={"nodeId": f"job:{workload.namespace}:python"}).json()
+    assert [j["id"] for j in listed["items"]] == [f"job:{workload.namespace}:python"]  # the corpus has none
+    assert runs["total"] == 1
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/")
+        page.get_by_role("navigation", name="main").get_by_role("link", name="Workloads").click()
+        expect(page.get_by_role("heading", name="1 workloads")).to_be_visible()
+        row = page.get_by_label("workloads").get_by_role("row").nth(1)
+        expect(row).to_have_text(re.compile(rf"^python{re.escape(workload.namespace)}MLFLOW"))
+        screenshot(page, "workloads", shots)
+        row.get_by_role("link", name="python").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("python")
+        process = runs["items"][0]["runId"]
+        page.get_by_role("link", name=process).click()
+        facts = page.locator("section", has=page.get_by_role("heading", name="Workload"))
+        expect(facts).to_contain_text("workloadTypemlflow")
+        expect(facts).to_contain_text(f"pid{workload.out['pid']}")
 
 
 # --------------------------------------------------------------------------- the shell

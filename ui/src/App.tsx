@@ -12,6 +12,8 @@ import { Models } from "./pages/Models";
 import { NodeList } from "./pages/NodeList";
 import { Overview } from "./pages/Overview";
 import { RunPage } from "./pages/RunPage";
+import { VersionPage } from "./pages/VersionPage";
+import { Workloads } from "./pages/Workloads";
 
 function KeyButton() {
   const open = useKeyPrompt();
@@ -51,6 +53,7 @@ export function App() {
           <NavLink to="/datasets">Datasets</NavLink>
           <NavLink to="/jobs">Jobs</NavLink>
           <NavLink to="/models">Models</NavLink>
+          <NavLink to="/workloads">Workloads</NavLink>
           <NavLink to="/lineage">Lineage</NavLink>
         </nav>
         <GoTo />
@@ -75,7 +78,9 @@ export function App() {
           <Route path="/datasets" element={<NodeList kind="datasets" />} />
           <Route path="/jobs" element={<NodeList kind="jobs" />} />
           <Route path="/models" element={<Models />} />
+          <Route path="/workloads" element={<Workloads />} />
           <Route path="/dataset" element={<DatasetPage />} />
+          <Route path="/version" element={<VersionPage />} />
           <Route path="/job" element={<JobPage />} />
           <Route path="/run/:runId" element={<RunPage />} />
           <Route path="/lineage" element={<LineagePage theme={theme} />} />

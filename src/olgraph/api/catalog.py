@@ -77,6 +77,10 @@ TagParam = Annotated[
     str | None, Query(description="only nodes with this tag: key=value, or key for any value")
 ]
 DatasetTypeParam = Annotated[str | None, Query(alias="type", description="dataset or model (default: both)")]
+JobTypeParam = Annotated[
+    str | None,
+    Query(alias="jobType", description="only jobs of this jobType facet value (e.g. WORKLOAD, QUERY, DAG)"),
+]
 StateParam = Annotated[str | None, Query(description="only runs in this state (COMPLETE, FAIL, …)")]
 RunIdPath = Annotated[str, Path(alias="runId")]
 
@@ -125,9 +129,16 @@ async def _list_nodes(
     limit: int | None,
     offset: int | None,
     cursor: str | None,
+    job_type: str | None = None,
 ) -> PageOut[NodeOut]:
     flt = node_filter(
-        kind, namespace=namespace, node_type=node_type, owner=owner, tag=tag, include_deleted=include_deleted
+        kind,
+        namespace=namespace,
+        node_type=node_type,
+        owner=owner,
+        tag=tag,
+        include_deleted=include_deleted,
+        job_type=job_type,
     )
     request = listing(
         f"list:{kind}", flt, limit=limit, offset=offset, cursor=cursor, limits=limits_of(runtime)
@@ -173,6 +184,7 @@ async def list_all_jobs(
     namespace: Annotated[str | None, Query(description="only this namespace")] = None,
     owner: OwnerParam = None,
     tag: TagParam = None,
+    job_type: JobTypeParam = None,
     include_deleted: IncludeDeletedParam = False,
     limit: LimitParam = None,
     offset: OffsetParam = None,
@@ -190,6 +202,7 @@ async def list_all_jobs(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        job_type=job_type,
     )
 
 
@@ -252,6 +265,7 @@ async def list_jobs(
     *,
     owner: OwnerParam = None,
     tag: TagParam = None,
+    job_type: JobTypeParam = None,
     include_deleted: IncludeDeletedParam = False,
     limit: LimitParam = None,
     offset: OffsetParam = None,
@@ -269,6 +283,7 @@ async def list_jobs(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        job_type=job_type,
     )
 
 

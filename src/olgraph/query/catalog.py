@@ -27,9 +27,10 @@ def node_filter(
     owner: str | None = None,
     tag: str | None = None,
     include_deleted: bool = False,
+    job_type: str | None = None,
 ) -> NodeFilter:
     """A checked :class:`NodeFilter`: ``node_type`` ``dataset``/``model`` (datasets only), ``tag``
-    ``key=value`` or ``key``."""
+    ``key=value`` or ``key``, ``job_type`` (jobs only) as the ``jobType`` facet names it."""
     models = None
     if node_type is not None:
         if kind != "dataset" or node_type not in DATASET_TYPES:
@@ -44,7 +45,9 @@ def node_filter(
         tag_filter = (key, value if eq else None)
     if owner is not None and not owner:
         raise InvalidQuery("must not be empty", field="owner")
-    return NodeFilter(kind, namespace, models, owner or None, tag_filter, include_deleted)
+    if job_type is not None and (kind != "job" or not job_type):
+        raise InvalidQuery("a non-empty jobType (e.g. WORKLOAD), for jobs only", field="jobType")
+    return NodeFilter(kind, namespace, models, owner or None, tag_filter, include_deleted, job_type)
 
 
 @dataclass(frozen=True, slots=True)

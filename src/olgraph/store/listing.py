@@ -19,7 +19,8 @@ class NodeFilter:
     """Which datasets (models) or jobs a listing holds.
 
     ``models``: True for models only, False for datasets that are not models, None for both;
-    ``owner``: an owner name; ``tag``: ``(key, value)``, or ``(key, None)`` for any value.
+    ``owner``: an owner name; ``tag``: ``(key, value)``, or ``(key, None)`` for any value;
+    ``job_type``: jobs whose ``jobType`` property (from the ``jobType`` facet) is this value.
     """
 
     kind: ListKind
@@ -28,6 +29,7 @@ class NodeFilter:
     owner: str | None = None
     tag: tuple[str, str | None] | None = None
     include_deleted: bool = False
+    job_type: str | None = None
 
     @property
     def label(self) -> str:

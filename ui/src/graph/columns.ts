@@ -1,7 +1,7 @@
 // Column mode: the API's column lineage as a graph view (pure; tested on its own).
 
 import type { GraphEdge } from "../api/types";
-import type { View, ViewNode } from "./model";
+import { cappedByNodes, type View, type ViewNode } from "./model";
 
 export interface ColumnNode {
   id: string;
@@ -27,6 +27,7 @@ export interface ColumnLineage {
   nodes: ColumnNode[];
   edges: ColumnEdge[];
   truncated: boolean;
+  truncatedBy?: string[];
 }
 
 /** "DIRECT/AGGREGATION, INDIRECT/FILTER (masked)": what an edge's transformations say. */
@@ -58,7 +59,7 @@ export function columnView(answer: ColumnLineage): View {
     type: edge.type,
     label: transformationLabel(edge),
   }));
-  return { nodes, edges, truncated: answer.truncated };
+  return { nodes, edges, truncated: cappedByNodes(answer) };
 }
 
 /** "public.orders.amount": a column with its dataset's name, or a dataset's name. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphEdge, GraphNode, Lineage } from "../api/types";
-import { type Answer, composeView, distances, findPath, pathEdges } from "./model";
+import { type Answer, cappedByNodes, composeView, distances, findPath, pathEdges } from "./model";
 
 const node = (id: string, type = id.startsWith("job") ? "job" : "dataset"): GraphNode => ({
   id,
@@ -92,5 +92,14 @@ describe("findPath", () => {
     expect(findPath(chain, "d2", "d0")).toEqual(["d2", "job2", "d1", "job1", "d0"]);
     expect(findPath(chain, "d0", "nowhere")).toEqual([]);
     expect(pathEdges(chain, ["d0", "job1", "d1"]).size).toBe(2);
+  });
+});
+
+describe("a capped answer", () => {
+  it("is one the node cap cut, not the lookahead's depth cut", () => {
+    expect(cappedByNodes({ truncated: true, truncatedBy: ["depth"] })).toBe(false);
+    expect(cappedByNodes({ truncated: true, truncatedBy: ["depth", "nodes"] })).toBe(true);
+    expect(cappedByNodes({ truncated: false, truncatedBy: [] })).toBe(false);
+    expect(cappedByNodes({ truncated: true })).toBe(true); // a server without truncatedBy
   });
 });

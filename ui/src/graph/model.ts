@@ -92,6 +92,11 @@ function shownBy(answer: Answer): { visible: Set<string>; unknown: Set<string> }
   return { visible, unknown };
 }
 
+/** True when the server's node cap cut an answer (a depth cut is expected: the lookahead hop). */
+export function cappedByNodes(answer: { truncated: boolean; truncatedBy?: string[] }): boolean {
+  return answer.truncatedBy ? answer.truncatedBy.includes("nodes") : answer.truncated;
+}
+
 /** The graph on screen: the base answer and every expansion, merged. */
 export function composeView(base: Answer, expansions: Answer[]): View {
   const nodes = new Map<string, GraphNode>();
@@ -105,7 +110,7 @@ export function composeView(base: Answer, expansions: Answer[]): View {
     const part = shownBy(answer);
     part.visible.forEach((id) => visible.add(id));
     part.unknown.forEach((id) => unknown.add(id));
-    truncated ||= answer.lineage.truncated;
+    truncated ||= cappedByNodes(answer.lineage);
   }
   // a node has more lineage when some answer links it to a node that is not on screen
   const hidden = new Set<string>();

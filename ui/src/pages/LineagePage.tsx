@@ -18,9 +18,20 @@ const DIRECTIONS: Direction[] = ["upstream", "downstream", "both"];
 export const DEFAULT_DEPTH = 2;
 const EXPAND_DEPTH = 2;
 
-async function fetchAnswer(root: string, direction: Direction, shown: number, deleted: boolean): Promise<Answer> {
+interface Ask {
+  deleted: boolean;
+  asOf: string;
+}
+
+async function fetchAnswer(root: string, direction: Direction, shown: number, opts: Ask): Promise<Answer> {
   const ask = (depth: number) =>
-    apiGet<Lineage>("/lineage", { nodeId: root, direction, depth, includeDeleted: deleted || undefined });
+    apiGet<Lineage>("/lineage", {
+      nodeId: root,
+      direction,
+      depth,
+      includeDeleted: opts.deleted || undefined,
+      asOf: opts.asOf || undefined,
+    });
   try {
     return { root, direction, shown, lookahead: true, lineage: await ask(shown + 1) };
   } catch (error) {
@@ -32,7 +43,7 @@ async function fetchAnswer(root: string, direction: Direction, shown: number, de
   }
 }
 
-function useAnswers(node: string, direction: Direction, depth: number, expand: string[], deleted: boolean) {
+function useAnswers(node: string, direction: Direction, depth: number, expand: string[], opts: Ask) {
   const cache = useRef(new Map<string, Promise<Answer>>());
   const keyVersion = useKeyVersion();
   const cacheVersion = useRef(keyVersion);
@@ -42,10 +53,10 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
   }
   // answers are cached for the page's life (not cancelled: a later view may reuse them)
   const cached = (root: string, dir: Direction, shown: number) => {
-    const id = `${root}|${dir}|${shown}|${deleted}`;
+    const id = `${root}|${dir}|${shown}|${opts.deleted}|${opts.asOf}`;
     let found = cache.current.get(id);
     if (!found) {
-      found = fetchAnswer(root, dir, shown, deleted);
+      found = fetchAnswer(root, dir, shown, opts);
       found.catch(() => cache.current.delete(id));
       cache.current.set(id, found);
     }
@@ -61,7 +72,68 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
           return { base: base as Answer, expansions };
         }
       : null,
-    [node, direction, depth, expand.join("\n"), deleted],
+    [node, direction, depth, expand.join("\n"), opts.deleted, opts.asOf],
+  );
+}
+
+/** A date-time picker for time travel; the URL holds the ISO time. */
+function AsOf({ value, onChange }: { value: string; onChange: (iso: string | null) => void }) {
+  const local = value ? toLocalInput(value) : "";
+  return (
+    <label title="show the graph as it stood at this time">
+      As of{" "}
+      <input
+        type="datetime-local"
+        value={local}
+        onChange={(e) => onChange(e.target.value ? new Date(e.target.value).toISOString() : null)}
+      />
+    </label>
+  );
+}
+
+/** "2026-11-04T10:00" in the browser's time zone, for a datetime-local input. */
+function toLocalInput(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** Says that the server's node cap cut the answer, and offers smaller views that fit. */
+function Capped(props: {
+  shown: number;
+  direction: Direction;
+  depth: number;
+  onDirection: (d: Direction) => void;
+  onDepth: (d: number) => void;
+}) {
+  return (
+    <div className="notice" role="status" data-testid="capped">
+      This answer is capped: the server stopped at its node limit ({props.shown} nodes shown), so some lineage is
+      not drawn. The API takes no larger cap; to see the rest, expand nodes one at a time (select one, then
+      Expand), or show
+      {props.direction === "both" ? (
+        <>
+          {" "}
+          <button type="button" className="link" onClick={() => props.onDirection("upstream")}>
+            upstream only
+          </button>{" "}
+          /{" "}
+          <button type="button" className="link" onClick={() => props.onDirection("downstream")}>
+            downstream only
+          </button>
+        </>
+      ) : null}
+      {props.depth > 1 && (
+        <>
+          {props.direction === "both" ? " or " : " "}
+          <button type="button" className="link" onClick={() => props.onDepth(props.depth - 1)}>
+            depth {props.depth - 1}
+          </button>
+        </>
+      )}
+      .
+    </div>
   );
 }
 
@@ -108,15 +180,21 @@ export function LineagePage({ theme }: { theme: string }) {
   const selected = params.get("sel");
   const pathTo = params.get("path");
   const deleted = params.get("deleted") === "1";
+  const asOf = params.get("asOf") ?? "";
   const canColumns = !node.startsWith("job:");
-  const columns = params.get("columns") === "1" && canColumns;
-  const state = useAnswers(columns ? "" : node, direction, depth, expand, deleted);
+  const isColumn = node.startsWith("field:"); // a column's lineage is column lineage
+  const columns = (params.get("columns") === "1" && canColumns) || isColumn;
+  const state = useAnswers(columns ? "" : node, direction, depth, expand, { deleted, asOf });
   const columnState = useApi<ColumnLineage>(
     columns
       ? (signal) =>
-          apiGet("/column-lineage", { nodeId: node, direction, depth, includeDeleted: deleted || undefined }, signal)
+          apiGet(
+            "/column-lineage",
+            { nodeId: node, direction, depth, includeDeleted: deleted || undefined, asOf: asOf || undefined },
+            signal,
+          )
       : null,
-    [columns, node, direction, depth, deleted],
+    [columns, node, direction, depth, deleted, asOf],
   );
 
   const update = (changes: Record<string, string | string[] | null>) => {
@@ -186,7 +264,7 @@ export function LineagePage({ theme }: { theme: string }) {
           <input
             type="checkbox"
             checked={columns}
-            disabled={!canColumns}
+            disabled={!canColumns || isColumn}
             onChange={(e) => update({ columns: e.target.checked ? "1" : null, expand: [], sel: null, path: null })}
           />{" "}
           Columns
@@ -199,6 +277,7 @@ export function LineagePage({ theme }: { theme: string }) {
           />{" "}
           Deleted nodes
         </label>
+        <AsOf value={asOf} onChange={(value) => update({ asOf: value })} />
         {expand.length > 0 && (
           <button type="button" className="secondary" onClick={() => update({ expand: [] })}>
             Collapse all
@@ -210,11 +289,22 @@ export function LineagePage({ theme }: { theme: string }) {
           </span>
         )}
       </div>
-      {view?.truncated && (
-        <p className="notice" role="status">
-          This answer is capped: the server stopped at its node limit, so some lineage is not shown. Lower the depth,
-          choose one direction, or expand the nodes you need one at a time.
+      {asOf && (
+        <p className="notice" role="status" data-testid="as-of">
+          The graph as it stood on {formatTime(asOf)}: nodes and edges first seen by then, deletions made by then.{" "}
+          <button type="button" className="link" onClick={() => update({ asOf: null })}>
+            Back to now
+          </button>
         </p>
+      )}
+      {view?.truncated && (
+        <Capped
+          shown={view.nodes.length}
+          direction={direction}
+          depth={depth}
+          onDirection={(d) => update({ direction: d, expand: [] })}
+          onDepth={(d) => update({ depth: String(d), expand: [] })}
+        />
       )}
       <Loaded state={shown} what="lineage">
         {(view) => (

@@ -1,60 +1,181 @@
-// The datasets and jobs lists: one namespace at a time (the API lists per namespace), paged.
+// The datasets and jobs lists, across namespaces (GET /list/datasets, /list/jobs): namespace,
+// type, owner and tag filters, deleted ones on request, ordered by name, paged by cursor.
+// The URL holds the filters and the page, so a list can be bookmarked.
 
+import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { apiGet } from "../api/client";
-import type { GraphNode, Page } from "../api/types";
+import type { CursorPage, GraphNode, Page } from "../api/types";
 import { useApi } from "../api/useApi";
-import { Loaded, Pager, Section, TypeBadge } from "../components/common";
+import { Loaded, Section, TypeBadge } from "../components/common";
 import { formatTime } from "../util/format";
 import type { NamespaceList } from "./namespaces";
 
 const PAGE = 50;
+const FILTERS = ["ns", "type", "owner", "tag", "deleted"];
 
-function NamespacePicker({ value, onChange }: { value: string; onChange: (ns: string) => void }) {
-  const state = useApi<NamespaceList>((s) => apiGet("/namespaces", { limit: 1000 }, s), []);
-  const names = state.data?.items.map((n) => n.name) ?? [];
+interface TagCount {
+  tag: string;
+  datasets: number;
+  jobs: number;
+}
+
+function Filters({ kind }: { kind: "datasets" | "jobs" }) {
+  const [params, setParams] = useSearchParams();
+  const namespaces = useApi<NamespaceList>((s) => apiGet("/namespaces", { limit: 1000 }, s), []);
+  const tags = useApi<Page<TagCount>>((s) => apiGet("/list/tags", { limit: 1000 }, s), []);
+  const names = namespaces.data?.items.map((n) => n.name) ?? [];
+  const tagNames = (tags.data?.items ?? []).filter((t) => (kind === "jobs" ? t.jobs : t.datasets) > 0).map((t) => t.tag);
+  const ns = params.get("ns") ?? "";
+  const tag = params.get("tag") ?? "";
+  const [owner, setOwner] = useState(params.get("owner") ?? "");
+  const set = (changes: Record<string, string>) => {
+    const next = new URLSearchParams(params);
+    next.delete("cursor");
+    next.delete("page");
+    for (const [name, value] of Object.entries(changes)) {
+      if (value) next.set(name, value);
+      else next.delete(name);
+    }
+    setParams(next);
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    set({ owner: owner.trim() });
+  };
   return (
-    <label className="picker">
-      Namespace{" "}
-      <select value={value} onChange={(e) => onChange(e.target.value)} aria-label="Namespace">
-        {!value && <option value="">(choose one)</option>}
-        {value && !names.includes(value) && <option value={value}>{value}</option>}
-        {names.map((name) => (
-          <option key={name} value={name}>
-            {name}
-          </option>
-        ))}
-      </select>
-    </label>
+    <form className="toolbar filters" aria-label="filters" onSubmit={submit}>
+      <label>
+        Namespace{" "}
+        <select value={ns} aria-label="Namespace" onChange={(e) => set({ ns: e.target.value })}>
+          <option value="">(all)</option>
+          {ns && !names.includes(ns) && <option value={ns}>{ns}</option>}
+          {names.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {kind === "datasets" && (
+        <label>
+          Type{" "}
+          <select value={params.get("type") ?? ""} aria-label="Type" onChange={(e) => set({ type: e.target.value })}>
+            <option value="">(all)</option>
+            <option value="dataset">dataset</option>
+            <option value="model">model</option>
+          </select>
+        </label>
+      )}
+      <label>
+        Tag{" "}
+        <select value={tag} aria-label="Tag" onChange={(e) => set({ tag: e.target.value })}>
+          <option value="">(any)</option>
+          {tag && !tagNames.includes(tag) && <option value={tag}>{tag}</option>}
+          {tagNames.map((name) => (
+            <option key={name} value={name}>
+              {name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Owner <input value={owner} aria-label="Owner" onChange={(e) => setOwner(e.target.value)} placeholder="team:data" size={14} />
+      </label>
+      <button type="submit" className="secondary">
+        Apply
+      </button>
+      <label>
+        <input
+          type="checkbox"
+          checked={params.get("deleted") === "1"}
+          onChange={(e) => set({ deleted: e.target.checked ? "1" : "" })}
+        />{" "}
+        Deleted ones too
+      </label>
+    </form>
+  );
+}
+
+/** Cursor paging: the URL holds the current cursor and the ones before it (for "Previous"). */
+function CursorPager({ page, start }: { page: CursorPage<GraphNode>; start: number }) {
+  const [params, setParams] = useSearchParams();
+  const trail = params.getAll("back");
+  const go = (cursor: string | null, back: string[]) => {
+    const next = new URLSearchParams(params);
+    next.delete("cursor");
+    next.delete("back");
+    if (cursor) next.set("cursor", cursor);
+    back.forEach((b) => next.append("back", b));
+    setParams(next);
+  };
+  if (page.total <= page.items.length && !params.get("cursor")) return <p className="muted">{page.total} in all</p>;
+  const current = params.get("cursor") ?? "";
+  return (
+    <nav className="pager" aria-label="pages">
+      <button
+        type="button"
+        className="secondary"
+        disabled={!current}
+        onClick={() => go(trail[trail.length - 1] || null, trail.slice(0, -1))}
+      >
+        ← Previous
+      </button>
+      <span>
+        {start + 1}–{start + page.items.length} of {page.total}
+      </span>
+      <button
+        type="button"
+        className="secondary"
+        disabled={!page.nextCursor}
+        onClick={() => go(page.nextCursor, [...trail, current])}
+      >
+        Next →
+      </button>
+    </nav>
   );
 }
 
 export function NodeList({ kind }: { kind: "datasets" | "jobs" }) {
-  const [params, setParams] = useSearchParams();
-  const ns = params.get("ns") ?? "";
-  const offset = Number(params.get("offset") ?? 0) || 0;
-  const state = useApi<Page<GraphNode>>(
-    ns ? (s) => apiGet(`/namespaces/${encodeURIComponent(ns)}/${kind}`, { limit: PAGE, offset }, s) : null,
-    [ns, offset, kind],
+  const [params] = useSearchParams();
+  const filters = FILTERS.map((name) => params.get(name) ?? "");
+  const cursor = params.get("cursor") ?? "";
+  const start = params.getAll("back").length * PAGE;
+  const state = useApi<CursorPage<GraphNode>>(
+    (s) =>
+      apiGet(
+        `/list/${kind}`,
+        {
+          namespace: params.get("ns"),
+          type: kind === "datasets" ? params.get("type") : null,
+          owner: params.get("owner"),
+          tag: params.get("tag"),
+          includeDeleted: params.get("deleted") === "1" || null,
+          limit: PAGE,
+          cursor: cursor || null,
+        },
+        s,
+      ),
+    [kind, ...filters, cursor],
   );
   const title = kind === "datasets" ? "Datasets" : "Jobs";
+  const ns = params.get("ns");
   return (
     <>
       <h1>{title}</h1>
-      <NamespacePicker value={ns} onChange={(value) => setParams({ ns: value })} />
-      {!ns && <p className="muted">Choose a namespace to list its {kind}.</p>}
+      <Filters key={kind} kind={kind} />
       <Loaded state={state} what={kind}>
         {(page) => (
-          <Section title={`${page.total} ${kind} in ${ns}`}>
+          <Section title={`${page.total} ${kind}${ns ? ` in ${ns}` : ""}`}>
             {page.items.length === 0 ? (
-              <p className="empty">No {kind} in this namespace.</p>
+              <p className="empty">No {kind} match.</p>
             ) : (
               <table>
                 <thead>
                   <tr>
                     <th>Name</th>
+                    <th>Namespace</th>
                     <th>Type</th>
-                    <th>First seen</th>
                     <th>Last seen</th>
                     <th>Graph</th>
                   </tr>
@@ -68,10 +189,10 @@ export function NodeList({ kind }: { kind: "datasets" | "jobs" }) {
                         </Link>
                         {node.deleted && <span className="badge state-deleted">deleted</span>}
                       </td>
+                      <td className="wrap">{node.namespace}</td>
                       <td>
                         <TypeBadge type={node.type} />
                       </td>
-                      <td>{formatTime(node.firstSeenAt as string | undefined)}</td>
                       <td>{formatTime(node.lastSeenAt as string | undefined)}</td>
                       <td>
                         <Link to={`/lineage?node=${encodeURIComponent(node.id)}`} aria-label={`lineage of ${node.name}`}>
@@ -83,12 +204,7 @@ export function NodeList({ kind }: { kind: "datasets" | "jobs" }) {
                 </tbody>
               </table>
             )}
-            <Pager
-              total={page.total}
-              limit={PAGE}
-              offset={offset}
-              onOffset={(next) => setParams({ ns, offset: String(next) })}
-            />
+            <CursorPager page={page} start={start} />
           </Section>
         )}
       </Loaded>

@@ -1,11 +1,12 @@
 // One run: state and times, its job, parent, what it read and wrote (exact versions), the
 // error when it failed, its workload facet and every other facet.
 
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { apiGet } from "../api/client";
-import type { Run, VersionRef } from "../api/types";
+import type { CursorPage, Run, RunBrief, VersionRef } from "../api/types";
 import { useApi } from "../api/useApi";
-import { FacetList, Loaded, Section, StateBadge } from "../components/common";
+import { FacetList, Loaded, Pager, Section, StateBadge } from "../components/common";
 import { durationMs, formatDuration, formatTime } from "../util/format";
 
 function datasetName(key: string): string {
@@ -58,6 +59,68 @@ function Workload({ facet }: { facet: Record<string, unknown> }) {
   );
 }
 
+const CHILDREN = 50;
+
+function RunRef({ run }: { run: RunBrief }) {
+  return (
+    <>
+      <Link to={`/run/${run.runId}`} className="mono">
+        {run.runId}
+      </Link>
+      {run.job && <span className="muted"> · {run.job.replace(/^job:/, "")}</span>} <StateBadge state={run.state} />
+    </>
+  );
+}
+
+/** The runs whose parent is this one (a workload's executions, a DAG run's tasks), paged. */
+function Children({ runId, count }: { runId: string; count: number }) {
+  const [offset, setOffset] = useState(0);
+  const state = useApi<CursorPage<RunBrief>>(
+    count > 0 ? (s) => apiGet(`/runs/${encodeURIComponent(runId)}/children`, { limit: CHILDREN, offset }, s) : null,
+    [runId, offset, count],
+  );
+  if (count === 0) return null;
+  return (
+    <Section title={`Child runs (${count})`}>
+      <Loaded state={state} what="the child runs">
+        {(page) => (
+          <>
+            <table aria-label="child runs">
+              <thead>
+                <tr>
+                  <th>Run</th>
+                  <th>Job</th>
+                  <th>State</th>
+                  <th>Started</th>
+                  <th>Duration</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((child) => (
+                  <tr key={child.runId}>
+                    <td className="mono">
+                      <Link to={`/run/${child.runId}`}>{child.runId}</Link>
+                    </td>
+                    <td className="wrap">
+                      {child.job ? <Link to={`/job?id=${encodeURIComponent(child.job)}`}>{child.job.replace(/^job:/, "")}</Link> : "—"}
+                    </td>
+                    <td>
+                      <StateBadge state={child.state} />
+                    </td>
+                    <td>{formatTime(child.startedAt)}</td>
+                    <td>{formatDuration(child.durationMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Pager total={page.total} limit={CHILDREN} offset={offset} onOffset={setOffset} />
+          </>
+        )}
+      </Loaded>
+    </Section>
+  );
+}
+
 export function RunPage() {
   const { runId = "" } = useParams();
   const state = useApi<Run>((s) => apiGet(`/runs/${encodeURIComponent(runId)}`, {}, s), [runId]);
@@ -95,17 +158,35 @@ export function RunPage() {
               </div>
               <div>
                 <dt>Parent run</dt>
-                <dd className="mono">
-                  {run.parentRunId ? <Link to={`/run/${run.parentRunId}`}>{run.parentRunId}</Link> : "—"}
+                <dd className="wrap">
+                  {run.parent ? (
+                    <RunRef run={run.parent} />
+                  ) : run.parentRunId ? (
+                    <Link to={`/run/${run.parentRunId}`}>{run.parentRunId}</Link>
+                  ) : (
+                    "—"
+                  )}
                 </dd>
               </div>
-              {run.rootRunId && run.rootRunId !== run.runId && run.rootRunId !== run.parentRunId && (
+              {run.root && run.root.runId !== run.runId && run.root.runId !== run.parent?.runId ? (
                 <div>
                   <dt>Root run</dt>
-                  <dd className="mono">
-                    <Link to={`/run/${run.rootRunId}`}>{run.rootRunId}</Link>
+                  <dd className="wrap">
+                    <RunRef run={run.root} />
                   </dd>
                 </div>
+              ) : (
+                !run.root &&
+                run.rootRunId &&
+                run.rootRunId !== run.runId &&
+                run.rootRunId !== run.parentRunId && (
+                  <div>
+                    <dt>Root run</dt>
+                    <dd className="mono">
+                      <Link to={`/run/${run.rootRunId}`}>{run.rootRunId}</Link>
+                    </dd>
+                  </div>
+                )
               )}
             </dl>
             {run.timeline && run.timeline.length > 0 && (
@@ -132,6 +213,7 @@ export function RunPage() {
                 <Refs refs={run.outputs} />
               </Section>
             </div>
+            <Children runId={run.runId} count={run.childCount ?? 0} />
             {workload && <Workload facet={workload} />}
             <Section title="Facets">
               <FacetList facets={others} />

@@ -28,6 +28,9 @@ def _where(flt: NodeFilter) -> tuple[str, dict[str, Any]]:
         parts.append("n.hidden = 0")
     if flt.models is not None:
         parts.append("instr(n.labels, '\"Model\"') " + ("> 0" if flt.models else "= 0"))
+    if flt.job_type is not None:
+        parts.append("json_extract(n.props, '$.jobType') = :job_type")
+        params["job_type"] = flt.job_type
     if flt.owner_key is not None:
         parts.append("n.key IN (SELECT o.dst FROM edges o WHERE o.type = 'OWNS' AND o.src = :owner)")
         params["owner"] = flt.owner_key

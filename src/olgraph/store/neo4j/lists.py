@@ -22,7 +22,15 @@ from olgraph.store.neo4j.read import node_map, records, skip_limit
 
 @functools.cache
 def _statement(
-    label: str, *, namespace: bool, models: bool | None, owner: bool, tag: bool, deleted: bool, keyset: bool
+    label: str,
+    *,
+    namespace: bool,
+    models: bool | None,
+    owner: bool,
+    tag: bool,
+    deleted: bool,
+    keyset: bool,
+    job_type: bool = False,
 ) -> str:
     node = f"(n:{label_name(label)})"
     if owner:
@@ -41,6 +49,8 @@ def _statement(
         conditions.append("coalesce(n.deleted, false) = false")
     if models is not None:
         conditions.append("n:Model" if models else "NOT n:Model")
+    if job_type:
+        conditions.append("n.jobType = $jobType")
     if owner and tag:
         conditions.append(
             "EXISTS { MATCH (n)-[:TAGGED]->(t:Tag) WHERE t.key >= $tagLow AND t.key < $tagHigh }"
@@ -69,9 +79,11 @@ async def list_nodes(tx: AsyncManagedTransaction, flt: NodeFilter, window: Windo
         tag=bounds is not None,
         deleted=flt.include_deleted,
         keyset=window.after is not None,
+        job_type=flt.job_type is not None,
     )
     params: dict[str, Any] = {
         "namespace": flt.namespace,
+        "jobType": flt.job_type,
         "owner": flt.owner_key,
         "tagLow": bounds[0] if bounds else None,
         "tagHigh": bounds[1] if bounds else None,

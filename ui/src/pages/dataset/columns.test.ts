@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { columnSources, versionLabels } from "./DatasetPage";
+import { columnId, columnSources, formatCount, versionLabels, versionPath } from "./columns";
 
 describe("the dataset page", () => {
   it("lists each column's input fields with their transformations", () => {
@@ -27,5 +27,14 @@ describe("the dataset page", () => {
   it("reads model stages and aliases from the tags", () => {
     const labels = versionLabels(["alias.champion=2", "stage.Production=2", "stage.Staging=1", "team=ml"]);
     expect(Object.fromEntries(labels)).toEqual({ "2": ["@champion", "Production"], "1": ["Staging"] });
+  });
+});
+
+describe("column and version links", () => {
+  it("names a column as the API does and links a version", () => {
+    expect(columnId("dataset:s3://lake:marts/daily", "revenue_eur")).toBe("field:s3://lake:marts/daily#revenue_eur");
+    expect(versionPath("dataset:db:t", "run:1")).toBe("/version?id=dataset%3Adb%3At&v=run%3A1");
+    expect(formatCount(52004)).toBe("52,004");
+    expect(formatCount(null)).toBe("—");
   });
 });

@@ -153,7 +153,14 @@ class Neo4jPaths:
 
     def password(self) -> str:
         """The password, generated and stored on first use."""
-        return secret_file(self.password_file, lambda: secrets.token_urlsafe(18))
+        return secret_file(self.password_file, new_password)
+
+
+def new_password() -> str:
+    """A random password that starts with a letter: ``neo4j-admin dbms set-initial-password``
+    reads one that starts with ``-`` (``token_urlsafe`` makes one in 64) as an option, and the
+    server then never gets its password."""
+    return "p" + secrets.token_urlsafe(18)
 
 
 @dataclass(frozen=True)

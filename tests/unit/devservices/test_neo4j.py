@@ -324,3 +324,10 @@ def test_a_port_held_by_another_process_is_not_ours(tmp_path: Path) -> None:
         finally:
             child.kill()
             child.wait()
+
+
+def test_a_generated_password_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """neo4j-admin reads a password that starts with "-" as an option (one in 64 of token_urlsafe's)."""
+    monkeypatch.setattr(launcher.secrets, "token_urlsafe", lambda n: "-" + "x" * (n - 1))
+    assert not launcher.new_password().startswith("-")
+    assert len(launcher.new_password()) > 18

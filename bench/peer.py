@@ -4,7 +4,7 @@ For each graph size up to ``--peer-max-nodes``, the ``mixed`` workload is posted
 request (``POST /api/v1/lineage`` on both) by ``--clients`` concurrent clients of this one
 Python process, in the same order, to:
 
-- **Marquez** (``bench/marquez.py``: its jars from Maven Central, a fresh PostgreSQL): its 201
+- **Marquez** (``bench/marquez.py``: built from its source tarball, a fresh PostgreSQL): its 201
   means stored, so the clock stops at the last answer;
 - **olgraph serve** on the dev Neo4j (emptied first) and **olgraph serve** embedded: the clock
   stops when ``/api/v1/stats`` says every accepted event is applied (queryable).
@@ -211,7 +211,7 @@ def run_marquez(peer: Peer, bodies: Sequence[bytes], anchors: dict[int, str]) ->
     if peer.marquez_error is not None:
         return None
     try:
-        with marquez_server(peer.config.work_dir) as marquez:
+        with marquez_server(peer.config.work_dir, peer.config.services_cache) as marquez:
             log(f"Marquez: posting {len(bodies)} events")
             result = ingest(marquez.url, bodies, peer.clients, wait=False)
             result.peak_rss_mib = marquez.peak_rss_mib()
@@ -429,7 +429,7 @@ def charts(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
 def notes(measured: dict[int, dict[str, Any]], marquez_error: str | None, clients: int) -> list[str]:
     """Versions, what each side stores, the depth semantics, and every kind of rejected event."""
     found = [
-        f"Marquez {MARQUEZ_VERSION} (marquez-api from Maven Central, Java 17, heap 2g) on Debian "
+        f"Marquez {MARQUEZ_VERSION} (built from its source with Maven, Java 17, heap 2g) on Debian "
         "PostgreSQL (fresh cluster per size, shared_buffers 1GB, fsync on); olgraph serve on the dev "
         f"Neo4j {NEO4J_VERSION} (emptied per size) and on its embedded SQLite store.",
         f"One Python load process, {clients} concurrent clients, one event per POST /api/v1/lineage, "

@@ -12,8 +12,10 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
+from olgraph import keys
+from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
-from olgraph.store._neo4j_cypher import label_name
+from olgraph.store._neo4j_cypher import label_name, public_pairs
 from olgraph.store._neo4j_read import node_map, records
 from olgraph.store.base import Page
 from olgraph.store.detail_views import TagCount
@@ -107,6 +109,17 @@ async def list_namespaces(tx: AsyncManagedTransaction, window: Window, include_d
     }
     found = (await records(tx, _namespaces(include_deleted, window.after is not None), **params))[0]
     return Page(items=[str(n) for n in found["items"]], total=int(found["total"]))
+
+
+GET_NAMESPACES = (
+    "UNWIND $keys AS k MATCH (n:Namespace {key: k}) RETURN n.name AS name, " + public_pairs("n") + " AS props"
+)
+
+
+async def get_namespaces(tx: AsyncManagedTransaction, names: list[str]) -> dict[str, dict[str, PropValue]]:
+    """See :meth:`olgraph.store.base.GraphStore.get_namespaces`."""
+    found = await records(tx, GET_NAMESPACES, keys=[keys.namespace_key(name) for name in names])
+    return {str(r["name"]): common.public_props(dict(r["props"])) for r in found}
 
 
 LIST_TAGS = """

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
-from olgraph.normalize.mutations import Mutation
+from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store import _sqlite_admin as admin
 from olgraph.store import _sqlite_columns as columns
 from olgraph.store import _sqlite_details as detail
@@ -41,7 +41,7 @@ from olgraph.store.base import (
 from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
 from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchPage, SearchQuery
-from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, CONNECTED, WalkSpec
 
 T = TypeVar("T")
 
@@ -167,6 +167,10 @@ class EmbeddedStore:
         """Every live dataset, model and job downstream of ``key``."""
         return await self._call(q.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of))
 
+    async def connected(self, key: str, depth: int, max_nodes: int) -> LineageResult:
+        """Jobs and datasets linked to ``key`` through jobs' inputs and outputs, either way."""
+        return await self._call(q.lineage, key, WalkSpec("downstream", depth, max_nodes, traversal=CONNECTED))
+
     async def column_lineage(
         self,
         key: str,
@@ -201,6 +205,10 @@ class EmbeddedStore:
     ) -> Page:
         """Namespace names, sorted."""
         return await self._call(lists.list_namespaces, Window(limit, offset, after), include_deleted)
+
+    async def get_namespaces(self, names: Sequence[str]) -> dict[str, dict[str, PropValue]]:
+        """The namespaces among ``names`` that exist: name → properties."""
+        return await self._call(lists.get_namespaces, list(names))
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
         """Live datasets and models of ``namespace``, by name."""

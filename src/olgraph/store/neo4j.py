@@ -24,7 +24,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import neo4j
 
 from olgraph.errors import StoreError, StoreUnavailable
-from olgraph.normalize.mutations import Mutation
+from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store import _neo4j_admin as admin
 from olgraph.store import _neo4j_columns as columns
 from olgraph.store import _neo4j_details as detail
@@ -49,7 +49,7 @@ from olgraph.store.base import (
 from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
 from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchPage, SearchQuery
-from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, CONNECTED, WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -196,6 +196,11 @@ class Neo4jStore:
             "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
         )
 
+    async def connected(self, key: str, depth: int, max_nodes: int) -> LineageResult:
+        """Jobs and datasets linked to ``key`` through jobs' inputs and outputs, either way."""
+        spec = WalkSpec("downstream", depth, max_nodes, traversal=CONNECTED)
+        return await self._read("connected", read.lineage, key, spec)
+
     async def column_lineage(
         self,
         key: str,
@@ -232,6 +237,10 @@ class Neo4jStore:
         return await self._read(
             "list_namespaces", lists.list_namespaces, Window(limit, offset, after), include_deleted
         )
+
+    async def get_namespaces(self, names: Sequence[str]) -> dict[str, dict[str, PropValue]]:
+        """The namespaces among ``names`` that exist: name → properties."""
+        return await self._read("get_namespaces", lists.get_namespaces, list(names))
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
         """Live datasets and models of ``namespace``, by name."""

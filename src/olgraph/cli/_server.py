@@ -12,10 +12,10 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import uvicorn
@@ -24,6 +24,9 @@ from pydantic import ValidationError
 from olgraph.cli._output import fail
 from olgraph.config import Settings, check_serving_security
 from olgraph.errors import InsecureSettings
+
+if TYPE_CHECKING:
+    from olgraph.runtime import Runtime
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -50,6 +53,7 @@ def build_settings(
     kafka_bootstrap: str | None = None,
     kafka_topic: str | None = None,
     retention_days: int | None = None,
+    marquez_port: int | None = None,
 ) -> Settings:
     """Settings from the environment, overridden by the options that were given.
 
@@ -76,6 +80,8 @@ def build_settings(
         overrides["log"] = log
     if retention_days is not None:
         overrides["retention"] = {"days": retention_days}
+    if marquez_port is not None:
+        overrides["marquez"] = {"port": marquez_port}
     settings = Settings(**overrides)
     if default_store_kind and "kind" not in settings.store.model_fields_set:
         overrides["store"] = store | {"kind": default_store_kind}
@@ -115,7 +121,7 @@ def _apply(decorator: F, options: list[Callable[[F], F]]) -> F:
 
 
 def server_options(command: F) -> F:
-    """``--host`` and ``--port``."""
+    """``--host``, ``--port`` and ``--marquez-port``."""
     return _apply(
         command,
         [
@@ -129,6 +135,13 @@ def server_options(command: F) -> F:
                 type=click.IntRange(0, 65535),
                 default=None,
                 help="TCP port [env OLGRAPH_SERVER__PORT; 5000].",
+            ),
+            click.option(
+                "--marquez-port",
+                type=click.IntRange(0, 65535),
+                default=None,
+                help="Also serve Marquez's API (for Marquez Web and marquez-python) on this port "
+                "[env OLGRAPH_MARQUEZ__PORT; default: off].",
             ),
         ],
     )
@@ -217,23 +230,26 @@ def run_server(settings: Settings, log_level: str, startup_line: StartupLine) ->
     runtime (store, event log or Kafka producer) through the app's lifespan.
     """
     from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
+    from olgraph.runtime import build_runtime  # noqa: PLC0415
 
     uvicorn_level = configure_logging(log_level.lower())
+    runtime = build_runtime(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, runtime=runtime),
         host=settings.server.host,
         port=settings.server.port,
         log_level=uvicorn_level,
         access_log=False,
         lifespan="on",
     )
+    marquez = _marquez_server(settings, runtime, uvicorn_level)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
     # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
     # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line))
+            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line, marquez))
     finally:
         signal.signal(signal.SIGTERM, previous)
     click.echo("olgraph stopped", err=True)
@@ -247,14 +263,63 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
-async def _serve(server: uvicorn.Server, settings: Settings, startup_line: StartupLine) -> None:
-    task = asyncio.create_task(server.serve())
+class _Follower(uvicorn.Server):
+    """A second server in the process: the first one handles the signals and tells it to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Follower | None:
+    """The Marquez-compatible API's server, sharing ``runtime``; None when it is off."""
+    if settings.marquez.port is None:
+        return None
+    from olgraph.api.marquez.app import create_marquez_app  # noqa: PLC0415
+
+    app = create_marquez_app(settings, runtime=runtime, owns_runtime=False)
+    config = uvicorn.Config(
+        app,
+        host=settings.server.host,
+        port=settings.marquez.port,
+        log_level=log_level,
+        access_log=False,
+        lifespan="on",
+    )
+    return _Follower(config)
+
+
+async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
     while not server.started and not task.done():
         await asyncio.sleep(0.02)
-    if server.started:
+    return server.started
+
+
+async def _serve(
+    server: uvicorn.Server, settings: Settings, startup_line: StartupLine, marquez: _Follower | None = None
+) -> None:
+    task = asyncio.create_task(server.serve())
+    if await _started(server, task):
         port = _bound_port(server, settings.server.port)
         click.echo(startup_line(settings, settings.server.host, port))
-    await task
+    if marquez is None or task.done():
+        await task
+        return
+    follower = asyncio.create_task(marquez.serve())
+    if await _started(marquez, follower):
+        port = _bound_port(marquez, settings.marquez.port or 0)
+        click.echo(f"Marquez-compatible API (Marquez 0.50) on {listening_url(settings.server.host, port)}")
+    else:  # its port is taken: stop the whole server rather than run half of it
+        server.should_exit = True
+    while not task.done() and not follower.done():
+        await asyncio.wait({task, follower}, timeout=0.2)
+        if server.should_exit:
+            marquez.should_exit = True
+    marquez.should_exit = server.should_exit = True
+    await asyncio.gather(follower, task, return_exceptions=True)
+    for done in (task, follower):
+        if done.exception() is not None:
+            raise done.exception()  # type: ignore[misc]
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

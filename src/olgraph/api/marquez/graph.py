@@ -1,0 +1,274 @@
+"""Marquez's ``GET /lineage`` and ``GET /column-lineage``: ``{"graph": [node…]}`` answers.
+
+**Lineage.** Marquez walks from a job to every job that shares a dataset with it, whichever way
+data flows, ``depth`` such steps, and returns those jobs and all their inputs and outputs. From
+a dataset it starts at the job that wrote it last (else the one that read it last); a dataset
+no job touches is a graph of itself. The store's :meth:`~olgraph.store.base.GraphStore.connected`
+walk is that walk counted in relationships: ``depth`` job steps are ``2 * depth + 1`` of them.
+Each node carries its data (Marquez's DatasetData/JobData) and its ``inEdges``/``outEdges``
+(``origin`` → ``destination`` in the direction data flows), nodes sorted by id.
+
+**Column lineage.** For a dataset (all its columns) or one column (``datasetField:ns:name:col``),
+its upstream columns, ``depth`` steps, and with ``withDownstream=true`` its downstream ones too.
+Edges are oriented as Marquez orients them: a column's ``inEdges`` go from it to the columns it
+is derived from, its ``outEdges`` from it to the columns derived from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from olgraph import keys
+from olgraph.api.auth import require_role
+from olgraph.api.marquez import shapes
+from olgraph.api.params import RuntimeDep
+from olgraph.errors import InvalidQuery, NotFound
+from olgraph.store.base import Direction, EdgeView, GraphStore, LineageResult, NodeView
+from olgraph.store.detail_views import DatasetDetail, JobView
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_role("read"))])
+
+Json = dict[str, Any]
+DEFAULT_DEPTH = 20
+NODE_PREFIXES = ("dataset:", "datasetField:", "job:", "run:")
+_LEGACY_TYPES = {("DIRECT", "IDENTITY", False): "IDENTITY", ("DIRECT", "TRANSFORMATION", True): "MASKED"}
+
+
+def check_node_id(node_id: str | None) -> str:
+    """A Marquez node id, refused as Marquez refuses one without a known prefix."""
+    if not node_id:
+        raise InvalidQuery("query param nodeId must not be null")
+    if not node_id.startswith(NODE_PREFIXES):
+        raise InvalidQuery(f"node ID ({node_id}) must start with 'dataset', 'datasetField', 'job' or 'run'")
+    return node_id.split("#", 1)[0] if node_id.startswith(("dataset:", "job:")) else node_id
+
+
+def check_depth(depth: int, cap: int) -> int:
+    """A depth Marquez accepts (``>= 0``), at most ``cap``."""
+    if depth < 0:
+        raise InvalidQuery("query param depth must be greater than or equal to 0")
+    return min(depth, cap)
+
+
+# ---------------------------------------------------------------- lineage
+
+
+@router.get("/lineage")
+async def lineage(
+    runtime: RuntimeDep,
+    node_id: Annotated[str | None, Query(alias="nodeId")] = None,
+    depth: int = DEFAULT_DEPTH,
+) -> Json:
+    """The lineage graph around a dataset or job, as Marquez draws it."""
+    key = check_node_id(node_id)
+    if not key.startswith(("dataset:", "job:")):
+        raise NotFound(f"Node '{key}' must be of type dataset or job!")
+    settings = runtime.settings.query
+    steps = check_depth(depth, settings.max_depth)
+    return await lineage_graph(runtime.store, key, steps, settings.max_nodes)
+
+
+async def lineage_graph(store: GraphStore, key: str, steps: int, max_nodes: int) -> Json:
+    """``{"graph": [...]}`` for a dataset or job key, ``steps`` job-to-job steps deep."""
+    start = await _start_job(store, key)
+    if start is None:
+        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [], {})}
+    walk = await store.connected(start, 2 * steps + 1, max_nodes)
+    if key not in walk.distances:  # a node cap cut the start dataset off its job
+        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [], {})}
+    return {"graph": await _nodes_json(store, walk.nodes, walk.edges, walk.distances)}
+
+
+async def _node_or_404(store: GraphStore, key: str) -> NodeView:
+    node = await store.get_node(key)
+    if node is None or node.type not in ("dataset", "model", "job"):
+        kind = "Job" if key.startswith("job:") else "Dataset"
+        raise NotFound(f"{kind} '{key.split(':', 1)[1]}' not found.")
+    return node
+
+
+async def _start_job(store: GraphStore, key: str) -> str | None:
+    """The job a walk starts from: ``key`` itself, or the dataset's latest writer, else reader."""
+    if key.startswith("job:"):
+        await _node_or_404(store, key)
+        return key
+    detail = await store.get_dataset(key)
+    if detail is None:
+        await _node_or_404(store, key)
+        return None
+    for links in (detail.producers, detail.consumers):
+        jobs = [link for link in links if link.node.type == "job" and link.observed and not link.node.deleted]
+        if jobs:
+            latest = max(jobs, key=lambda link: (link.last_seen_at or "", link.node.id))
+            return latest.node.id
+    return None
+
+
+def _edge_ids(edges: Iterable[EdgeView], key: str) -> tuple[list[Json], list[Json]]:
+    """A node's ``inEdges`` and ``outEdges`` among ``edges``, sorted as Marquez sorts them."""
+    incoming = sorted((e.source, e.target) for e in edges if e.target == key)
+    outgoing = sorted((e.source, e.target) for e in edges if e.source == key)
+    return (
+        [{"origin": o, "destination": d} for o, d in incoming],
+        [{"origin": o, "destination": d} for o, d in outgoing],
+    )
+
+
+async def _nodes_json(
+    store: GraphStore, nodes: list[NodeView], edges: list[EdgeView], distances: Mapping[str, int]
+) -> list[Json]:
+    dataset_keys = [n.id for n in nodes if n.type != "job"]
+    job_keys = [n.id for n in nodes if n.type == "job"]
+    datasets, jobs = await asyncio.gather(
+        asyncio.gather(*(store.get_dataset(k) for k in dataset_keys)),
+        asyncio.gather(*(store.get_job(k) for k in job_keys)),
+    )
+    by_key: dict[str, DatasetDetail | JobView] = {d.node.id: d for d in (*datasets, *jobs) if d is not None}
+    lineage_edges = [e for e in edges if e.type in ("CONSUMED_BY", "PRODUCES")]
+    out: list[Json] = []
+    for node in sorted(nodes, key=lambda n: n.id):
+        detail = by_key.get(node.id)
+        if detail is None:
+            continue
+        in_edges, out_edges = _edge_ids(lineage_edges, node.id)
+        if isinstance(detail, JobView):
+            data = _job_data(detail, lineage_edges, distances)
+            kind = "JOB"
+        else:
+            data, kind = shapes.dataset_data(detail), "DATASET"
+        out.append({"id": node.id, "type": kind, "data": data, "inEdges": in_edges, "outEdges": out_edges})
+    return out
+
+
+def _job_data(job: JobView, edges: list[EdgeView], distances: Mapping[str, int]) -> Json:
+    """JobData whose inputs and outputs are the ones the graph holds (as Marquez's are)."""
+    data = shapes.job_data(job, None)
+    if distances:
+        names = {link.node.id: link.node for link in (*job.inputs, *job.outputs)}
+        ins = sorted(e.source for e in edges if e.target == job.node.id and e.source in names)
+        outs = sorted(e.target for e in edges if e.source == job.node.id and e.target in names)
+        data["inputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in ins]
+        data["outputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in outs]
+    return data
+
+
+# ---------------------------------------------------------------- column lineage
+
+
+def column_start(node_id: str) -> tuple[str, str]:
+    """``(olgraph key, dataset key)`` of a Marquez column-lineage node id (dataset or column).
+
+    >>> column_start("datasetField:s3://b:orders:id")
+    ('field:s3://b:orders#id', 'dataset:s3://b:orders')
+    """
+    if node_id.startswith("dataset:"):
+        return node_id, node_id
+    if node_id.startswith("datasetField:"):
+        rest = node_id.removeprefix("datasetField:").split("#", 1)[0]
+        dataset_part, _, column = rest.rpartition(":")
+        dataset = "dataset:" + dataset_part
+        return keys.field_key(dataset, column), dataset
+    raise InvalidQuery(f"node ID ({node_id}) must be a dataset or a dataset field here")
+
+
+@router.get("/column-lineage")
+async def column_lineage(
+    runtime: RuntimeDep,
+    node_id: Annotated[str | None, Query(alias="nodeId")] = None,
+    depth: int = DEFAULT_DEPTH,
+    with_downstream: Annotated[bool, Query(alias="withDownstream")] = False,
+) -> Json:
+    """Column lineage around a dataset's columns or one column, as Marquez draws it."""
+    key = check_node_id(node_id)
+    start, dataset = column_start(key)
+    settings = runtime.settings.query
+    steps = check_depth(depth, settings.max_depth)
+    detail = await runtime.store.get_dataset(dataset)
+    if (
+        detail is None
+        or not detail.schema
+        or (start != dataset and start.split("#", 1)[1] not in detail.fields)
+    ):
+        raise NotFound("Could not find node")
+    direction: Direction = "both" if with_downstream else "upstream"
+    found = await runtime.store.column_lineage(start, direction, steps, settings.max_nodes)
+    versions = await _current_versions(runtime.store, found.datasets)
+    return {"graph": column_nodes(found.lineage, found.datasets, versions)}
+
+
+async def _current_versions(store: GraphStore, datasets: Mapping[str, NodeView]) -> dict[str, str | None]:
+    pages = await asyncio.gather(*(store.list_versions(k, 1, 0) for k in datasets))
+    return {k: (p.items[0].version if p.items else None) for k, p in zip(datasets, pages, strict=True)}
+
+
+def _legacy(details: Any) -> tuple[str | None, str | None]:
+    """(transformationType, transformationDescription) as Marquez keeps them: the deprecated
+    per-column values, which olgraph recorded as ``DIRECT/IDENTITY`` or masked ``DIRECT/TRANSFORMATION``."""
+    if not isinstance(details, list) or len(details) != 1 or not isinstance(details[0], dict):
+        return None, None
+    only = details[0]
+    legacy = _LEGACY_TYPES.get((str(only.get("type")), str(only.get("subtype")), bool(only.get("masking"))))
+    return legacy, only.get("description") if legacy else None
+
+
+def column_nodes(
+    result: LineageResult, datasets: Mapping[str, NodeView], versions: Mapping[str, str | None]
+) -> list[Json]:
+    """Marquez's DATASET_FIELD nodes for the columns of a column-lineage walk."""
+    columns = {n.id: n for n in result.nodes if n.type == "column"}
+    derives = [e for e in result.edges if e.type == "DERIVES" and e.source in columns and e.target in columns]
+    out: list[Json] = []
+
+    def ident(column: NodeView) -> tuple[str, str, str | None, str]:
+        dataset = datasets.get(str(column.props.get("dataset")))
+        namespace, name = (dataset.namespace, dataset.name) if dataset else (column.namespace, "")
+        return namespace, name, versions.get(str(column.props.get("dataset"))), column.name
+
+    def marquez_id(column: NodeView) -> str:
+        namespace, name, _, field = ident(column)
+        return f"datasetField:{namespace}:{name}:{field}"
+
+    for key, column in columns.items():
+        namespace, name, version, field = ident(column)
+        inputs = []
+        for edge in sorted((e for e in derives if e.target == key), key=lambda e: e.source):
+            source = columns[edge.source]
+            s_ns, s_name, s_version, s_field = ident(source)
+            kind, text = _legacy(edge.props.get("transformationDetails"))
+            inputs.append(
+                {
+                    "namespace": s_ns,
+                    "dataset": s_name,
+                    "datasetVersion": s_version,
+                    "field": s_field,
+                    "transformationDescription": text,
+                    "transformationType": kind,
+                }
+            )
+        me = marquez_id(column)
+        in_edges = sorted(marquez_id(columns[e.source]) for e in derives if e.target == key)
+        out_edges = sorted(marquez_id(columns[e.target]) for e in derives if e.source == key)
+        field_type = column.props.get("type")
+        out.append(
+            {
+                "id": me,
+                "type": "DATASET_FIELD",
+                "data": {
+                    "namespace": namespace,
+                    "dataset": name,
+                    "datasetVersion": version,
+                    "field": field,
+                    "fieldType": field_type if isinstance(field_type, str) else "",
+                    "transformationDescription": None,
+                    "transformationType": None,
+                    "inputFields": inputs,
+                },
+                "inEdges": [{"origin": me, "destination": other} for other in in_edges],
+                "outEdges": [{"origin": me, "destination": other} for other in out_edges],
+            }
+        )
+    return sorted(out, key=lambda node: node["id"])

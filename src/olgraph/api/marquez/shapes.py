@@ -1,0 +1,323 @@
+"""Marquez's JSON shapes built from olgraph's views (pure functions, no I/O).
+
+Field names, enum values, time formats and ``null``s are Marquez 0.50.0's, since its clients
+parse them. Where Marquez answers with an internal UUID that olgraph has no counterpart for
+(job versions, a parent job's row id), a UUID derived from the olgraph key stands in: stable,
+and the same on every call. Dataset versions keep olgraph's version strings, which round-trip
+through the version routes. docs/migrating-from-marquez.md lists each difference.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from olgraph.store.base import NodeView, RunView, VersionView
+from olgraph.store.detail_views import DatasetDetail, JobView, LinkView, SchemaColumn, VersionIO
+
+Json = dict[str, Any]
+
+RUN_STATES = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "FAIL": "FAILED",
+    "ABORT": "ABORTED",
+    "OTHER": "RUNNING",
+}
+"""OpenLineage event types → Marquez run states (Marquez takes anything else as RUNNING)."""
+
+MARQUEZ_RUN_STATES = ("NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
+_UUID_NAMESPACE = uuid.UUID("6f6c6772-6170-682d-6d61-7271757a0000")
+
+
+def stand_in_uuid(key: str) -> str:
+    """A UUID standing in for a Marquez row id, derived from an olgraph key (stable).
+
+    >>> stand_in_uuid("job:ns:a") == stand_in_uuid("job:ns:a")
+    True
+    """
+    return str(uuid.uuid5(_UUID_NAMESPACE, key))
+
+
+def instant(value: object) -> str | None:
+    """An olgraph time as Java's ``Instant`` prints one read from PostgreSQL: microseconds at
+    most, and as few fraction digits as show them (none, 3 or 6).
+
+    >>> instant("2020-12-28T09:52:00.001000000Z"), instant("2024-01-01T00:00:00.000000000Z")
+    ('2020-12-28T09:52:00.001Z', '2024-01-01T00:00:00Z')
+    >>> instant("2021-11-03T10:53:52.427343500Z")
+    '2021-11-03T10:53:52.427344Z'
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    base, _, fraction = value.rstrip("Z").partition(".")
+    nanos = int((fraction + "000000000")[:9])
+    micros = (nanos + 500) // 1000
+    if micros >= 1_000_000:  # rounding reached the next second: rare enough to do it the slow way
+        return instant(_next_second(base) + ".000000000Z")
+    if micros == 0:
+        return f"{base}Z"
+    if micros % 1000 == 0:
+        return f"{base}.{micros // 1000:03d}Z"
+    return f"{base}.{micros:06d}Z"
+
+
+def _next_second(base: str) -> str:
+    from datetime import datetime, timedelta  # noqa: PLC0415  (only on this rare path)
+
+    moment = datetime.fromisoformat(base) + timedelta(seconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def dataset_id(namespace: str, name: str) -> Json:
+    """``{namespace, name}``: Marquez's DatasetId (and JobId)."""
+    return {"namespace": namespace, "name": name}
+
+
+def _text(props: Mapping[str, Any], name: str) -> str | None:
+    value = props.get(name)
+    return value if isinstance(value, str) else None
+
+
+# ---------------------------------------------------------------- namespaces
+
+
+def namespace_out(name: str, props: Mapping[str, Any]) -> Json:
+    """A Namespace: olgraph records no owner or description for namespaces."""
+    return {
+        "name": name,
+        "createdAt": instant(props.get("firstSeenAt")),
+        "updatedAt": instant(props.get("lastSeenAt")),
+        "ownerName": "anonymous",
+        "description": None,
+        "isHidden": bool(props.get("deleted")),
+    }
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def source_name(node: NodeView, facets: Mapping[str, Any]) -> str:
+    """The dataset's source: its ``dataSource`` facet's name, else its namespace (as Marquez)."""
+    source = facets.get("dataSource")
+    if isinstance(source, dict) and isinstance(source.get("name"), str) and source["name"]:
+        return str(source["name"])
+    return node.namespace
+
+
+def fields_out(columns: Iterable[SchemaColumn]) -> list[Json]:
+    """Marquez's fields: ``{name, type, tags, description}``."""
+    return [
+        {"name": c.name, "type": c.type, "tags": list(c.tags), "description": c.description} for c in columns
+    ]
+
+
+def version_fields_out(schema: Iterable[Mapping[str, Any]]) -> list[Json]:
+    """The fields of one version's schema (``name``, ``type``, ``description`` each)."""
+    return [
+        {"name": c.get("name"), "type": c.get("type"), "tags": [], "description": c.get("description")}
+        for c in schema
+    ]
+
+
+def lifecycle_state(props: Mapping[str, Any]) -> str:
+    """The last lifecycle state change; Marquez answers an empty string when there was none."""
+    return _text(props, "lifecycleState") or ""
+
+
+def dataset_tags(view: DatasetDetail) -> list[str]:
+    """Dataset-level tags, as Marquez's tag names (``key`` or ``key=value``)."""
+    return sorted({tag_name(t.key, t.value) for t in view.tags if t.field is None})
+
+
+def tag_name(key: str, value: str) -> str:
+    """An OpenLineage tag (key, value) as one Marquez tag name: the key alone when the value
+    says nothing more (empty or ``true``)."""
+    return key if value in ("", "true") else f"{key}={value}"
+
+
+def dataset_data(view: DatasetDetail) -> Json:
+    """Marquez's DatasetData: what a lineage graph's dataset node carries."""
+    node = view.node
+    return {
+        "id": dataset_id(node.namespace, node.name),
+        "type": "DB_TABLE",
+        "name": node.name,
+        "physicalName": node.name,
+        "createdAt": instant(node.props.get("firstSeenAt")),
+        "updatedAt": instant(node.props.get("lastSeenAt")),
+        "namespace": node.namespace,
+        "sourceName": source_name(node, view.facets),
+        "fields": fields_out(view.schema),
+        "tags": dataset_tags(view),
+        "lastModifiedAt": instant(node.props.get("lastModifiedAt")),
+        "description": _text(node.props, "description"),
+        "lastLifecycleState": lifecycle_state(node.props),
+    }
+
+
+def dataset_out(view: DatasetDetail) -> Json:
+    """A Dataset as ``GET /namespaces/{ns}/datasets/{name}`` and the listing answer it."""
+    node = view.node
+    current = view.versions[0].version if view.versions else None
+    return {
+        "id": dataset_id(node.namespace, node.name),
+        "type": "DB_TABLE",
+        "name": node.name,
+        "physicalName": node.name,
+        "createdAt": instant(node.props.get("firstSeenAt")),
+        "updatedAt": instant(node.props.get("lastSeenAt")),
+        "namespace": node.namespace,
+        "sourceName": source_name(node, view.facets),
+        "fields": fields_out(view.schema),
+        "tags": dataset_tags(view),
+        "lastModifiedAt": instant(node.props.get("lastModifiedAt")),
+        "lastLifecycleState": lifecycle_state(node.props),
+        "description": _text(node.props, "description"),
+        "currentVersion": current,
+        "columnLineage": None,
+        "facets": dict(view.facets),
+        "deleted": node.deleted,
+    }
+
+
+def dataset_version_out(
+    dataset: DatasetDetail, version: VersionView, created_by: Json | None, facets: Mapping[str, Any]
+) -> Json:
+    """A DatasetVersion: the dataset as one version wrote it, with the run that did."""
+    node = dataset.node
+    return {
+        "id": dataset_id(node.namespace, node.name),
+        "type": "DB_TABLE",
+        "name": node.name,
+        "physicalName": node.name,
+        "createdAt": instant(version.created_at),
+        "version": version.version,
+        "namespace": node.namespace,
+        "sourceName": source_name(node, dataset.facets),
+        "fields": version_fields_out(version.schema),
+        "tags": dataset_tags(dataset),
+        "lifecycleState": lifecycle_state(node.props),
+        "description": _text(node.props, "description"),
+        "currentSchemaVersion": stand_in_uuid(f"schema:{node.id}@{version.version}")
+        if version.schema
+        else None,
+        "createdByRun": created_by,
+        "facets": dict(facets),
+    }
+
+
+# ---------------------------------------------------------------- runs
+
+
+def run_state(state: str | None) -> str:
+    """A Marquez run state for an olgraph (OpenLineage) one."""
+    return RUN_STATES.get(state or "", "RUNNING")
+
+
+def version_id(namespace: str, name: str, version: str) -> Json:
+    """``{namespace, name, version}``: Marquez's DatasetVersionId."""
+    return {"namespace": namespace, "name": name, "version": version}
+
+
+def run_out(
+    run: RunView,
+    job: NodeView | None,
+    names: Mapping[str, tuple[str, str]],
+    inputs: Iterable[VersionIO] = (),
+    outputs: Iterable[VersionIO] = (),
+) -> Json:
+    """A Run. ``names``: dataset key → (namespace, name) of every dataset it read or wrote;
+    ``inputs``/``outputs``: its reads and writes with their facets (none for a list's runs)."""
+    started = run.started_at if run.started_at_source == "START" else None
+    duration = run.duration_ms if started is not None and run.ended_at is not None else None
+
+    def io(item: VersionIO) -> Json:
+        namespace, name = names.get(item.ref.dataset, ("", item.ref.dataset))
+        return {
+            "datasetVersionId": version_id(namespace, name, item.ref.version),
+            "facets": dict(item.facets),
+        }
+
+    return {
+        "id": run.run_id,
+        "createdAt": instant(first_event_time(run)),
+        "updatedAt": instant(run.updated_at),
+        "nominalStartTime": instant(run.nominal_start_time),
+        "nominalEndTime": instant(run.nominal_end_time),
+        "state": run_state(run.state),
+        "startedAt": instant(started),
+        "endedAt": instant(run.ended_at),
+        "durationMs": duration,
+        "args": {},
+        "jobVersion": (
+            version_id(job.namespace, job.name, stand_in_uuid(f"jobVersion:{job.id}")) if job else None
+        ),
+        "inputDatasetVersions": [io(i) for i in inputs],
+        "outputDatasetVersions": [io(o) for o in outputs],
+        "facets": dict(run.facets),
+    }
+
+
+def first_event_time(run: RunView) -> str | None:
+    """The run's earliest event time: its start (START or first event) or first reported state."""
+    times = [t for t in (run.started_at, *(at for _, at in run.timeline)) if t]
+    return min(times) if times else run.updated_at
+
+
+# ---------------------------------------------------------------- jobs
+
+
+def job_type(props: Mapping[str, Any]) -> str:
+    """``STREAM`` for streaming jobs (jobType facet's processingType), else ``BATCH``."""
+    return "STREAM" if _text(props, "processingType") == "STREAMING" else "BATCH"
+
+
+def job_labels(props: Mapping[str, Any]) -> list[str]:
+    """Marquez's job labels: the jobType facet's ``jobType`` and ``integration``."""
+    return [label for label in (_text(props, "jobType"), _text(props, "integration")) if label]
+
+
+def link_ids(links: Iterable[LinkView]) -> list[Json]:
+    """The datasets of a job's inputs or outputs (declared or observed), as DatasetIds."""
+    return [dataset_id(link.node.namespace, link.node.name) for link in links if link.node.type != "job"]
+
+
+def job_data(view: JobView, latest_run: Json | None) -> Json:
+    """Marquez's JobData: what a lineage graph's job node carries."""
+    node = view.node
+    parent = view.parent
+    return {
+        "id": dataset_id(node.namespace, node.name),
+        "type": job_type(node.props),
+        "name": node.name,
+        "simpleName": node.name,
+        "parentJobName": parent.name if parent is not None else None,
+        "parentJobUuid": stand_in_uuid(parent.id) if parent is not None else None,
+        "createdAt": instant(node.props.get("firstSeenAt")),
+        "updatedAt": instant(node.props.get("lastSeenAt")),
+        "namespace": node.namespace,
+        "inputs": link_ids(view.inputs),
+        "outputs": link_ids(view.outputs),
+        "location": _text(node.props, "sourceCodeUrl"),
+        "description": _text(node.props, "description"),
+        "latestRun": latest_run,
+    }
+
+
+def job_out(view: JobView, latest_runs: list[Json] | None) -> Json:
+    """A Job. ``latest_runs``: its newest runs, newest first (Marquez sends them in listings)."""
+    data = job_data(view, latest_runs[0] if latest_runs else None)
+    data.pop("latestRun")
+    node = view.node
+    return {
+        **data,
+        "latestRun": latest_runs[0] if latest_runs else None,
+        "latestRuns": latest_runs or None,
+        "facets": dict(view.facets),
+        "currentVersion": stand_in_uuid(f"jobVersion:{node.id}"),
+        "labels": job_labels(node.props),
+        "tags": sorted({tag_name(t.key, t.value) for t in view.tags}),
+    }

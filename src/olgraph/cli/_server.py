@@ -284,7 +284,7 @@ def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Fo
         port=settings.marquez.port,
         log_level=log_level,
         access_log=False,
-        lifespan="on",
+        lifespan="off",  # the runtime is the main app's, opened and closed by its lifespan
     )
     return _Follower(config)
 
@@ -302,24 +302,22 @@ async def _serve(
     if await _started(server, task):
         port = _bound_port(server, settings.server.port)
         click.echo(startup_line(settings, settings.server.host, port))
-    if marquez is None or task.done():
-        await task
-        return
-    follower = asyncio.create_task(marquez.serve())
-    if await _started(marquez, follower):
-        port = _bound_port(marquez, settings.marquez.port or 0)
+    if marquez is not None and not task.done():
+        await _serve_follower(server, marquez, settings)
+    await task
+
+
+async def _serve_follower(server: uvicorn.Server, follower: _Follower, settings: Settings) -> None:
+    """Run the Marquez-compatible server until the main one is told to stop (a signal), then
+    stop it first: the main server's shutdown closes the runtime both share."""
+    task = asyncio.create_task(follower.serve())
+    if await _started(follower, task):
+        port = _bound_port(follower, settings.marquez.port or 0)
         click.echo(f"Marquez-compatible API (Marquez 0.50) on {listening_url(settings.server.host, port)}")
-    else:  # its port is taken: stop the whole server rather than run half of it
-        server.should_exit = True
-    while not task.done() and not follower.done():
-        await asyncio.wait({task, follower}, timeout=0.2)
-        if server.should_exit:
-            marquez.should_exit = True
-    marquez.should_exit = server.should_exit = True
-    await asyncio.gather(follower, task, return_exceptions=True)
-    for done in (task, follower):
-        if done.exception() is not None:
-            raise done.exception()  # type: ignore[misc]
+    while not server.should_exit and not task.done():
+        await asyncio.sleep(0.05)
+    follower.should_exit = server.should_exit = True  # a follower that could not start stops both
+    await task
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -39,7 +39,8 @@ def create_marquez_app(
     """The Marquez-compatible HTTP app.
 
     With ``owns_runtime`` its lifespan opens ``runtime`` (or one built from ``settings``) and
-    closes it; without, ``runtime`` is olgraph's own app's, opened and closed by whoever runs both.
+    closes it; without, ``runtime`` is olgraph's own app's, opened and closed by that app's
+    lifespan (serve this one with ``lifespan="off"``, and only while the other runs).
     """
     check_serving_security(settings)
     if runtime is None and not owns_runtime:
@@ -48,22 +49,20 @@ def create_marquez_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         active = runtime or build_runtime(settings)
-        if owns_runtime:
-            async with active:
-                app.state.runtime = active
-                yield
-        else:
+        async with active:
             app.state.runtime = active
             yield
-        del app.state.runtime
+            del app.state.runtime
 
     app = FastAPI(
         title="olgraph: Marquez-compatible API",
         version=f"{__version__} (Marquez {MARQUEZ_VERSION})",
-        lifespan=lifespan,
+        lifespan=lifespan if owns_runtime else None,
         docs_url=None,
         redoc_url=None,
     )
+    if not owns_runtime:
+        app.state.runtime = runtime
     install_marquez_error_handlers(app, settings.server.retry_after_seconds)
     app.include_router(ingest.router)
     app.include_router(catalog.router)

@@ -73,24 +73,26 @@ async def list_datasets(runtime: RuntimeDep, namespace: str, limit: Limit = 100,
     await reads.namespace_or_404(runtime.store, name)
     page = await runtime.store.list_nodes(NodeFilter("dataset", name), Window(max(size, 1), start))
     details = await reads.dataset_details(runtime.store, page.items[:size])
-    return {"totalCount": page.total, "datasets": [shapes.dataset_out(d) for d in details]}
+    datasets = await asyncio.gather(*(reads.dataset_json(runtime.store, d) for d in details))
+    return {"totalCount": page.total, "datasets": list(datasets)}
 
 
 @router.get("/namespaces/{namespace}/datasets/{dataset}")
 async def get_dataset(runtime: RuntimeDep, namespace: str, dataset: str) -> Json:
     """One dataset."""
     found = await reads.dataset_or_404(runtime.store, segment(namespace), segment(dataset))
-    return shapes.dataset_out(found)
+    return await reads.dataset_json(runtime.store, found)
 
 
 @admin_router.delete("/namespaces/{namespace}/datasets/{dataset}")
 async def delete_dataset(runtime: RuntimeDep, principal: AdminDep, namespace: str, dataset: str) -> Json:
     """Soft-delete a dataset (an event naming it again revives it); answers it as it was."""
     found = await reads.dataset_or_404(runtime.store, segment(namespace), segment(dataset))
+    before = await reads.dataset_json(runtime.store, found)
     await delete_node(
         runtime.store, found.node.id, force=True, purge=False, by=principal.name, limits=limits_of(runtime)
     )
-    return shapes.dataset_out(found)
+    return before
 
 
 @router.get("/namespaces/{namespace}/datasets/{dataset}/versions")

@@ -17,18 +17,18 @@ is derived from, its ``outEdges`` from it to the columns derived from it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
 from olgraph import keys
 from olgraph.api.auth import require_role
-from olgraph.api.marquez import shapes
+from olgraph.api.marquez import reads, shapes
 from olgraph.api.params import RuntimeDep
 from olgraph.errors import InvalidQuery, NotFound
 from olgraph.store.base import Direction, EdgeView, GraphStore, LineageResult, NodeView
-from olgraph.store.detail_views import DatasetDetail, JobView
+from olgraph.store.detail_views import JobView
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_role("read"))])
 
@@ -72,15 +72,31 @@ async def lineage(
     return await lineage_graph(runtime.store, key, steps, settings.max_nodes)
 
 
-async def lineage_graph(store: GraphStore, key: str, steps: int, max_nodes: int) -> Json:
-    """``{"graph": [...]}`` for a dataset or job key, ``steps`` job-to-job steps deep."""
+async def lineage_graph(store: GraphStore, node_id: str, steps: int, max_nodes: int) -> Json:
+    """``{"graph": [...]}`` for a Marquez dataset or job node id, ``steps`` job-to-job steps deep."""
+    key = await _resolve(store, node_id)
     start = await _start_job(store, key)
     if start is None:
-        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [], {})}
+        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [])}
     walk = await store.connected(start, 2 * steps + 1, max_nodes)
     if key not in walk.distances:  # a node cap cut the start dataset off its job
-        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [], {})}
-    return {"graph": await _nodes_json(store, walk.nodes, walk.edges, walk.distances)}
+        return {"graph": await _nodes_json(store, [await _node_or_404(store, key)], [])}
+    return {"graph": await _nodes_json(store, walk.nodes, walk.edges)}
+
+
+async def _resolve(store: GraphStore, node_id: str) -> str:
+    """The olgraph key of a Marquez node id (a job may be named ``parent.child``); 404 if none."""
+    if node_id.startswith("dataset:"):
+        await _node_or_404(store, node_id)
+        return node_id
+    if await store.get_node(node_id) is not None:
+        return node_id
+    rest = node_id.removeprefix("job:")
+    for cut in [i for i, char in enumerate(rest) if char == ":"]:
+        job = await reads.find_job(store, rest[:cut], rest[cut + 1 :])
+        if job is not None:
+            return job.node.id
+    raise NotFound(f"Job '{rest}' not found.")
 
 
 async def _node_or_404(store: GraphStore, key: str) -> NodeView:
@@ -94,11 +110,9 @@ async def _node_or_404(store: GraphStore, key: str) -> NodeView:
 async def _start_job(store: GraphStore, key: str) -> str | None:
     """The job a walk starts from: ``key`` itself, or the dataset's latest writer, else reader."""
     if key.startswith("job:"):
-        await _node_or_404(store, key)
         return key
     detail = await store.get_dataset(key)
     if detail is None:
-        await _node_or_404(store, key)
         return None
     for links in (detail.producers, detail.consumers):
         jobs = [link for link in links if link.node.type == "job" and link.observed and not link.node.deleted]
@@ -108,51 +122,48 @@ async def _start_job(store: GraphStore, key: str) -> str | None:
     return None
 
 
-def _edge_ids(edges: Iterable[EdgeView], key: str) -> tuple[list[Json], list[Json]]:
-    """A node's ``inEdges`` and ``outEdges`` among ``edges``, sorted as Marquez sorts them."""
-    incoming = sorted((e.source, e.target) for e in edges if e.target == key)
-    outgoing = sorted((e.source, e.target) for e in edges if e.source == key)
-    return (
-        [{"origin": o, "destination": d} for o, d in incoming],
-        [{"origin": o, "destination": d} for o, d in outgoing],
-    )
-
-
-async def _nodes_json(
-    store: GraphStore, nodes: list[NodeView], edges: list[EdgeView], distances: Mapping[str, int]
-) -> list[Json]:
+async def _nodes_json(store: GraphStore, nodes: list[NodeView], edges: list[EdgeView]) -> list[Json]:
     dataset_keys = [n.id for n in nodes if n.type != "job"]
     job_keys = [n.id for n in nodes if n.type == "job"]
     datasets, jobs = await asyncio.gather(
         asyncio.gather(*(store.get_dataset(k) for k in dataset_keys)),
         asyncio.gather(*(store.get_job(k) for k in job_keys)),
     )
-    by_key: dict[str, DatasetDetail | JobView] = {d.node.id: d for d in (*datasets, *jobs) if d is not None}
+    found_jobs = [j for j in jobs if j is not None]
+    latest = await asyncio.gather(*(reads.latest_runs(store, j.node.id, 1) for j in found_jobs))
+    ids = {n.id: n.id for n in nodes}
+    ids |= {j.node.id: f"job:{j.node.namespace}:{shapes.job_name(j)}" for j in found_jobs}
     lineage_edges = [e for e in edges if e.type in ("CONSUMED_BY", "PRODUCES")]
     out: list[Json] = []
-    for node in sorted(nodes, key=lambda n: n.id):
-        detail = by_key.get(node.id)
-        if detail is None:
-            continue
-        in_edges, out_edges = _edge_ids(lineage_edges, node.id)
-        if isinstance(detail, JobView):
-            data = _job_data(detail, lineage_edges, distances)
-            kind = "JOB"
-        else:
-            data, kind = shapes.dataset_data(detail), "DATASET"
-        out.append({"id": node.id, "type": kind, "data": data, "inEdges": in_edges, "outEdges": out_edges})
-    return out
+    for job, runs in zip(found_jobs, latest, strict=True):
+        data = _job_data(job, lineage_edges, runs[0] if runs else None)
+        out.append(_node(ids, job.node.id, "JOB", data, lineage_edges))
+    for dataset in datasets:
+        if dataset is not None:
+            out.append(_node(ids, dataset.node.id, "DATASET", shapes.dataset_data(dataset), lineage_edges))
+    return sorted(out, key=lambda node: node["id"])
 
 
-def _job_data(job: JobView, edges: list[EdgeView], distances: Mapping[str, int]) -> Json:
+def _node(ids: Mapping[str, str], key: str, kind: str, data: Json, edges: list[EdgeView]) -> Json:
+    incoming = sorted((ids[e.source], ids[e.target]) for e in edges if e.target == key)
+    outgoing = sorted((ids[e.source], ids[e.target]) for e in edges if e.source == key)
+    return {
+        "id": ids[key],
+        "type": kind,
+        "data": data,
+        "inEdges": [{"origin": o, "destination": d} for o, d in incoming],
+        "outEdges": [{"origin": o, "destination": d} for o, d in outgoing],
+    }
+
+
+def _job_data(job: JobView, edges: list[EdgeView], latest_run: Json | None) -> Json:
     """JobData whose inputs and outputs are the ones the graph holds (as Marquez's are)."""
-    data = shapes.job_data(job, None)
-    if distances:
-        names = {link.node.id: link.node for link in (*job.inputs, *job.outputs)}
-        ins = sorted(e.source for e in edges if e.target == job.node.id and e.source in names)
-        outs = sorted(e.target for e in edges if e.source == job.node.id and e.target in names)
-        data["inputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in ins]
-        data["outputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in outs]
+    data = shapes.job_data(job, latest_run)
+    names = {link.node.id: link.node for link in (*job.inputs, *job.outputs)}
+    ins = sorted(e.source for e in edges if e.target == job.node.id and e.source in names)
+    outs = sorted(e.target for e in edges if e.source == job.node.id and e.target in names)
+    data["inputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in ins]
+    data["outputs"] = [shapes.dataset_id(names[k].namespace, names[k].name) for k in outs]
     return data
 
 

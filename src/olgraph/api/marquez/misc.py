@@ -55,10 +55,18 @@ def _search_types(value: str | None) -> str:
     return "dataset,model" if kind == "DATASET" else "job"
 
 
-def _result(hit: SearchHit) -> Json:
-    kind = "JOB" if hit.type == "job" else "DATASET"
+def _result(hit: SearchHit, job_names: dict[str, tuple[str, str]]) -> Json:
+    if hit.type == "job":
+        namespace, name = job_names.get(hit.key, (hit.namespace or "", hit.name))
+        return {
+            "type": "JOB",
+            "name": name,
+            "updatedAt": shapes.instant(hit.last_seen_at),
+            "namespace": namespace,
+            "nodeId": f"job:{namespace}:{name}",
+        }
     return {
-        "type": kind,
+        "type": "DATASET",
         "name": hit.name,
         "updatedAt": shapes.instant(hit.last_seen_at),
         "namespace": hit.namespace,
@@ -105,7 +113,8 @@ async def search(
     ]
     if sort.lower() == "updated_at":
         hits.sort(key=lambda h: h.last_seen_at or "", reverse=True)
-    results = [_result(h) for h in hits]
+    names = await reads.job_names(runtime.store, [h.key for h in hits if h.type == "job"])
+    results = [_result(h, names) for h in hits]
     return {"totalCount": len(results), "results": results}
 
 

@@ -51,13 +51,33 @@ async def dataset_or_404(store: GraphStore, namespace: str, name: str) -> Datase
     return found
 
 
+async def find_job(store: GraphStore, namespace: str, name: str) -> JobView | None:
+    """The job Marquez calls ``name``: olgraph's job of that name, else one whose parent's name
+    and own name make it (``parent.child``, see :func:`shapes.marquez_job_name`)."""
+    found = await store.get_job(keys.job_key(namespace, name))
+    if found is not None and shapes.job_name(found) == name:
+        return found
+    for cut in [i for i, char in enumerate(name) if char == "."]:
+        child = await store.get_job(keys.job_key(namespace, name[cut + 1 :]))
+        if child is not None and shapes.job_name(child) == name:
+            return child
+    return found
+
+
 async def job_or_404(store: GraphStore, namespace: str, name: str) -> JobView:
     """The job after its namespace, or Marquez's 404 for whichever is missing."""
     await namespace_or_404(store, namespace)
-    found = await store.get_job(keys.job_key(namespace, name))
+    found = await find_job(store, namespace, name)
     if found is None:
         raise NotFound(f"Job '{name}' not found.")
     return found
+
+
+async def job_names(store: GraphStore, job_keys: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Job key → (namespace, the name Marquez gives it)."""
+    wanted = sorted(set(job_keys))
+    found = await asyncio.gather(*(store.get_job(k) for k in wanted))
+    return {k: (j.node.namespace, shapes.job_name(j)) for k, j in zip(wanted, found, strict=True) if j}
 
 
 async def run_or_404(store: GraphStore, run_id: str) -> RunDetail:
@@ -86,7 +106,7 @@ async def runs_json(store: GraphStore, run_ids: Sequence[str]) -> list[dict[str,
     details = [d for d in found if d is not None]
     refs = [io.ref.dataset for d in details for io in (*d.inputs, *d.outputs)]
     names, jobs = await asyncio.gather(
-        dataset_names(store, refs), nodes_by_key(store, [d.run.job for d in details if d.run.job])
+        dataset_names(store, refs), job_names(store, [d.run.job for d in details if d.run.job])
     )
     return [shapes.run_out(d.run, jobs.get(d.run.job or ""), names, d.inputs, d.outputs) for d in details]
 
@@ -112,3 +132,9 @@ async def job_details(store: GraphStore, nodes: Iterable[NodeView]) -> list[JobV
     """The details of listed jobs, in order (the ones deleted meanwhile left out)."""
     found = await asyncio.gather(*(store.get_job(n.id) for n in nodes))
     return [j for j in found if j is not None]
+
+
+async def dataset_json(store: GraphStore, dataset: DatasetDetail) -> dict[str, Any]:
+    """A dataset in Marquez's shape, with the column lineage into its columns."""
+    edges = await store.column_edges([dataset.node.id])
+    return shapes.dataset_out(dataset, shapes.column_lineage_out(dataset.node.id, edges))

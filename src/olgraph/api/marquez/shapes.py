@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from olgraph.store.base import NodeView, RunView, VersionView
+from olgraph.store.base import ColumnEdges, NodeView, RunView, VersionView
 from olgraph.store.detail_views import DatasetDetail, JobView, LinkView, SchemaColumn, VersionIO
 
 Json = dict[str, Any]
@@ -158,7 +158,45 @@ def dataset_data(view: DatasetDetail) -> Json:
     }
 
 
-def dataset_out(view: DatasetDetail) -> Json:
+def column_lineage_out(dataset: str, edges: ColumnEdges) -> list[Json] | None:
+    """Marquez's ``columnLineage`` of a dataset: each of its columns derived from other columns,
+    with those input columns (None when it has none)."""
+    columns = {c.id: c for c in edges.columns}
+    inputs: dict[str, list[Json]] = {}
+    for edge in edges.edges:
+        target, source = columns.get(edge.target), columns.get(edge.source)
+        if (
+            edge.type != "DERIVES"
+            or target is None
+            or source is None
+            or target.props.get("dataset") != dataset
+        ):
+            continue
+        source_dataset = str(source.props.get("dataset", ""))
+        name = source_dataset.removeprefix(f"dataset:{source.namespace}:")
+        inputs.setdefault(target.name, []).append(
+            {
+                "namespace": source.namespace,
+                "dataset": name,
+                "field": source.name,
+                "transformationDescription": None,
+                "transformationType": None,
+            }
+        )
+    if not inputs:
+        return None
+    return [
+        {
+            "name": column,
+            "inputFields": sorted(refs, key=lambda r: (r["namespace"], r["dataset"], r["field"])),
+            "transformationDescription": None,
+            "transformationType": None,
+        }
+        for column, refs in sorted(inputs.items())
+    ]
+
+
+def dataset_out(view: DatasetDetail, column_lineage: list[Json] | None = None) -> Json:
     """A Dataset as ``GET /namespaces/{ns}/datasets/{name}`` and the listing answer it."""
     node = view.node
     current = view.versions[0].version if view.versions else None
@@ -177,7 +215,7 @@ def dataset_out(view: DatasetDetail) -> Json:
         "lastLifecycleState": lifecycle_state(node.props),
         "description": _text(node.props, "description"),
         "currentVersion": current,
-        "columnLineage": None,
+        "columnLineage": column_lineage,
         "facets": dict(view.facets),
         "deleted": node.deleted,
     }
@@ -224,12 +262,13 @@ def version_id(namespace: str, name: str, version: str) -> Json:
 
 def run_out(
     run: RunView,
-    job: NodeView | None,
+    job: tuple[str, str] | None,
     names: Mapping[str, tuple[str, str]],
     inputs: Iterable[VersionIO] = (),
     outputs: Iterable[VersionIO] = (),
 ) -> Json:
-    """A Run. ``names``: dataset key → (namespace, name) of every dataset it read or wrote;
+    """A Run. ``job``: its job's (namespace, Marquez name) and key; ``names``: dataset key →
+    (namespace, name) of every dataset it read or wrote;
     ``inputs``/``outputs``: its reads and writes with their facets (none for a list's runs)."""
     started = run.started_at if run.started_at_source == "START" else None
     duration = run.duration_ms if started is not None and run.ended_at is not None else None
@@ -253,7 +292,7 @@ def run_out(
         "durationMs": duration,
         "args": {},
         "jobVersion": (
-            version_id(job.namespace, job.name, stand_in_uuid(f"jobVersion:{job.id}")) if job else None
+            version_id(job[0], job[1], stand_in_uuid(f"jobVersion:{job[0]}:{job[1]}")) if job else None
         ),
         "inputDatasetVersions": [io(i) for i in inputs],
         "outputDatasetVersions": [io(o) for o in outputs],
@@ -285,15 +324,46 @@ def link_ids(links: Iterable[LinkView]) -> list[Json]:
     return [dataset_id(link.node.namespace, link.node.name) for link in links if link.node.type != "job"]
 
 
+def marquez_job_name(name: str, parent: str | None) -> str:
+    """The name Marquez gives a job with a parent: the parent's name, a dot, its own (unless it
+    already starts so).
+
+    >>> [marquez_job_name(n, p) for n, p in (("load", "daily"), ("daily.load", "daily"), ("x", None))]
+    ['daily.load', 'daily.load', 'x']
+    """
+    if parent is None or name.startswith(parent + "."):
+        return name
+    return f"{parent}.{name}"
+
+
+def job_name(view: JobView) -> str:
+    """A job's name as Marquez shows it."""
+    return marquez_job_name(view.node.name, view.parent.name if view.parent is not None else None)
+
+
+def simple_name(view: JobView) -> str:
+    """Marquez's ``simpleName``: the job's name without its parent's prefix."""
+    full = job_name(view)
+    parent = view.parent.name if view.parent is not None else None
+    return full[len(parent) + 1 :] if parent is not None else full
+
+
+def location(view: JobView) -> str | None:
+    """The job's source code location: its ``sourceCodeLocation`` facet's ``url``."""
+    facet = view.facets.get("sourceCodeLocation")
+    url = facet.get("url") if isinstance(facet, dict) else None
+    return url if isinstance(url, str) else None
+
+
 def job_data(view: JobView, latest_run: Json | None) -> Json:
     """Marquez's JobData: what a lineage graph's job node carries."""
     node = view.node
     parent = view.parent
     return {
-        "id": dataset_id(node.namespace, node.name),
+        "id": dataset_id(node.namespace, job_name(view)),
         "type": job_type(node.props),
-        "name": node.name,
-        "simpleName": node.name,
+        "name": job_name(view),
+        "simpleName": simple_name(view),
         "parentJobName": parent.name if parent is not None else None,
         "parentJobUuid": stand_in_uuid(parent.id) if parent is not None else None,
         "createdAt": instant(node.props.get("firstSeenAt")),
@@ -301,7 +371,7 @@ def job_data(view: JobView, latest_run: Json | None) -> Json:
         "namespace": node.namespace,
         "inputs": link_ids(view.inputs),
         "outputs": link_ids(view.outputs),
-        "location": _text(node.props, "sourceCodeUrl"),
+        "location": location(view),
         "description": _text(node.props, "description"),
         "latestRun": latest_run,
     }
@@ -317,7 +387,7 @@ def job_out(view: JobView, latest_runs: list[Json] | None) -> Json:
         "latestRun": latest_runs[0] if latest_runs else None,
         "latestRuns": latest_runs or None,
         "facets": dict(view.facets),
-        "currentVersion": stand_in_uuid(f"jobVersion:{node.id}"),
+        "currentVersion": stand_in_uuid(f"jobVersion:{node.namespace}:{job_name(view)}"),
         "labels": job_labels(node.props),
         "tags": sorted({tag_name(t.key, t.value) for t in view.tags}),
     }

@@ -197,11 +197,28 @@ def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) ->
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    if info.user and info.password:
+        NEO4J_AUTH[info.uri] = (info.user, info.password)
     try:
         yield info.uri
     finally:
         if info.started:
             launcher.down(cache_dir)
+
+
+NEO4J_AUTH: dict[str, tuple[str, str]] = {}
+"""user and password of each dev Neo4j :func:`service` started, by Bolt URI (the dev server
+requires its generated password)."""
+
+
+def neo4j_auth(uri: str) -> tuple[str, str] | None:
+    """The credentials of the dev Neo4j at ``uri`` (None for a server of your own without auth)."""
+    return NEO4J_AUTH.get(uri)
+
+
+def neo4j_store_options(uri: str) -> tuple[str | None, str | None]:
+    """``(user, password)`` for ``Neo4jStore(uri, user, password)``."""
+    return neo4j_auth(uri) or (None, None)
 
 
 APT_TIMEOUT = 900.0
@@ -242,6 +259,7 @@ def free_port() -> int:
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Our environment without OLGRAPH_*/OPENLINEAGE* settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the benchmarks' own Neo4j, emptied per section
     env.update(extra or {})
     return env
 
@@ -278,6 +296,8 @@ class OlgraphProcess:
         if http and argv[0] in ("serve", "api") and "--port" not in argv:
             argv += ["--port", "0"]
         extra = dict(env or {})
+        if "--neo4j-uri" in argv and (auth := neo4j_auth(argv[argv.index("--neo4j-uri") + 1])):
+            extra |= {"OLGRAPH_STORE__NEO4J__USER": auth[0], "OLGRAPH_STORE__NEO4J__PASSWORD": auth[1]}
         if data_dir is not None:
             extra["OLGRAPH_DATA_DIR"] = str(data_dir)
         stderr = tempfile.NamedTemporaryFile(prefix=f"olgraph-{argv[0]}-", suffix=".log", delete=False)  # noqa: SIM115

@@ -40,7 +40,16 @@ import neo4j
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _support import BenchConfig, config_from, log, section_parser, service, write_result
+from _support import (
+    BenchConfig,
+    config_from,
+    log,
+    neo4j_auth,
+    neo4j_store_options,
+    section_parser,
+    service,
+    write_result,
+)
 from workloads import WorkloadSpec, generate
 
 from olgraph.ingest.parse import parse_event
@@ -205,9 +214,9 @@ async def measure_size(uri: str, neo4j_pid: int | None, size: int, seed: int) ->
         events += 1
         mutations += len(per_event)
     normalize_cpu = time.process_time() - started
-    store = Neo4jStore(uri)
+    store = Neo4jStore(uri, *neo4j_store_options(uri))
     await store.open()  # creates olgraph's constraints, which the ceiling uses too
-    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=None)
+    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=neo4j_auth(uri))
     ceiling, ours = Cost(), Cost()
     try:
         await empty(driver)

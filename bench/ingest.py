@@ -52,6 +52,7 @@ from _support import (
     config_from,
     free_port,
     log,
+    neo4j_auth,
     percentiles,
     section_parser,
     service,
@@ -195,7 +196,7 @@ def empty_neo4j(uri: str) -> None:
     """Delete every node and relationship (olgraph's constraints and indexes stay)."""
     import neo4j  # noqa: PLC0415
 
-    with neo4j.GraphDatabase.driver(uri, auth=None) as driver, driver.session() as session:
+    with neo4j.GraphDatabase.driver(uri, auth=neo4j_auth(uri)) as driver, driver.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 

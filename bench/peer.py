@@ -43,6 +43,7 @@ from _support import (
     OlgraphProcess,
     config_from,
     log,
+    neo4j_auth,
     percentiles,
     section_parser,
     service,
@@ -251,7 +252,7 @@ def run_olgraph_embedded(peer: Peer, bodies: Sequence[bytes]) -> Ingest:
 
 
 async def _empty_neo4j(uri: str) -> None:
-    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=None)
+    driver = neo4j.AsyncGraphDatabase.driver(uri, auth=neo4j_auth(uri))
     try:
         await empty(driver)
     finally:

@@ -45,6 +45,8 @@ from _support import (
     OlgraphProcess,
     config_from,
     log,
+    neo4j_auth,
+    neo4j_store_options,
     percentiles,
     section_parser,
     service,
@@ -211,13 +213,15 @@ async def ensure_neo4j(uri: str, plan: Plan) -> dict[str, Any]:
     import neo4j  # noqa: PLC0415 (only this section's Neo4j side needs the driver directly)
 
     quiet = neo4j.NotificationMinimumSeverity.OFF  # the marker's label is unknown on a new graph
-    async with neo4j.AsyncGraphDatabase.driver(uri, auth=None, notifications_min_severity=quiet) as driver:
+    async with neo4j.AsyncGraphDatabase.driver(
+        uri, auth=neo4j_auth(uri), notifications_min_severity=quiet
+    ) as driver:
         found, _, _ = await driver.execute_query(_MARKER_READ)
         if found and found[0]["marker"] == plan.marker:
             return {**json.loads(found[0]["build"]), "reused": True}
         async with driver.session() as session:
             await (await session.run(_EMPTY)).consume()
-        store = Neo4jStore(uri)
+        store = Neo4jStore(uri, *neo4j_store_options(uri))
         await store.open()
         try:
             info = await build(store, plan, "neo4j")
@@ -369,7 +373,9 @@ async def run_neo4j(config: BenchConfig, plan: Plan) -> dict[str, Any]:
     log(f"neo4j {plan.size}: restarted for the cold queries")
     async with neo4j_at(config, plan) as uri:
         http = await measure_http(["serve", "--neo4j-uri", uri], plan, config, f"neo4j-{plan.size}")
-        local = await measure_store(Neo4jStore(uri), plan, config, f"neo4j {plan.size}")
+        local = await measure_store(
+            Neo4jStore(uri, *neo4j_store_options(uri)), plan, config, f"neo4j {plan.size}"
+        )
     return {"build": built, "http": http, "in_process": local}
 
 

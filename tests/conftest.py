@@ -1,12 +1,18 @@
-"""Fixtures for a real Neo4j and a real Kafka, resolved in the order of DESIGN section 8; never a mock,
-never a silent skip.
+"""Fixtures for a real Neo4j and a real Kafka, resolved in this order; never a mock, never a silent skip.
 
 1. ``$NEO4J_URI`` / ``$KAFKA_BOOTSTRAP_SERVERS`` (a server you run yourself; Neo4j with auth disabled,
    or set NEO4J_USERNAME/NEO4J_PASSWORD);
 2. the local launchers ``olgraph.devservices.neo4j`` / ``.kafka`` (Maven Central jars, started on
-   127.0.0.1 and stopped at session end only if this session started them);
+   127.0.0.1 and stopped at session end only if this session started them). These servers are
+   private to the checkout: their own services folder (:data:`TEST_SERVICES_CACHE`:
+   ``<checkout>/.cache/test-services`` or ``$OLGRAPH_TEST_SERVICES_CACHE``) and their own free
+   ports, never the 7687/9092 of ``olgraph services up``; Neo4j with its generated password;
 3. testcontainers, where a Docker engine is reachable;
 4. otherwise every test that needs the server fails with the reasons.
+
+The session's Neo4j is described to every test and every subprocess a test starts by
+``NEO4J_URI``, ``NEO4J_USERNAME`` and ``NEO4J_PASSWORD`` in the environment (set for the
+session), and to fixtures by ``neo4j_uri`` and ``neo4j_auth``.
 
 Kafka tests get fresh, uniquely named topics (``kafka_topic``, ``kafka_config``), so they never
 see each other's messages even on a shared broker.
@@ -32,9 +38,10 @@ from aiokafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionErro
 from neo4j import Driver, GraphDatabase
 
 from olgraph.config import KafkaConfig
-from olgraph.devservices import Launcher, ServiceError
+from olgraph.devservices import Launcher, ServiceError, ServiceInfo
 from olgraph.devservices import kafka as kafka_launcher
 from olgraph.devservices import neo4j as neo4j_launcher
+from service_paths import TEST_SERVICES_CACHE
 
 CONTAINER_IMAGE = "neo4j:5.26"
 KAFKA_CONTAINER_IMAGE = "confluentinc/cp-kafka:7.6.0"
@@ -49,23 +56,24 @@ def _provide(
     launcher: Launcher,
     start_container: Callable[[list[str]], Any],
     address: Callable[[Any], str],
-) -> Iterator[str]:
-    """The address of a real ``service`` for the whole session, resolved as DESIGN §8 says:
-    ``env_var`` (a server of your own) → the local launcher (stopped at the end only if this
-    session started it) → testcontainers where a Docker engine answers → fail, saying why."""
+) -> Iterator[ServiceInfo | str]:
+    """The real ``service`` for the whole session, resolved as the module docstring says:
+    ``env_var`` (a server of your own: its address) → the local launcher in the checkout's
+    private services folder (its :class:`ServiceInfo`; stopped at the end only if this session
+    started it) → testcontainers where a Docker engine answers (its address) → fail, saying why."""
     from_env = os.environ.get(env_var)
     if from_env:
         yield from_env
         return
     problems: list[str] = []
     try:
-        info = launcher.up()
+        info = launcher.up(TEST_SERVICES_CACHE, any_port=True)
     except ServiceError as exc:
         problems.append(f"local launcher (olgraph services up {service.lower()}): {exc}")
     else:
-        yield info.uri
+        yield info
         if info.started:
-            launcher.down()
+            launcher.down(TEST_SERVICES_CACHE)
         return
     container = start_container(problems)
     if container is None:
@@ -78,10 +86,25 @@ def _provide(
 
 @pytest.fixture(scope="session")
 def neo4j_uri() -> Iterator[str]:
-    """Bolt URI of a real, auth-less Neo4j shared by the whole test session."""
-    yield from _provide(
+    """Bolt URI of a real Neo4j shared by the whole test session (credentials: ``neo4j_auth``)."""
+    for found in _provide(
         "Neo4j", "NEO4J_URI", neo4j_launcher, _start_container, lambda c: str(c.get_connection_url())
-    )
+    ):
+        if isinstance(found, str):
+            yield found
+            continue
+        described = {"NEO4J_URI": found.uri, "NEO4J_USERNAME": found.user, "NEO4J_PASSWORD": found.password}
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in described.items():
+                if value:
+                    patch.setenv(name, value)
+            yield found.uri
+
+
+@pytest.fixture
+def neo4j_auth(neo4j_uri: str) -> tuple[str, str] | None:
+    """The (user, password) of :func:`neo4j_uri`, or None when it runs without authentication."""
+    return _auth_from_env()
 
 
 @pytest.fixture
@@ -130,13 +153,14 @@ def _start_container(problems: list[str]) -> Any:
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     """``host:port`` of a real Kafka broker shared by the whole test session."""
-    yield from _provide(
+    for found in _provide(
         "Kafka",
         "KAFKA_BOOTSTRAP_SERVERS",
         kafka_launcher,
         _start_kafka_container,
         lambda c: str(c.get_bootstrap_server()),
-    )
+    ):
+        yield found if isinstance(found, str) else found.uri
 
 
 @pytest.fixture

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
 from olgraph.config import ConsumerSettings
-from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
+from olgraph.errors import InvalidEvent, PayloadTooLarge, StoreError, StoreUnavailable
 from olgraph.ingest.event import ParsedEvent
-from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.ingest.limits import decode
+from olgraph.ingest.parse import parse_event
+from olgraph.ingest.reader import EventReader
 from olgraph.metrics import Metrics
 from olgraph.normalize.mutations import Mutation
 from olgraph.normalize.normalizer import normalize
@@ -77,9 +79,13 @@ class Rejected(Generic[T]):
 
 
 def event_mutations(
-    raw: bytes | None, max_json_depth: int = 64, normalizer: Normalizer = normalize
+    raw: bytes | None, reader: EventReader | None = None, normalizer: Normalizer = normalize
 ) -> list[Mutation] | Rejection:
     """The mutations of one raw event, or why it has none.
+
+    ``reader`` checks the limits and redacts secrets (the default: default limits, no
+    redaction), so that events producers put on Kafka themselves meet the same rules as
+    those that came through the HTTP API.
 
     >>> event_mutations(b"{not json").stage
     'decode'
@@ -88,9 +94,10 @@ def event_mutations(
     """
     if raw is None:
         return Rejection("decode", "invalid event: the message has no value")
+    reader = reader or _PLAIN
     try:
-        data = decode_json(raw, max_json_depth)
-    except InvalidEvent as exc:
+        data, _ = reader.redact(decode(raw, reader.limits))
+    except (InvalidEvent, PayloadTooLarge) as exc:
         return Rejection("decode", f"invalid event: {exc}")
     try:
         event = parse_event(data)
@@ -105,22 +112,26 @@ def event_mutations(
         return Rejection("normalize", f"normalization failed: {type(exc).__name__}: {exc}")
 
 
+_PLAIN = EventReader()
+
+
 def prepare_batch(
     sources: Sequence[T],
     raw_of: Callable[[T], bytes | None],
     describe: Callable[[T], str],
     *,
-    max_json_depth: int = 64,
+    reader: EventReader | None = None,
     normalizer: Normalizer = normalize,
 ) -> tuple[list[Prepared[T]], list[Rejected[T]]]:
     """Split ``sources`` into events with their mutations and rejected events, keeping their order.
 
-    ``raw_of`` gives an event's bytes; ``describe`` names it in log lines ("offset 12").
+    ``raw_of`` gives an event's bytes; ``describe`` names it in log lines ("offset 12");
+    ``reader``: see :func:`event_mutations`.
     """
     prepared: list[Prepared[T]] = []
     rejected: list[Rejected[T]] = []
     for source in sources:
-        outcome = event_mutations(raw_of(source), max_json_depth, normalizer)
+        outcome = event_mutations(raw_of(source), reader, normalizer)
         if isinstance(outcome, Rejection):
             logger.info("rejecting the event at %s (%s): %s", describe(source), outcome.stage, outcome.reason)
             rejected.append(Rejected(source, outcome.stage, outcome.reason))

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from olgraph.errors import InsecureSettings
+from olgraph.ingest.limits import JsonLimits
+from olgraph.ingest.reader import EventReader
+from olgraph.ingest.redact import DEFAULT_KEY_PATTERNS, DEFAULT_VALUE_PATTERNS, REPLACEMENT, Redactor
+from olgraph.store.cypher_guard import DEFAULT_ALLOWED_PROCEDURES, CypherQuery
 
 Role = Literal["ingest", "read", "analyst", "admin"]
 """What an API key may do: ``ingest`` POSTs events, ``read`` queries, ``analyst`` reads (and
@@ -63,6 +68,11 @@ class EmbeddedStoreConfig(_Group):
     """The embedded single-file graph store (SQLite)."""
 
     path: Path | None = Field(default=None, description="Graph file; default `{data_dir}/graph.db`.")
+    min_free_bytes: int = Field(
+        default=1 * MIB,
+        ge=0,
+        description="`/readyz` reports the store unable to take writes below this much free disk space.",
+    )
 
 
 class Neo4jStoreConfig(_Group):
@@ -75,6 +85,28 @@ class Neo4jStoreConfig(_Group):
     user: str | None = Field(default=None, description="User name (no authentication when unset).")
     password: SecretStr | None = Field(default=None, description="Password of `user`.")
     database: str | None = Field(default=None, description="Database name; the server's default when unset.")
+    create_schema: bool = Field(
+        default=False,
+        description="Create olgraph's constraints and indexes in a database that has none of them. "
+        "Without it, olgraph refuses to write into a Neo4j that does not hold its schema "
+        "(somebody else's database, or a mistyped URI).",
+    )
+    connection_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="How long opening a connection to Neo4j may take before it fails."
+    )
+    write_retry_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long a batch write is retried on transient errors before the consumer backs off.",
+    )
+    query_retry_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description=(
+            "How long a query is retried on transient errors; 0 answers 503 at once while Neo4j is "
+            "unreachable (within about the connection timeout)."
+        ),
+    )
 
 
 class StoreSettings(_Group):
@@ -97,6 +129,27 @@ class LocalLogConfig(_Group):
         default=None,
         ge=1 * MIB,
         description="Refuse events (503) once the log file reaches this size; unbounded when unset.",
+    )
+    min_free_bytes: int = Field(
+        default=1 * MIB,
+        ge=0,
+        description="`/readyz` reports the log unable to take events below this much free disk space.",
+    )
+    retention_days: float | None = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Applied events older than this are pruned from the log (and from `/runs/{runId}/events`); "
+            "kept for ever when unset. Events not applied yet and dead letters are never pruned."
+        ),
+    )
+    retention_max_bytes: int | None = Field(
+        default=None,
+        ge=1 * MIB,
+        description="Also prune the oldest applied events while the logged events take more than this.",
+    )
+    retention_check_seconds: float = Field(
+        default=300.0, gt=0, description="How often applied events are checked for pruning."
     )
 
 
@@ -156,6 +209,79 @@ class LimitSettings(_Group):
     )
     max_json_depth: int = Field(default=64, ge=1, description="Deepest JSON nesting accepted (400 above).")
     max_batch_events: int = Field(default=1000, ge=1, description="Most events in one batch (413 above).")
+    max_body_values: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most JSON values (objects, arrays, strings, numbers…) in one body (413 above).",
+    )
+    max_event_values: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most JSON values in one event (413 above; in a batch only that element fails).",
+    )
+    max_container_items: int = Field(
+        default=10_000,
+        ge=1,
+        description=(
+            "Most items of one array or members of one object inside an event, e.g. a schema's "
+            "fields (413 above)."
+        ),
+    )
+    max_string_chars: int = Field(
+        default=1_048_576, ge=1, description="Longest string or object key in an event (413 above)."
+    )
+
+    def json_limits(self) -> JsonLimits:
+        """The structural limits, as the ingest layer takes them."""
+        return JsonLimits(
+            max_depth=self.max_json_depth,
+            max_body_values=self.max_body_values,
+            max_event_values=self.max_event_values,
+            max_container_items=self.max_container_items,
+            max_string_chars=self.max_string_chars,
+        )
+
+
+class RedactionSettings(_Group):
+    """Secret-looking values replaced in every event before it is logged or stored."""
+
+    enabled: bool = Field(default=True, description="Redact secrets (docs/security.md lists the patterns).")
+    key_patterns: list[str] | None = Field(
+        default=None,
+        description=(
+            "Regexes searched in lower-cased keys and pair names; a string under a matching key is "
+            "replaced whole. Unset: the built-in list."
+        ),
+    )
+    value_patterns: list[str] | None = Field(
+        default=None,
+        description=(
+            "Regexes searched in every string; the group named `secret` is replaced. "
+            "Unset: the built-in list."
+        ),
+    )
+    extra_key_patterns: list[str] = Field(
+        default_factory=list, description="Key patterns added to `key_patterns`."
+    )
+    extra_value_patterns: list[str] = Field(
+        default_factory=list, description="Value patterns added to `value_patterns`."
+    )
+    replacement: str = Field(default=REPLACEMENT, min_length=1, description="What a secret is replaced by.")
+
+    @model_validator(mode="after")
+    def _check_patterns(self) -> RedactionSettings:
+        self.redactor()  # a pattern that does not compile is a settings error, at start-up
+        return self
+
+    def redactor(self) -> Redactor | None:
+        """The redactor these settings describe (None when disabled)."""
+        if not self.enabled:
+            return None
+        keys = DEFAULT_KEY_PATTERNS if self.key_patterns is None else tuple(self.key_patterns)
+        values = DEFAULT_VALUE_PATTERNS if self.value_patterns is None else tuple(self.value_patterns)
+        return Redactor(
+            (*keys, *self.extra_key_patterns), (*values, *self.extra_value_patterns), self.replacement
+        )
 
 
 class QuerySettings(_Group):
@@ -166,6 +292,41 @@ class QuerySettings(_Group):
     max_nodes: int = Field(default=10_000, ge=1, description="Most nodes one lineage/impact answer holds.")
     default_page: int = Field(default=100, ge=1, description="Page size of listings when none is asked for.")
     max_page: int = Field(default=1000, ge=1, description="Largest page size a listing may ask for.")
+    max_page_bytes: int = Field(
+        default=8 * MIB,
+        ge=1024,
+        description=(
+            "Most bytes of raw events one page of `/runs/{runId}/events` holds (a page always has "
+            "at least one event; the rest follow with the `next` cursor)."
+        ),
+    )
+
+
+class CypherSettings(_Group):
+    """Analysts' read-only Cypher (`POST /api/v1/cypher`, Neo4j store only)."""
+
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Transaction timeout of one query (400 when it runs longer)."
+    )
+    max_rows: int = Field(
+        default=1000, ge=1, description="Most rows one answer holds (`truncated` says when there were more)."
+    )
+    max_query_chars: int = Field(default=10_000, ge=1, description="Longest query text accepted.")
+    allowed_procedures: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_PROCEDURES),
+        description="Procedures a query may CALL (all read-only; any other is refused).",
+    )
+
+    def query(self, text: str, parameters: Mapping[str, Any], max_rows: int | None = None) -> CypherQuery:
+        """``text`` and ``parameters`` within these bounds (``max_rows`` may only lower the cap)."""
+        return CypherQuery(
+            text=text,
+            parameters=parameters,
+            timeout_seconds=self.timeout_seconds,
+            max_rows=min(max_rows or self.max_rows, self.max_rows),
+            max_query_chars=self.max_query_chars,
+            allowed_procedures=tuple(self.allowed_procedures),
+        )
 
 
 class ApiKey(_Group):
@@ -207,6 +368,14 @@ class ConsumerSettings(_Group):
         default=0.1, gt=0, description="First wait before retrying a batch the store could not take."
     )
     backoff_max_seconds: float = Field(default=30.0, gt=0, description="Longest wait between retries.")
+    shutdown_grace_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "On SIGTERM, how long the batch in flight may take to finish and commit; after that it "
+            "is abandoned uncommitted (applied again later) and the process exits."
+        ),
+    )
 
 
 class RetentionSettings(_Group):
@@ -243,7 +412,9 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings, description="Graph store.")
     log: LogSettings = Field(default_factory=LogSettings, description="Event log.")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Ingest limits.")
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings, description="Secret redaction.")
     query: QuerySettings = Field(default_factory=QuerySettings, description="Query caps.")
+    cypher: CypherSettings = Field(default_factory=CypherSettings, description="Analysts' Cypher.")
     auth: AuthSettings = Field(default_factory=AuthSettings, description="Authentication.")
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings, description="Consumer.")
     retention: RetentionSettings = Field(default_factory=RetentionSettings, description="History retention.")
@@ -255,6 +426,14 @@ class Settings(BaseSettings):
     def local_log_path(self) -> Path:
         """Where the local event log file lives."""
         return self.log.local.path or self.data_dir / "events.db"
+
+    def event_reader(self) -> EventReader:
+        """What turns bodies and logged messages into events: the limits and the redaction."""
+        return EventReader(
+            self.limits.json_limits(),
+            self.redaction.redactor(),
+            max_batch_events=self.limits.max_batch_events,
+        )
 
 
 def is_loopback(host: str) -> bool:

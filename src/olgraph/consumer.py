@@ -31,6 +31,7 @@ from olgraph.applier import BatchApplier, Rejected, backoff_delay, count_dead_le
 from olgraph.config import ConsumerSettings
 from olgraph.errors import StoreUnavailable
 from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.reader import EventReader
 from olgraph.log.base import DeadLetter, EventLog, LoggedEvent
 from olgraph.metrics import Metrics
 from olgraph.normalize.mutations import Mutation
@@ -65,7 +66,7 @@ def _normalize(event: ParsedEvent) -> list[Mutation]:
 
 
 def _dead_letter(rejected: Rejected[LoggedEvent]) -> DeadLetter:
-    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw)
+    return DeadLetter(rejected.source.offset, rejected.reason, rejected.source.raw, stage=rejected.stage)
 
 
 class Consumer:
@@ -87,20 +88,21 @@ class Consumer:
         settings: ConsumerSettings,
         *,
         name: str = DEFAULT_CONSUMER,
-        max_json_depth: int = 64,
+        reader: EventReader | None = None,
         metrics: Metrics | None = None,
     ) -> None:
         self.log = log
         self.store = store
         self.settings = settings
         self.name = name
-        self.max_json_depth = max_json_depth
+        self.reader = reader
         self.metrics = metrics
         self._applier: BatchApplier[LoggedEvent] = BatchApplier(store, metrics)
         self.stats = ConsumerStats()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._idling = False
 
     @property
     def running(self) -> bool:
@@ -156,7 +158,7 @@ class Consumer:
             events,
             raw_of=lambda event: event.raw,
             describe=lambda event: f"offset {event.offset}",
-            max_json_depth=self.max_json_depth,
+            reader=self.reader,
             normalizer=_normalize,
         )
         rejected.extend(await self._applier.apply(prepared, self._wait_for_store))
@@ -188,7 +190,16 @@ class Consumer:
             return False
         return True
 
+    @property
+    def idle(self) -> bool:
+        """Whether the consumer has caught up and waits for an append (or the next poll)."""
+        return self._idling
+
     async def _idle(self) -> None:
         """Wait for an append notification, a stop, or the poll interval."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)
+        self._idling = True
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_seconds)
+        finally:
+            self._idling = False

@@ -8,6 +8,7 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     ├── FieldError              an error about one named field or parameter
     │   ├── InvalidEvent        the body is not a storable OpenLineage event (400)
     │   ├── InvalidQuery        a query parameter is wrong (400)
+    │   │   └── CypherRefused   an analyst's Cypher query may not run here (400)
     │   ├── NotFound            the node, run or dataset asked for does not exist (404)
     │   └── Conflict            the request conflicts with the graph (a delete with live dependents, 409)
     ├── MethodNotAllowed        a method olgraph does not take on that route (405)
@@ -16,9 +17,11 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     ├── PayloadTooLarge         body or decompressed body over a limit (413)
     ├── UnsupportedMediaType    wrong Content-Type / Content-Encoding (415)
     ├── NotReady                a request arrived before start-up finished (503)
+    ├── CypherUnsupported       Cypher asked of a store that has none (the embedded one, 501)
     ├── InsecureSettings        the settings would expose an unauthenticated server
     ├── StoreError              the graph store failed
-    │   └── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
+    │   ├── StoreUnavailable    ... because it cannot be reached right now (retriable, 503)
+    │   └── SchemaMissing       ... because the Neo4j database does not hold olgraph's schema
     ├── EventLogError           the event log failed
     │   └── EventLogUnavailable ... cannot take events right now (retriable, 503)
     └── ServiceError            a local development service (Neo4j/Kafka launcher) failed
@@ -51,6 +54,14 @@ class InvalidEvent(FieldError):
 
 class InvalidQuery(FieldError):
     """A query parameter is malformed or out of range."""
+
+
+class CypherRefused(InvalidQuery):
+    """An analyst's Cypher query is refused: not read-only, a forbidden clause or procedure,
+    a syntax error, over a limit. ``field`` is ``query``."""
+
+    def __init__(self, message: str, field: str | None = "query") -> None:
+        super().__init__(message, field)
 
 
 class NotFound(FieldError):
@@ -86,6 +97,10 @@ class NotReady(OlgraphError):
     retriable = True
 
 
+class CypherUnsupported(OlgraphError):
+    """Cypher was asked of a store that cannot answer it (the embedded store)."""
+
+
 class InsecureSettings(OlgraphError):
     """The settings would expose an unauthenticated server beyond this machine."""
 
@@ -106,6 +121,11 @@ class StoreUnavailable(StoreError):
     """The graph store cannot be reached right now; retrying later can succeed."""
 
     retriable = True
+
+
+class SchemaMissing(StoreError):
+    """The Neo4j database holds none of olgraph's schema and creating it was not asked for:
+    it may be somebody else's database, reached through a wrong URI."""
 
 
 class EventLogError(OlgraphError):

@@ -17,18 +17,32 @@ Offsets are therefore committed only after the store committed and the dead lett
 durable; a crash anywhere before step 4 re-delivers the records, which is harmless because
 every store write is an idempotent upsert (and a dead letter may then appear twice).
 
-When the store is unavailable, a dead letter or the commit cannot be written, or anything
-else goes wrong with a batch, each of its partitions is rewound (``seek``) to its first
-record in the batch — the offset last committed for it — and *paused* for a bounded
-exponential back-off (``ConsumerSettings.backoff_*``). The loop keeps polling meanwhile, so
-partitions that were not in the batch carry on, the back-off never counts against
-``max_poll_interval_ms``, and heartbeats and rebalances proceed normally. When the back-off
+Failures, and what they cost:
+
+* the store is unavailable (Neo4j down, its disk full…) or Kafka cannot take the dead letters
+  or the commit → the batch's partitions are rewound (``seek``) to their first record in it —
+  the offset last committed for each — and *every* assigned partition is paused for one
+  bounded exponential back-off (:class:`~olgraph.kafka_backoff.Outage`). Nothing is wrong
+  with any partition's events, so trying them one by one would only multiply the store
+  attempts (with 24 partitions, 25 attempts of up to ~12 s each per poll got the member
+  evicted from its group in the middle of an outage): one store attempt per back-off step;
+* anything else goes wrong with a batch of several partitions (a bug met on some events) →
+  each partition is tried on its own at once, and only those that fail again back off, on
+  their own (:class:`~olgraph.kafka_backoff.PartitionBackoffs`).
+
+The loop keeps polling while partitions are paused, so back-offs never count against
+``max_poll_interval_ms``, and heartbeats and rebalances proceed normally. When a back-off
 ends the partitions are resumed and the records are fetched again from Kafka.
 
-Timing (see :class:`KafkaTuning`): a poll is bounded by one store attempt — the Neo4j
-driver gives up on a write after its ``max_retry_time`` (10 s) — plus the dead-letter acks
-and the commit (each bounded). ``max_poll_interval_ms`` is 5 minutes, far above that, so a
-slow store never gets a healthy member evicted.
+Timing (see :class:`KafkaTuning`): a poll is bounded by one store attempt — about the
+Neo4j connection timeout plus ``store.neo4j.write_retry_seconds`` — plus the dead-letter
+acks and the commit (each bounded). ``max_poll_interval_ms`` is 5 minutes, far above that,
+so a slow store never gets a healthy member evicted. On :meth:`KafkaConsumerWorker.request_stop`
+(SIGTERM) the batch in flight gets ``ConsumerSettings.shutdown_grace_seconds`` to finish and
+commit; after that it is cancelled uncommitted, and its records are delivered again later.
+
+Topics: metadata is refreshed every ``metadata_max_age_ms`` (5 s), so a consumer started
+before its topic exists sees it within seconds; until it holds partitions it is not ready.
 
 Rebalances: when partitions are revoked, the listener waits (bounded by
 ``revoke_wait_seconds``) for the in-flight batch to finish — it commits as usual — and
@@ -60,11 +74,16 @@ from olgraph.applier import (
 )
 from olgraph.config import ConsumerSettings, KafkaConfig
 from olgraph.errors import EventLogUnavailable, StoreUnavailable
+from olgraph.ingest.reader import EventReader
+from olgraph.kafka_backoff import Outage, PartitionBackoffs
 from olgraph.log.kafka_options import client_options
 from olgraph.metrics import Metrics
 from olgraph.store.base import GraphStore
 
 logger = logging.getLogger(__name__)
+
+UNAVAILABLE = (StoreUnavailable, EventLogUnavailable, KafkaError)
+"""Failures of a whole dependency (the store, Kafka), not of some events: every partition waits."""
 
 MAX_REASON_BYTES = 2048
 """Longest ``olgraph.reason`` header; longer reasons (a huge invalid value) are cut."""
@@ -79,6 +98,8 @@ class KafkaTuning:
     ``session_timeout_ms`` is how fast a killed consumer's partitions move to the others.
     ``rebalance_timeout_ms`` is how long a rebalance waits for members to rejoin — long enough
     for the in-flight partition batch to finish (``revoke_wait_seconds``) before revoking.
+    ``metadata_max_age_ms``: how often topic metadata is refreshed (aiokafka's default, 5 minutes,
+    left a consumer started before its topic blind to it that long).
     ``max_partition_fetch_bytes``: how much one fetch brings per partition. aiokafka's 1 MiB
     holds ~80 events of the 13 KB a Spark event with column lineage weighs, so store batches
     stayed far below ``batch_size``; 16 MiB lets a batch fill up (``fetch_max_bytes``, 50 MiB
@@ -93,6 +114,7 @@ class KafkaTuning:
     revoke_wait_seconds: float = 45.0
     commit_timeout_seconds: float = 30.0
     max_partition_fetch_bytes: int = 16 * 1024 * 1024
+    metadata_max_age_ms: int = 5_000
 
 
 @dataclass(slots=True)
@@ -128,53 +150,6 @@ def dead_letter_headers(record: Any, stage: str, reason: str) -> list[tuple[str,
     ]
 
 
-class PartitionBackoffs:
-    """Which partitions wait out a back-off, and until when (a pure bookkeeping helper).
-
-    >>> b = PartitionBackoffs(ConsumerSettings(backoff_initial_seconds=1, backoff_max_seconds=4))
-    >>> b.fail("p", now=0.0), b.fail("p", now=0.0), b.due(now=1.0), b.due(now=2.0)
-    (1.0, 2.0, [], ['p'])
-    """
-
-    def __init__(self, settings: ConsumerSettings) -> None:
-        self._settings = settings
-        self._failures: dict[Any, int] = {}
-        self._until: dict[Any, float] = {}
-
-    def fail(self, partition: Any, now: float) -> float:
-        """Record a failure; return the back-off (seconds) before the partition is retried."""
-        attempt = self._failures.get(partition, 0) + 1
-        self._failures[partition] = attempt
-        delay = backoff_delay(self._settings, attempt)
-        self._until[partition] = now + delay
-        return delay
-
-    def succeed(self, partition: Any) -> None:
-        """The partition's batch went through: the next failure starts from the first delay."""
-        self._failures.pop(partition, None)
-
-    def due(self, now: float) -> list[Any]:
-        """Partitions whose back-off has ended (each reported once), to be resumed."""
-        ended = [p for p, until in self._until.items() if until <= now]
-        for partition in ended:
-            del self._until[partition]
-        return ended
-
-    def waiting(self) -> int:
-        """How many partitions are backing off."""
-        return len(self._until)
-
-    def seconds_to_next(self, now: float) -> float | None:
-        """Seconds until the next back-off ends; None when none is pending."""
-        return max(0.0, min(self._until.values()) - now) if self._until else None
-
-    def forget(self, partitions: Iterable[Any]) -> None:
-        """Drop revoked partitions: their next owner starts afresh from the committed offset."""
-        for partition in partitions:
-            self._failures.pop(partition, None)
-            self._until.pop(partition, None)
-
-
 def _partition_of(record: Any) -> Any:
     """The ``TopicPartition`` a consumed record came from."""
     return TopicPartition(record.topic, record.partition)
@@ -205,7 +180,7 @@ class KafkaConsumerWorker:
         store: GraphStore,
         settings: ConsumerSettings,
         metrics: Metrics,
-        max_json_depth: int,
+        reader: EventReader,
         *,
         tuning: KafkaTuning | None = None,
     ) -> None:
@@ -213,11 +188,13 @@ class KafkaConsumerWorker:
         self.store = store
         self.settings = settings
         self.metrics = metrics
-        self.max_json_depth = max_json_depth
+        self.reader = reader
         self.tuning = tuning or KafkaTuning()
         self.stats = WorkerStats()
         self._applier: BatchApplier[Any] = BatchApplier(store, metrics)
         self._backoffs = PartitionBackoffs(settings)
+        self._outage = Outage(settings)
+        self._grace_timer: asyncio.TimerHandle | None = None
         self._consumer: Any = None
         self._producer: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -250,6 +227,7 @@ class KafkaConsumerWorker:
             heartbeat_interval_ms=self.tuning.heartbeat_interval_ms,
             rebalance_timeout_ms=self.tuning.rebalance_timeout_ms,
             max_partition_fetch_bytes=self.tuning.max_partition_fetch_bytes,
+            metadata_max_age_ms=self.tuning.metadata_max_age_ms,
             **client_options(self.config),
         )
         try:
@@ -266,23 +244,44 @@ class KafkaConsumerWorker:
         self._task = asyncio.create_task(self.run(), name="olgraph-kafka-consumer")
 
     def request_stop(self) -> None:
-        """Ask the loop to stop after the poll in progress (safe from a signal handler)."""
+        """Ask the loop to stop after the poll in progress (safe from a signal handler).
+
+        The batch in flight gets ``shutdown_grace_seconds`` to finish and commit; then it is
+        cancelled (nothing of it is committed: its records are delivered again later).
+        """
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        if self._task is not None and not self._task.done():
+            grace = self.settings.shutdown_grace_seconds
+            self._grace_timer = asyncio.get_running_loop().call_later(grace, self._out_of_grace)
+
+    def _out_of_grace(self) -> None:
+        if self._task is not None and not self._task.done():
+            logger.warning(
+                "the batch in flight did not finish within %gs of the stop; abandoning it uncommitted",
+                self.settings.shutdown_grace_seconds,
+            )
+            self._task.cancel()
 
     async def wait(self) -> None:
         """Until the consume loop ends (after :meth:`request_stop`, or when it crashed: re-raised)."""
         if self._task is not None:
-            await asyncio.shield(self._task)
+            with contextlib.suppress(asyncio.CancelledError):  # cancelled at the end of the grace
+                await asyncio.shield(self._task)
 
     async def stop(self) -> None:
         """Finish the poll in progress (its partitions are committed), then leave the group."""
         self.request_stop()
-        task, self._task = self._task, None
+        task = self._task
         try:
             if task is not None:
-                with contextlib.suppress(Exception):  # a crashed loop was already reported
+                with contextlib.suppress(Exception, asyncio.CancelledError):  # a crash was reported
                     await task
         finally:
+            self._task = None
+            if self._grace_timer is not None:
+                self._grace_timer.cancel()
             consumer, producer = self._consumer, self._producer
             self._consumer = self._producer = None
             self._member = False
@@ -298,11 +297,20 @@ class KafkaConsumerWorker:
         return set(self._consumer.assignment()) if self._consumer is not None else set()
 
     def readiness_problem(self) -> str | None:
-        """Why this worker is not ready (None when it is): not running, not in the group, stuck."""
-        if not self.running:
+        """Why this worker is not ready (None when it is): not running, no topic yet, not in the
+        group, no partitions, stuck."""
+        if not self.running or self._consumer is None:
             return "the consumer is not running"
+        topic = self.config.topic
+        if not self._consumer.partitions_for_topic(topic):
+            return f"topic {topic} does not exist yet (metadata is checked every few seconds)"
         if not self._member:
             return f"not yet a member of consumer group {self.config.group_id}"
+        if not self.assigned():
+            return (
+                f"no partitions of {topic} assigned yet (a rebalance is due, or group "
+                f"{self.config.group_id} has more members than the topic has partitions)"
+            )
         idle = time.monotonic() - self._last_poll
         if idle * 1000 > self.tuning.max_poll_interval_ms:
             return f"no poll for {idle:.0f}s"
@@ -346,9 +354,12 @@ class KafkaConsumerWorker:
     async def _poll(self) -> dict[Any, list[Any]]:
         """One ``getmany``; returns early (empty) when a stop is requested meanwhile."""
         timeout_ms = self.tuning.poll_timeout_ms
-        wait = self._backoffs.seconds_to_next(time.monotonic())
-        if wait is not None:
-            timeout_ms = max(1, min(timeout_ms, int(wait * 1000) + 1))
+        now = time.monotonic()
+        waits = [
+            w for w in (self._backoffs.seconds_to_next(now), self._outage.seconds_left(now)) if w is not None
+        ]
+        if waits:
+            timeout_ms = max(1, min(timeout_ms, int(min(waits) * 1000) + 1))
         getmany = asyncio.ensure_future(
             self._consumer.getmany(timeout_ms=timeout_ms, max_records=self.settings.batch_size)
         )
@@ -370,8 +381,9 @@ class KafkaConsumerWorker:
     async def _handle_batch(self, parts: dict[Any, list[Any]]) -> None:
         """Apply a poll's records in one store batch, then commit every partition.
 
-        When that batch fails, each partition is tried again on its own at once, so a
-        partition the store cannot take holds back only itself (the others commit).
+        When the store (or Kafka) is unavailable, every partition backs off together. When the
+        batch fails otherwise, each partition is tried again on its own at once, so a partition
+        whose events meet a bug holds back only itself.
         """
         records = [record for part in parts.values() for record in part]
         # In a worker thread, so polling, heartbeats and the health endpoint are not held up.
@@ -380,49 +392,60 @@ class KafkaConsumerWorker:
             records,
             raw_of=lambda record: record.value,
             describe=lambda record: f"{record.topic}[{record.partition}]@{record.offset}",
-            max_json_depth=self.max_json_depth,
+            reader=self.reader,
         )
-        if len(parts) > 1 and await self._apply_and_commit(parts, prepared, rejected, retry=False):
+        try:
+            await self._apply_and_commit(parts, prepared, rejected)
             return
+        except UNAVAILABLE as exc:
+            self._back_off_everything(parts, exc)
+            return
+        except Exception as exc:  # a bug met on some events: find the partitions it holds back
+            if len(parts) == 1:
+                [(tp, part)] = parts.items()
+                self._retry_later(tp, int(part[0].offset), exc)
+                return
+            logger.info("a batch of %d partitions failed (%s); applying them one by one", len(parts), exc)
+        await self._isolate_partitions(parts, prepared, rejected)
+
+    async def _isolate_partitions(
+        self, parts: dict[Any, list[Any]], prepared: list[Prepared[Any]], rejected: list[Rejected[Any]]
+    ) -> None:
+        left = dict(parts)
         for tp, part in parts.items():
             mine = [item for item in prepared if _partition_of(item.source) == tp]
             refused = [item for item in rejected if _partition_of(item.source) == tp]
-            await self._apply_and_commit({tp: part}, mine, refused, retry=True)
+            try:
+                await self._apply_and_commit({tp: part}, mine, refused)
+            except UNAVAILABLE as exc:
+                self._back_off_everything(left, exc)
+                return
+            except Exception as exc:
+                self._retry_later(tp, int(part[0].offset), exc)
+            del left[tp]
 
     async def _apply_and_commit(
-        self,
-        parts: dict[Any, list[Any]],
-        prepared: list[Prepared[Any]],
-        rejected: list[Rejected[Any]],
-        *,
-        retry: bool,
-    ) -> bool:
-        """Apply, dead-letter, commit; True when done. On failure, with ``retry``, back off and refetch."""
+        self, parts: dict[Any, list[Any]], prepared: list[Prepared[Any]], rejected: list[Rejected[Any]]
+    ) -> None:
+        """Apply, dead-letter, commit; raises when any of it fails (nothing is committed then)."""
         rejected = list(rejected)
+        rejected.extend(await self._applier.apply(prepared, _give_up))
+        rejected.sort(key=lambda item: (int(item.source.partition), int(item.source.offset)))
+        await self._send_dead_letters(rejected)
         try:
-            rejected.extend(await self._applier.apply(prepared, _give_up))
-            rejected.sort(key=lambda item: (int(item.source.partition), int(item.source.offset)))
-            await self._send_dead_letters(rejected)
             await self._commit({tp: int(part[-1].offset) + 1 for tp, part in parts.items()})
         except CommitFailedError as exc:
             # The group rebalanced under us: the partitions' new owners re-apply from the last commit.
             owned = sorted(map(str, parts))
             logger.warning("commit for %s refused after a rebalance (%s); the new owners redo it", owned, exc)
-            return True
-        except Exception as exc:  # store down, DLQ or commit failed, a bug: redo the batch later
-            if not retry:
-                logger.info("a batch of %d partitions failed (%s); applying them one by one", len(parts), exc)
-                return False
-            for tp, part in parts.items():
-                self._retry_later(tp, int(part[0].offset), exc)
-            return False
+            return
+        self._outage.succeed()
         for tp in parts:
             self._backoffs.succeed(tp)
         count_dead_letters(self.metrics, rejected)
         applied = sum(len(part) for part in parts.values())
         self.stats.applied += applied - len(rejected)
         self.stats.dead_lettered += len(rejected)
-        return True
 
     async def _send_dead_letters(self, rejected: Sequence[Rejected[Any]]) -> None:
         """Produce every rejected record to the dead-letter topic and wait for all the acks."""
@@ -462,11 +485,11 @@ class KafkaConsumerWorker:
             raise EventLogUnavailable(f"committing offsets {offsets} timed out") from exc
 
     def _retry_later(self, tp: Any, first_offset: int, exc: Exception) -> None:
-        """Rewind the partition to its batch's first record and pause it for a back-off."""
+        """Rewind the partition to its batch's first record and pause it for a back-off of its own."""
         self.stats.retries += 1
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
-        if not isinstance(exc, (StoreUnavailable, EventLogUnavailable, KafkaError)):
-            logger.error("applying %s from offset %d failed", tp, first_offset, exc_info=exc)
+        self.metrics.consumer_backoffs.labels(scope="partition").inc()
+        logger.error("applying %s from offset %d failed", tp, first_offset, exc_info=exc)
         if tp not in self._consumer.assignment():
             return  # revoked meanwhile: the new owner starts from the committed offset
         self._consumer.seek(tp, first_offset)
@@ -474,9 +497,28 @@ class KafkaConsumerWorker:
         delay = self._backoffs.fail(tp, time.monotonic())
         logger.warning("%s: %s; retrying from offset %d in %.1fs", tp, exc, first_offset, delay)
 
-    def _resume_due(self) -> None:
+    def _back_off_everything(self, parts: dict[Any, list[Any]], exc: Exception) -> None:
+        """The store or Kafka is unavailable: rewind the batch, pause every partition for one back-off."""
+        self.stats.retries += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self.metrics.consumer_backoffs.labels(scope="all").inc()
         assigned = self._consumer.assignment()
-        resumable = [tp for tp in self._backoffs.due(time.monotonic()) if tp in assigned]
+        for tp, part in parts.items():
+            if tp in assigned:  # else revoked meanwhile: the new owner starts from the commit
+                self._consumer.seek(tp, int(part[0].offset))
+        if assigned:
+            self._consumer.pause(*assigned)
+        delay = self._outage.fail(time.monotonic())
+        logger.warning("%s; every partition waits %.1fs before the next attempt", exc, delay)
+
+    def _resume_due(self) -> None:
+        now = time.monotonic()
+        if self._outage.active(now):
+            return
+        assigned = self._consumer.assignment()
+        resumable = {tp for tp in self._backoffs.due(now) if tp in assigned}
+        if self._outage.ended(now):
+            resumable |= {tp for tp in assigned if not self._backoffs.waiting_for(tp)}
         if resumable:
             self._consumer.resume(*resumable)
 
@@ -505,6 +547,7 @@ class KafkaConsumerWorker:
         if not revoked:
             return  # the first join of this member: nothing was assigned yet
         self.stats.rebalances += 1
+        self.metrics.consumer_rebalances.inc()
         self._revoking = set(revoked)
         try:
             await asyncio.wait_for(self._poll_lock.acquire(), self.tuning.revoke_wait_seconds)
@@ -521,8 +564,10 @@ class KafkaConsumerWorker:
         logger.info("partitions revoked: %s", _names(revoked))
 
     async def on_assigned(self, assigned: set[Any]) -> None:
-        """Nothing to restore: consuming resumes from the committed offsets."""
+        """Nothing to restore: consuming resumes from the committed offsets (after any outage)."""
         self._member = True
+        if assigned and self._outage.active(time.monotonic()):
+            self._consumer.pause(*assigned)
         logger.info("partitions assigned: %s", _names(assigned) or "none")
 
 

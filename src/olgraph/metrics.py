@@ -1,8 +1,9 @@
 """Prometheus metrics of one olgraph process (served at ``/metrics``).
 
 Each process builds one :class:`Metrics` with its own registry (no import-time globals), and
-passes it to what it instruments: ingest counts accepted and rejected events, consumers count
-applied events and dead letters, time store batches and report their lag per partition.
+passes it to what it instruments: the HTTP app times every request, ingest counts accepted
+and rejected events, consumers count applied events and dead letters, time store batches and
+report their lag per partition.
 """
 
 from __future__ import annotations
@@ -70,6 +71,26 @@ class Metrics:
             "olgraph_store_errors",
             "Failed graph-store batches, by whether retrying can help.",
             ["retriable"],
+            registry=self.registry,
+        )
+        self.http_request_seconds = Histogram(
+            "olgraph_http_request_duration_seconds",
+            "Seconds from receiving an HTTP request to its last response byte, by method, route "
+            "template and status.",
+            ["method", "route", "status"],
+            buckets=_SECONDS,
+            registry=self.registry,
+        )
+        self.consumer_backoffs = Counter(
+            "olgraph_consumer_backoffs",
+            "Back-offs of the Kafka consumer after a failed batch: `all` partitions (the store or "
+            "Kafka unavailable, one store attempt each) or one `partition` (its events failed).",
+            ["scope"],
+            registry=self.registry,
+        )
+        self.consumer_rebalances = Counter(
+            "olgraph_consumer_rebalances",
+            "Rebalances that took partitions from this consumer (a member joined, left or was evicted).",
             registry=self.registry,
         )
         self.consumer_lag = Gauge(

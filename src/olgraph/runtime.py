@@ -27,11 +27,14 @@ import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
+from olgraph.applier import backoff_delay
 from olgraph.config import Settings
 from olgraph.consumer import DEFAULT_CONSUMER, Consumer
 from olgraph.errors import NotFound, OlgraphError
 from olgraph.log.base import EventLog, EventSink
+from olgraph.log.dead_letters import DeadLetterQueue
 from olgraph.log.local import LocalEventLog
+from olgraph.log.retention import LogPruner
 from olgraph.metrics import Metrics
 from olgraph.query.admin import run_retention
 from olgraph.store.base import GraphStore
@@ -46,15 +49,29 @@ def build_store(settings: Settings) -> GraphStore:
 
         config = settings.store.neo4j
         password = config.password.get_secret_value() if config.password else None
-        return Neo4jStore(config.uri, user=config.user, password=password, database=config.database)
+        return Neo4jStore(
+            config.uri,
+            user=config.user,
+            password=password,
+            database=config.database,
+            create_schema=config.create_schema,
+            max_retry_time=config.write_retry_seconds,
+            query_retry_time=config.query_retry_seconds,
+            connection_timeout=config.connection_timeout_seconds,
+        )
     from olgraph.store.embedded import EmbeddedStore  # noqa: PLC0415
 
-    return EmbeddedStore(settings.embedded_store_path())
+    return EmbeddedStore(
+        settings.embedded_store_path(), min_free_bytes=settings.store.embedded.min_free_bytes
+    )
 
 
 def build_log(settings: Settings) -> EventLog:
     """The local event log of the embedded deployment (not opened yet)."""
-    return LocalEventLog(settings.local_log_path(), max_size_bytes=settings.log.local.max_size_bytes)
+    local = settings.log.local
+    return LocalEventLog(
+        settings.local_log_path(), max_size_bytes=local.max_size_bytes, min_free_bytes=local.min_free_bytes
+    )
 
 
 def build_sink(settings: Settings) -> EventSink:
@@ -75,12 +92,13 @@ def build_runtime(settings: Settings, *, with_consumer: bool = True) -> Runtime:
     if settings.log.kind == "kafka":
         return Runtime(settings=settings, store=store, sink=build_sink(settings), metrics=metrics)
     log = build_log(settings)
-    consumer = None
+    consumer = pruner = None
     if with_consumer:
-        consumer = Consumer(
-            log, store, settings.consumer, max_json_depth=settings.limits.max_json_depth, metrics=metrics
-        )
-    return Runtime(settings=settings, store=store, sink=log, log=log, consumer=consumer, metrics=metrics)
+        consumer = Consumer(log, store, settings.consumer, reader=settings.event_reader(), metrics=metrics)
+        pruner = LogPruner(log, consumer.name, settings.log.local)
+    return Runtime(
+        settings=settings, store=store, sink=log, log=log, consumer=consumer, pruner=pruner, metrics=metrics
+    )
 
 
 @dataclass
@@ -96,7 +114,10 @@ class Runtime:
     sink: EventSink
     log: EventLog | None = None
     consumer: Consumer | None = None
+    pruner: LogPruner | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    _store_opener: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _kafka_dead_letters: DeadLetterQueue | None = field(default=None, init=False, repr=False)
 
     _retention: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
@@ -108,6 +129,17 @@ class Runtime:
     def consumer_name(self) -> str:
         """The consumer name whose committed offset counts as "applied"."""
         return self.consumer.name if self.consumer else DEFAULT_CONSUMER
+
+    @property
+    def dead_letters(self) -> DeadLetterQueue:
+        """Where this deployment keeps dead letters: the local log's table, or the Kafka dead-letter topic."""
+        if self.log is not None:
+            return self.log
+        if self._kafka_dead_letters is None:
+            from olgraph.log.kafka_dead_letters import KafkaDeadLetters  # noqa: PLC0415  (aiokafka)
+
+            self._kafka_dead_letters = KafkaDeadLetters(self.settings.log.kafka)
+        return self._kafka_dead_letters
 
     def local_log(self, what: str) -> EventLog:
         """The local event log, for ``what`` (an endpoint's purpose) that needs one.
@@ -123,15 +155,26 @@ class Runtime:
         )
 
     async def start(self) -> None:
-        """Open the store and the sink, then start the consumer. Closes what it opened on failure."""
-        await self.store.open()
+        """Open the store and the sink, then start the consumer. Closes what it opened on failure.
+
+        With Neo4j, the process starts while the server is unreachable: ingest works without
+        it, queries answer 503 meanwhile (and the consumer waits), and the store is opened in
+        the background as soon as it answers. The embedded store is a local file: when it
+        cannot be opened, start fails.
+        """
+        if self.settings.store.kind == "neo4j":
+            await self._open_store_or_keep_trying()
+        else:
+            await self.store.open()
         try:
             await self.sink.open()
         except BaseException:
-            await self.store.close()
+            await self._close_store()
             raise
         if self.consumer is not None:
             self.consumer.start()
+        if self.pruner is not None:
+            self.pruner.start()
             if self.settings.retention.days is not None:
                 self._retention = asyncio.create_task(self._retain_periodically(), name="olgraph-retention")
 
@@ -153,20 +196,55 @@ class Runtime:
             await asyncio.sleep(retention.interval_seconds)
 
     async def stop(self) -> None:
-        """Stop retention and the consumer (finishing its round), then close the sink and the store."""
+        """Stop retention, the pruner and the consumer (finishing its round), then close the sink
+        and the store."""
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention
             self._retention = None
         try:
+            if self.pruner is not None:
+                await self.pruner.stop()
             if self.consumer is not None:
                 await self.consumer.stop()
         finally:
             try:
                 await self.sink.close()
             finally:
-                await self.store.close()
+                await self._close_store()
+
+    async def _open_store_or_keep_trying(self) -> None:
+        try:
+            await self.store.open()
+        except OlgraphError as exc:
+            if not exc.retriable:
+                raise
+            logger.warning("%s; queries answer 503 until the graph store answers", exc)
+            self._store_opener = asyncio.create_task(self._keep_opening(), name="olgraph-store-opener")
+
+    async def _keep_opening(self) -> None:
+        attempt = 0
+        while True:
+            attempt += 1
+            await asyncio.sleep(backoff_delay(self.settings.consumer, attempt))
+            try:
+                await self.store.open()
+            except OlgraphError as exc:
+                if not exc.retriable:
+                    logger.error("cannot open the graph store: %s", exc)
+                    return
+                continue
+            logger.info("the graph store answers again")
+            return
+
+    async def _close_store(self) -> None:
+        opener, self._store_opener = self._store_opener, None
+        if opener is not None:
+            opener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await opener
+        await self.store.close()
 
     async def __aenter__(self) -> Runtime:
         await self.start()

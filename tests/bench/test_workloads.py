@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import tracemalloc
 import uuid
 from collections import Counter, defaultdict, deque
@@ -326,19 +325,17 @@ def _fields(spec: wl.WorkloadSpec) -> dict[str, Any]:
 
 
 def test_a_million_node_workload_starts_at_once_in_little_memory() -> None:
+    """Lazy: the first events come without generating the rest, which the memory shows (no clock)."""
     spec = wl.WorkloadSpec("mixed", 1, 1_000_000, fan_out=10_000, disorder=0.1, duplicates=0.05)
     tracemalloc.start()
     try:
-        started = time.perf_counter()
         first = list(itertools.islice(wl.Workload(spec).lines(), 1_000))
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert len(first) == 1_000
     # the whole workload is ~2 GB of JSON; the first thousand events need a few MB
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.1f} MiB"
-    assert elapsed < 60, f"{elapsed:.1f} s"
 
 
 def _delivery(spec: wl.WorkloadSpec) -> tuple[list[bytes], list[bytes]]:

@@ -1,9 +1,10 @@
 """deploy/Dockerfile: its structure, its consistency with olgraph, hadolint, and a real wheel build
-from exactly the files its build stage copies."""
+from exactly the files its build stage copies (and the explorer its UI stage builds)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import socket
@@ -36,6 +37,7 @@ from deploy_files import (
 from olgraph.config import ServerSettings, Settings
 
 BASE_IMAGE = "python:3.11-slim"
+UI_IMAGE = "node:20-slim"
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +67,30 @@ def url_in(code: str) -> str:
     return url
 
 
-def test_two_stages_on_python_3_11_slim_and_the_runtime_copies_only_the_build_output(stages: list[Stage]):
-    assert len(stages) >= 2, "multi-stage: build the wheel in one stage, run from a clean one"
-    assert all(stage.base == BASE_IMAGE for stage in stages), [stage.base for stage in stages]
-    build, runtime = stages[0], stages[-1]
+def build_stage(stages: list[Stage]) -> Stage:
+    """The stage that builds the wheel."""
+    [build] = [stage for stage in stages if any("pip wheel" in run.value for run in stage.of("RUN"))]
+    return build
+
+
+def ui_stage(stages: list[Stage]) -> Stage:
+    """The stage that builds the explorer (Node.js), which the build stage copies from."""
+    [ui] = [stage for stage in stages if any("npm ci" in run.value for run in stage.of("RUN"))]
+    return ui
+
+
+def test_python_stages_on_3_11_slim_and_the_runtime_copies_only_the_build_output(stages: list[Stage]):
+    assert len(stages) >= 3, (
+        "multi-stage: the UI and the wheel built in stages of their own, run from a clean one"
+    )
+    ui = ui_stage(stages)
+    assert ui.base == UI_IMAGE
+    assert all(stage.base == BASE_IMAGE for stage in stages if stage is not ui), [
+        stage.base for stage in stages
+    ]
+    build, runtime = build_stage(stages), stages[-1]
+    assert stages.index(ui) < stages.index(build) < stages.index(runtime)
     assert build.name, "the build stage must be named, for COPY --from"
-    assert any("pip wheel" in run.value for run in build.of("RUN")), "the build stage must build a wheel"
     copies = [split_flags(copy.value) for copy in runtime.of("COPY")]
     assert copies, "the runtime stage must copy the build output"
     assert all(flags.get("from") == build.name for flags, _ in copies), (
@@ -148,20 +168,29 @@ def test_environment_is_unbuffered_and_every_olgraph_variable_is_a_setting(
     assert str(settings.data_dir) == workdir.value, "the data directory is the unprivileged user's WORKDIR"
 
 
-def build_stage_sources(stages: list[Stage]) -> list[str]:
-    """The context paths the build stage copies (COPY without --from)."""
+def build_stage_sources(stages: list[Stage], stage: Stage | None = None) -> list[str]:
+    """The context paths a stage (default: the build stage) copies (COPY without --from)."""
     sources: list[str] = []
-    for copy in stages[0].of("COPY"):
+    for copy in (stage or build_stage(stages)).of("COPY"):
         flags, rest = split_flags(copy.value)
         if "from" not in flags:
             sources += rest.split()[:-1]
     return sources
 
 
+def test_the_build_stage_takes_the_explorer_from_the_ui_stage(stages: list[Stage]):
+    build, ui = build_stage(stages), ui_stage(stages)
+    copied = [split_flags(copy.value) for copy in build.of("COPY")]
+    from_ui = [rest.split() for flags, rest in copied if flags.get("from") == ui.name]
+    assert from_ui == [["/src/src/olgraph/api/static", "src/olgraph/api/static"]]
+    assert env_of(build).get("EXPLORER_PREBUILT") == "1", "the wheel's hook must not look for Node.js there"
+    assert {"ui/package.json", "ui/package-lock.json", "ui/"} <= set(build_stage_sources(stages, ui))
+
+
 def test_the_build_copies_existing_files_that_dockerignore_lets_through(stages: list[Stage]):
     patterns = dockerignore_patterns(DOCKERIGNORE.read_text())
-    sources = build_stage_sources(stages)
-    assert {"pyproject.toml", "README.md", "src/"} <= set(sources)
+    sources = build_stage_sources(stages) + build_stage_sources(stages, ui_stage(stages))
+    assert {"pyproject.toml", "README.md", "src/", "scripts/hatch_build.py"} <= set(sources)
     for source in sources:
         assert (REPO / source).exists(), source
         assert not is_dockerignored(source, patterns), f".dockerignore leaves out {source}"
@@ -189,9 +218,15 @@ def test_the_wheel_builds_from_exactly_what_the_build_stage_copies(stages: list[
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, target)
+    # what the UI stage builds: this checkout's build (make ui), in its place
+    built = REPO / "src" / "olgraph" / "api" / "static"
+    assert (built / "explorer" / "index.html").is_file(), "build the explorer first: make ui"
+    shutil.rmtree(context / "src" / "olgraph" / "api" / "static", ignore_errors=True)  # .dockerignore'd
+    shutil.copytree(built, context / "src" / "olgraph" / "api" / "static")
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
     command += ["--wheel-dir", str(tmp_path / "wheels"), str(context)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
+    env = {**os.environ, **env_of(build_stage(stages))}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     [wheel] = (tmp_path / "wheels").glob("olgraph-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -204,6 +239,8 @@ def test_the_wheel_builds_from_exactly_what_the_build_stage_copies(stages: list[
         "olgraph/cli/__init__.py",
         "olgraph/py.typed",
         "olgraph/store/cypher/001_constraints.cypher",
+        "olgraph/api/static/explorer/index.html",
+        "olgraph/api/static/vendor/redoc/redoc.standalone.js",
     } <= names
 
 

@@ -1,4 +1,5 @@
-"""Every example query in docs/graph-model.md runs against a real Neo4j and gives the documented answer.
+"""Every example query in docs/graph-model.md runs through ``POST /api/v1/cypher`` against a real
+Neo4j and gives the documented answer.
 
 The queries are read from the Markdown (each follows a ``<!-- query: NAME -->`` marker), so the
 page and this test cannot drift apart.
@@ -11,10 +12,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from example_graph import DAG_RUN, REPORT_RUN, TRAIN_RUN, example_events
-from neo4j import AsyncGraphDatabase
 
+from olgraph.api.app import create_app
+from olgraph.config import Settings
 from olgraph.ingest.parse import parse_event
 from olgraph.normalize.normalizer import normalize
 from olgraph.store.neo4j import Neo4jStore
@@ -36,22 +39,35 @@ def documented_queries() -> dict[str, str]:
 
 
 @pytest.fixture
-async def graph(neo4j_uri: str, clean_neo4j: None) -> AsyncIterator[Any]:
-    store = Neo4jStore(neo4j_uri)
+async def graph(
+    tmp_path: Path, neo4j_uri: str, neo4j_auth: tuple[str, str] | None, clean_neo4j: None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The example graph in Neo4j, and a client of an olgraph app on it: every documented query
+    runs through ``POST /api/v1/cypher``, the guarded endpoint analysts use."""
+    user, password = neo4j_auth or (None, None)
+    store = Neo4jStore(neo4j_uri, user=user, password=password)
     await store.open()
     for event in example_events():
         await store.apply(normalize(parse_event(event)))
     await store.close()
-    driver = AsyncGraphDatabase.driver(neo4j_uri)
-    try:
-        yield driver
-    finally:
-        await driver.close()
+    neo4j: dict[str, Any] = {"uri": neo4j_uri, "user": user, "password": password}
+    settings = Settings(data_dir=tmp_path, store={"kind": "neo4j", "neo4j": neo4j})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://olgraph.test") as client:
+            yield client
 
 
-async def run(driver: Any, name: str, **params: Any) -> list[dict[str, Any]]:
-    records, _, _ = await driver.execute_query(documented_queries()[name], params)
-    return [r.data() for r in records]
+async def run(client: httpx.AsyncClient, name: str, **params: Any) -> list[dict[str, Any]]:
+    """The rows of documented query ``name``, as column → value maps."""
+    response = await client.post(
+        "/api/v1/cypher", json={"query": documented_queries()[name], "parameters": params}
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["truncated"] is False
+    return [dict(zip(answer["columns"], row, strict=True)) for row in answer["rows"]]
 
 
 def test_the_page_documents_at_least_ten_queries() -> None:

@@ -1,9 +1,10 @@
 """schemas/openapi.json is the OpenAPI document the app serves, and the app lives up to it.
 
 The first test compares the committed file with what scripts/export_openapi.py generates now.
-The schemathesis test (when schemathesis is installed) drives every GET endpoint through the
-ASGI app on an embedded store holding a small graph, and checks that no request gives a 5xx
-and that every response conforms to the document.
+The schemathesis tests (a dev dependency: when it is missing they fail, they never skip) drive
+every GET endpoint through the ASGI app on an embedded store holding a small graph, and check
+that no request gives a 5xx and that every response conforms to the document. (tests/fuzz sends
+generated requests to every route, POST included.)
 """
 
 from __future__ import annotations
@@ -17,6 +18,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 REGENERATE = "PYTHONPATH=src python scripts/export_openapi.py"
@@ -61,11 +70,6 @@ def test_every_route_is_documented() -> None:
 
 # --- the app lives up to its document (schemathesis) ---------------------------------------
 
-schemathesis: ModuleType | None
-try:
-    import schemathesis
-except ImportError:  # an optional dev tool: the checks above do not need it
-    schemathesis = None
 
 SAMPLE_EVENTS: list[dict[str, Any]] = [
     {
@@ -114,54 +118,41 @@ def asgi_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         asgi.shutdown_lifespans()
 
 
-if schemathesis is not None:
-    from hypothesis import HealthCheck, settings
-    from schemathesis.checks import not_a_server_error
-    from schemathesis.specs.openapi.checks import (
-        content_type_conformance,
-        response_schema_conformance,
-        status_code_conformance,
+CHECKED_IN = json.loads((REPO / "schemas" / "openapi.json").read_text(encoding="utf-8"))
+GET_ENDPOINTS = schemathesis.openapi.from_dict(CHECKED_IN).include(method="GET")
+
+
+@GET_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_get_endpoints_conform_and_never_5xx(case: Any, asgi_session: Any) -> None:
+    """No 5xx; documented responses have the documented content type and schema."""
+    case.call_and_validate(
+        session=asgi_session,
+        base_url=asgi_session.base_url,
+        checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
     )
 
-    CHECKED_IN = json.loads((REPO / "schemas" / "openapi.json").read_text(encoding="utf-8"))
-    GET_ENDPOINTS = schemathesis.openapi.from_dict(CHECKED_IN).include(method="GET")
 
-    @GET_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-    def test_get_endpoints_conform_and_never_5xx(case: Any, asgi_session: Any) -> None:
-        """No 5xx; documented responses have the documented content type and schema."""
-        case.call_and_validate(
-            session=asgi_session,
-            base_url=asgi_session.base_url,
-            checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
-        )
+@GET_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_get_endpoints_answer_only_documented_status_codes(case: Any, asgi_session: Any) -> None:
+    """Every status a GET answers with (400 on a bad parameter, 404 on an unknown node) is documented."""
+    case.call_and_validate(
+        session=asgi_session, base_url=asgi_session.base_url, checks=[status_code_conformance]
+    )
 
-    @GET_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-    def test_get_endpoints_answer_only_documented_status_codes(case: Any, asgi_session: Any) -> None:
-        """Every status a GET answers with (400 on a bad parameter, 404 on an unknown node) is documented."""
-        case.call_and_validate(
-            session=asgi_session, base_url=asgi_session.base_url, checks=[status_code_conformance]
-        )
 
-    ADMIN_ENDPOINTS = schemathesis.openapi.from_dict(CHECKED_IN).include(tag="admin")
+ADMIN_ENDPOINTS = schemathesis.openapi.from_dict(CHECKED_IN).include(tag="admin")
 
-    @ADMIN_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-    def test_admin_endpoints_never_5xx(case: Any, asgi_session: Any) -> None:
-        """Deletes and retention with any parameters: answered or refused, never a server error.
 
-        Runs after the GET tests (they share the app), since it deletes what it finds."""
-        case.call_and_validate(
-            session=asgi_session,
-            base_url=asgi_session.base_url,
-            checks=[not_a_server_error, status_code_conformance, content_type_conformance],
-        )
+@ADMIN_ENDPOINTS.parametrize()  # type: ignore[untyped-decorator]
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+def test_admin_endpoints_never_5xx(case: Any, asgi_session: Any) -> None:
+    """Deletes and retention with any parameters: answered or refused, never a server error.
 
-else:
-
-    def test_get_endpoints_conform_and_never_5xx() -> None:
-        pytest.skip("schemathesis is not installed (pip install schemathesis)")
-
-    def test_get_endpoints_answer_only_documented_status_codes() -> None:
-        pytest.skip("schemathesis is not installed (pip install schemathesis)")
+    Runs after the GET tests (they share the app), since it deletes what it finds."""
+    case.call_and_validate(
+        session=asgi_session,
+        base_url=asgi_session.base_url,
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance],
+    )

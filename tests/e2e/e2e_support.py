@@ -17,6 +17,7 @@ loads this file by path for the same helpers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -121,6 +122,7 @@ def _server_env(api_keys: list[ApiKeySpec], extra: Mapping[str, str]) -> dict[st
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     env["OLGRAPH_CONSUMER__POLL_INTERVAL_SECONDS"] = "0.05"
     env["OLGRAPH_CONSUMER__BACKOFF_MAX_SECONDS"] = "0.5"
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the session's Neo4j may be fresh
     if api_keys:
         env["OLGRAPH_AUTH__API_KEYS"] = json.dumps([key.configured() for key in api_keys])
     env.update(extra)
@@ -299,10 +301,23 @@ def _proxy_handler(upstream: httpx.Client, proxy: RecordingProxy) -> type[BaseHT
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _read_body(self) -> bytes:
+            """The request body, sized by Content-Length or sent in chunks (the Java client's gzip)."""
+            if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()  # the CRLF after each chunk
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
+
         def _forward(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = self._read_body()
             headers = {k.lower(): v for k, v in self.headers.items()}
-            passed = {k: v for k, v in headers.items() if k not in ("host", "connection", "content-length")}
+            hop_by_hop = ("host", "connection", "content-length", "transfer-encoding")
+            passed = {k: v for k, v in headers.items() if k not in hop_by_hop}
             answer = upstream.request(self.command, self.path, content=body, headers=passed)
             proxy.requests.append(RecordedRequest(self.command, self.path, headers, body, answer.status_code))
             self.send_response(answer.status_code)
@@ -440,8 +455,19 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> None:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            continue
-        time.sleep(0.5)  # let the workers follow their parent before checking the group
+        if _group_gone(process.pid, timeout=20):  # the workers follow their parent
+            return
+
+
+def _group_gone(group: int, timeout: float) -> bool:
+    """Whether every process of ``group`` has exited, waiting at most ``timeout`` seconds for it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)  # signal 0: only asks whether any member is left
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False

@@ -155,7 +155,7 @@ def test_the_server_kept_the_raw_events_intact(
     with server.client(READ.secret) as client:
         response = client.get(f"/api/v1/runs/{RUN_ID}/events")
     assert response.status_code == 200, response.text
-    assert response.json() == {"runId": RUN_ID, "events": events[:2]}
+    assert response.json() == {"runId": RUN_ID, "total": 2, "next": None, "events": events[:2]}
 
 
 def _edges(answer: dict[str, Any]) -> set[tuple[str, str, str]]:

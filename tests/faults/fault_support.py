@@ -57,13 +57,20 @@ def olgraph_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"  # a SIGKILLed process's last lines are in its log too
+    env["OLGRAPH_STORE__NEO4J__CREATE_SCHEMA"] = "true"  # the session's Neo4j may be fresh
     env.update(extra or {})
     return env
 
 
+_PRIVATE_CREDENTIALS: dict[str, tuple[str, str]] = {}
+"""user and password of each private Neo4j (:func:`private_server`), by Bolt URI."""
+
+
 def neo4j_auth(uri: str) -> tuple[str, str] | None:
-    """Credentials for ``uri``: NEO4J_USERNAME/NEO4J_PASSWORD when it is the ``$NEO4J_URI`` server
-    (as tests/conftest.py reads them); None for the launchers' auth-less servers."""
+    """Credentials for ``uri``: a private server's generated password, or NEO4J_USERNAME/NEO4J_PASSWORD
+    when it is the session's ``$NEO4J_URI`` server (tests/conftest.py sets them)."""
+    if uri in _PRIVATE_CREDENTIALS:
+        return _PRIVATE_CREDENTIALS[uri]
     user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
     if user and password and uri == os.environ.get("NEO4J_URI"):
         return user, password
@@ -403,7 +410,9 @@ class PrivateServer:
 def private_server(launcher: ModuleType, cache_dir: Path) -> Iterator[PrivateServer]:
     """Start ``launcher``'s server in ``cache_dir`` for the generator's life; always stop it, then
     delete ``cache_dir`` (its own copy of the jars and a throwaway database)."""
-    info = launcher.up(cache_dir=cache_dir)
+    info = launcher.up(cache_dir=cache_dir, any_port=True)
+    if info.user and info.password:
+        _PRIVATE_CREDENTIALS[info.uri] = (info.user, info.password)
     try:
         yield PrivateServer(launcher, cache_dir, info.uri)
     finally:

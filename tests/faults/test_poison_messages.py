@@ -2,8 +2,9 @@
 
 Messages are produced straight to the events topic (as any Kafka producer could): a valid
 stream, and between its events, on every partition, messages that cannot be applied — not
-JSON, JSON that is not an OpenLineage event, a RunEvent without ``runId``, and a well-formed
-event Neo4j refuses (a dataset name over 8 KB, too large for the key index). Two consume
+JSON, JSON that is not an OpenLineage event, a RunEvent without ``runId``, and an event with a
+dataset name over 8 KB (Neo4j could not index it; the parser refuses names over 2 KB, see
+docs/decisions/0011-indexable-names.md, so it never reaches the store). Two consume
 replicas must dead-letter exactly those, each with the stage and reason and its source
 topic/partition/offset in headers, in source order, and apply every valid event exactly once.
 """
@@ -42,7 +43,7 @@ def source_of(letter: Record) -> tuple[int, int]:
 
 
 def huge_dataset_event() -> bytes:
-    """A valid RunEvent whose output dataset name (9,000 characters) exceeds Neo4j's index key limit."""
+    """A RunEvent whose output dataset name (9,000 characters) exceeds what a store can index."""
     return orjson.dumps(
         {
             "eventType": "COMPLETE",
@@ -67,7 +68,9 @@ POISONS = (
         "parse",
         "runId",
     ),
-    Poison(huge_dataset_event(), "store", "too large"),
+    Poison(
+        huge_dataset_event(), "parse", "outputs[0].name: 9000 bytes long; a name may hold at most 2048 bytes"
+    ),
 )
 
 

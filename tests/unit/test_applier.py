@@ -1,6 +1,6 @@
 """The shared applier: stages of rejection, batch application, isolation and retry hooks.
 
-The store is the real embedded store; failures are injected by wrappers around it.
+The store is the real embedded store; failures are injected around it by tests/faulty_store.py.
 """
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
+from faulty_store import FaultyStore, Rule, always, first_calls, touching, upserted_jobs
 from olgraph.applier import (
     BatchApplier,
     Prepared,
@@ -26,9 +26,12 @@ from olgraph.applier import (
 from olgraph.config import ConsumerSettings
 from olgraph.errors import InvalidEvent, StoreError, StoreUnavailable
 from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.limits import JsonLimits
 from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.ingest.reader import EventReader
+from olgraph.ingest.redact import Redactor
 from olgraph.metrics import Metrics
-from olgraph.normalize.mutations import Mutation, UpsertNode
+from olgraph.normalize.mutations import Mutation
 from olgraph.normalize.normalizer import normalize
 from olgraph.store.embedded import EmbeddedStore
 
@@ -46,45 +49,22 @@ def run_event(n: int, job: str = "job") -> bytes:
     )
 
 
-class FlakyStore:
-    """The embedded store, whose ``apply`` first raises ``StoreUnavailable`` ``failures`` times."""
+def poison_rule(unavailable_when_isolating: bool = False) -> Rule:
+    """Batches touching ``job:ns:poison`` are refused; optionally the store goes away as soon as
+    a single-event batch is tried (to fail during isolation)."""
+    refuse = touching("job:ns:poison", StoreError("constraint violated"))
 
-    def __init__(self, inner: EmbeddedStore, failures: int) -> None:
-        self.inner = inner
-        self.failures = failures
-        self.calls = 0
+    def rule(store: FaultyStore, mutations: Sequence[Mutation]) -> BaseException | None:
+        if unavailable_when_isolating and len(upserted_jobs(mutations)) == 1:
+            return StoreUnavailable("went away")
+        return refuse(store, mutations)
 
-    async def apply(self, mutations: Sequence[Mutation]) -> None:
-        self.calls += 1
-        if self.failures > 0:
-            self.failures -= 1
-            raise StoreUnavailable("store down")
-        await self.inner.apply(mutations)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+    return rule
 
 
-class PoisonStore:
-    """The embedded store, rejecting every batch that touches ``job:ns:poison``; optionally
-    unavailable once a single-event batch is attempted (to fail during isolation)."""
-
-    def __init__(self, inner: EmbeddedStore, unavailable_when_isolating: bool = False) -> None:
-        self.inner = inner
-        self.unavailable_when_isolating = unavailable_when_isolating
-        self.batches: list[int] = []
-
-    async def apply(self, mutations: Sequence[Mutation]) -> None:
-        jobs = {m.key for m in mutations if isinstance(m, UpsertNode) and m.key.startswith("job:")}
-        self.batches.append(len(jobs))
-        if self.unavailable_when_isolating and len(jobs) == 1:
-            raise StoreUnavailable("went away")
-        if "job:ns:poison" in jobs:
-            raise StoreError("constraint violated")
-        await self.inner.apply(mutations)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+def batch_sizes(store: FaultyStore) -> list[int]:
+    """How many events (distinct jobs) each batch given to the store held."""
+    return [len(upserted_jobs(batch)) for batch in store.batches]
 
 
 @pytest.fixture
@@ -130,6 +110,13 @@ def test_a_valid_event_gives_the_normalizers_mutations() -> None:
             "parse",
             "invalid event: run.runId",
         ),
+        (  # from the clients' Kafka transport, which no ingest check saw: dead-lettered, not lost
+            b'{"eventTime": "2024-05-01T00:00:00Z", "job": {"namespace": "n", "name": "'
+            + b"j" * 9000
+            + b'"}}',
+            "parse",
+            "invalid event: job.name: 9000 bytes long; a name may hold at most 2048 bytes",
+        ),
     ],
 )
 def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str, reason: str) -> None:
@@ -141,12 +128,49 @@ def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str,
 
 def test_json_depth_limit_is_the_callers() -> None:
     raw = b'{"a": {"b": {"c": 1}}}'
-    too_deep = event_mutations(raw, max_json_depth=2)
-    deep_enough = event_mutations(raw, max_json_depth=3)
+    too_deep = event_mutations(raw, EventReader(JsonLimits(max_depth=2)))
+    deep_enough = event_mutations(raw, EventReader(JsonLimits(max_depth=3)))
     assert isinstance(too_deep, Rejection)
     assert too_deep.stage == "decode"
     assert isinstance(deep_enough, Rejection)
     assert deep_enough.stage == "parse"  # decoded, but it is no OpenLineage event
+
+
+def test_events_over_a_limit_are_refused_at_decode_naming_it() -> None:
+    """An event put on Kafka directly meets the HTTP API's limits: it is dead-lettered."""
+    fields = [{"name": f"c{i}", "type": "int"} for i in range(50)]
+    event = {
+        "eventTime": "2024-05-01T00:00:00Z",
+        "job": {"namespace": "n", "name": "j"},
+        "outputs": [{"namespace": "n", "name": "d", "facets": {"schema": {"fields": fields}}}],
+    }
+    outcome = event_mutations(orjson.dumps(event), EventReader(JsonLimits(max_container_items=20)))
+    assert isinstance(outcome, Rejection)
+    assert outcome.stage == "decode"
+    assert "outputs[0].facets.schema.fields: 50 items" in outcome.reason
+    assert "limits.max_container_items" in outcome.reason
+
+
+def test_the_reader_redacts_before_normalizing() -> None:
+    """Secrets of events put on Kafka directly never reach the graph."""
+    event = {
+        "eventTime": "2024-05-01T00:00:00Z",
+        "eventType": "START",
+        "run": {
+            "runId": "0176a8c2-fe01-7439-87e6-56a1a1b4029f",
+            "facets": {
+                "environment-variables": {
+                    "environmentVariables": [{"name": "DB_PASSWORD", "value": "hunter2"}]
+                }
+            },
+        },
+        "job": {"namespace": "n", "name": "j"},
+    }
+    plain = event_mutations(orjson.dumps(event))
+    redacted = event_mutations(orjson.dumps(event), EventReader(redactor=Redactor.default()))
+    assert "hunter2" in repr(plain)
+    assert "hunter2" not in repr(redacted)
+    assert '"value":"***"' in repr(redacted)
 
 
 def test_normalizer_failures_are_rejections_at_the_normalize_stage() -> None:
@@ -191,10 +215,10 @@ def test_dead_letters_are_counted_by_stage() -> None:
 
 async def test_a_batch_is_applied_in_one_store_write_and_measured(store: EmbeddedStore) -> None:
     metrics = Metrics()
-    counting = PoisonStore(store)
+    counting = FaultyStore(store, poison_rule())
     applier: BatchApplier[int] = BatchApplier(counting, metrics)  # type: ignore[arg-type]
     assert await applier.apply(prepared(1, 2, 3), never_retry) == []
-    assert counting.batches == [3]
+    assert batch_sizes(counting) == [3]
     for n in (1, 2, 3):
         assert await store.get_run(str(uuid.UUID(int=n))) is not None
     sample = metrics.registry.get_sample_value
@@ -205,18 +229,18 @@ async def test_a_batch_is_applied_in_one_store_write_and_measured(store: Embedde
 
 
 async def test_empty_batches_do_not_touch_the_store(store: EmbeddedStore) -> None:
-    counting = PoisonStore(store)
+    counting = FaultyStore(store, poison_rule())
     assert await BatchApplier(counting).apply([], never_retry) == []  # type: ignore[arg-type]
     assert counting.batches == []
 
 
 async def test_rejected_batch_is_isolated_event_by_event(store: EmbeddedStore) -> None:
     metrics = Metrics()
-    poison = PoisonStore(store)
+    poison = FaultyStore(store, poison_rule())
     applier: BatchApplier[int] = BatchApplier(poison, metrics)  # type: ignore[arg-type]
     rejected = await applier.apply(prepared(1, 2, 3, poison=[2]), never_retry)
     assert rejected == [Rejected(2, "store", "store rejected the event: constraint violated")]
-    assert poison.batches == [3, 1, 1, 1]
+    assert batch_sizes(poison) == [3, 1, 1, 1]
     assert await store.get_run(str(uuid.UUID(int=1))) is not None
     assert await store.get_run(str(uuid.UUID(int=3))) is not None
     assert await store.get_node("job:ns:poison") is None
@@ -227,7 +251,7 @@ async def test_rejected_batch_is_isolated_event_by_event(store: EmbeddedStore) -
 
 async def test_unavailable_store_is_retried_while_the_hook_returns(store: EmbeddedStore) -> None:
     metrics = Metrics()
-    flaky = FlakyStore(store, failures=3)
+    flaky = FaultyStore(store, first_calls(3, StoreUnavailable("store down")))
     attempts: list[int] = []
 
     async def wait(attempt: int, exc: StoreUnavailable) -> None:
@@ -245,7 +269,7 @@ async def test_unavailable_store_is_retried_while_the_hook_returns(store: Embedd
 async def test_giving_up_on_an_unavailable_store_propagates_without_isolating(
     store: EmbeddedStore,
 ) -> None:
-    flaky = FlakyStore(store, failures=1)
+    flaky = FaultyStore(store, first_calls(1, StoreUnavailable("store down")))
     applier: BatchApplier[int] = BatchApplier(flaky)  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable):
         await applier.apply(prepared(1, 2), never_retry)
@@ -254,18 +278,15 @@ async def test_giving_up_on_an_unavailable_store_propagates_without_isolating(
 
 
 async def test_store_going_away_while_isolating_propagates(store: EmbeddedStore) -> None:
-    poison = PoisonStore(store, unavailable_when_isolating=True)
+    poison = FaultyStore(store, poison_rule(unavailable_when_isolating=True))
     applier: BatchApplier[int] = BatchApplier(poison)  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable):
         await applier.apply(prepared(1, 2, poison=[2]), never_retry)
-    assert poison.batches == [2, 1]
+    assert batch_sizes(poison) == [2, 1]
 
 
 async def test_unexpected_store_errors_propagate(store: EmbeddedStore) -> None:
-    class Broken(PoisonStore):
-        async def apply(self, mutations: Sequence[Mutation]) -> None:
-            raise RuntimeError("bug")
-
-    applier: BatchApplier[int] = BatchApplier(Broken(store))  # type: ignore[arg-type]
+    broken = FaultyStore(store, always(RuntimeError("bug")))
+    applier: BatchApplier[int] = BatchApplier(broken)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="bug"):
         await applier.apply(prepared(1), never_retry)

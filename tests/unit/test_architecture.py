@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "olgraph"
 RANKS: dict[str, int] = {
     "errors": 0,
     "keys": 0,
+    "filesystem": 0,
     "ingest": 1,
     "devservices": 1,
     "normalize": 2,
@@ -28,6 +29,7 @@ RANKS: dict[str, int] = {
     "consumer": 4,
     "applier": 4,
     "kafka_consumer": 4,
+    "kafka_backoff": 4,
     "consume_health": 5,
     "query": 4,
     "runtime": 5,

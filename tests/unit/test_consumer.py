@@ -13,12 +13,13 @@ import orjson
 import pytest
 
 import olgraph.consumer as consumer_module
+from faulty_store import FaultyStore, always, first_calls, touching
 from olgraph.config import ConsumerSettings
 from olgraph.consumer import Consumer
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.ingest.parse import parse_event
 from olgraph.log import LocalEventLog, NewEvent
-from olgraph.normalize.mutations import Mutation, UpsertNode
+from olgraph.normalize.mutations import Mutation
 from olgraph.store.embedded import EmbeddedStore
 
 FAST = ConsumerSettings(
@@ -47,43 +48,6 @@ def logged(event: dict[str, Any]) -> NewEvent:
 
 def raw_event(raw: bytes) -> NewEvent:
     return NewEvent(raw, "c", "run", None, None, "k")
-
-
-class FlakyStore:
-    """The embedded store, whose ``apply`` first fails ``failures`` times with ``error``."""
-
-    def __init__(self, inner: EmbeddedStore, failures: int, error: Exception | None = None) -> None:
-        self.inner = inner
-        self.failures = failures
-        self.error = error or StoreUnavailable("store down")
-        self.calls = 0
-
-    async def apply(self, mutations: Sequence[Mutation]) -> None:
-        self.calls += 1
-        if self.failures > 0:
-            self.failures -= 1
-            raise self.error
-        await self.inner.apply(mutations)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
-class RejectingStore:
-    """The embedded store, rejecting (non-retriably) every batch that touches a job named ``poison``."""
-
-    def __init__(self, inner: EmbeddedStore) -> None:
-        self.inner = inner
-        self.batch_sizes: list[int] = []
-
-    async def apply(self, mutations: Sequence[Mutation]) -> None:
-        self.batch_sizes.append(len(mutations))
-        if any(isinstance(m, UpsertNode) and m.key == "job:ns:poison" for m in mutations):
-            raise StoreError("constraint violated")
-        await self.inner.apply(mutations)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @pytest.fixture
@@ -175,7 +139,7 @@ async def test_normalizer_failure_is_a_dead_letter_not_a_crash(
 
 
 async def test_unavailable_store_retries_the_same_batch(log: LocalEventLog, store: EmbeddedStore) -> None:
-    flaky = FlakyStore(store, failures=3)
+    flaky = FaultyStore(store, first_calls(3, StoreUnavailable("store down")))
     await log.append([logged(run_event(1)), logged(run_event(2))])
     consumer = Consumer(log, flaky, FAST)  # type: ignore[arg-type]
     assert await consumer.run_once() == 2
@@ -193,7 +157,7 @@ async def test_backoff_is_exponential_and_bounded(log: LocalEventLog, store: Emb
 
 
 async def test_rejected_batch_is_isolated_event_by_event(log: LocalEventLog, store: EmbeddedStore) -> None:
-    rejecting = RejectingStore(store)
+    rejecting = FaultyStore(store, touching("job:ns:poison", StoreError("constraint violated")))
     await log.append([logged(run_event(1)), logged(run_event(2, job="poison")), logged(run_event(3))])
     consumer = Consumer(log, rejecting, FAST)  # type: ignore[arg-type]
     assert await consumer.run_once() == 3
@@ -203,7 +167,7 @@ async def test_rejected_batch_is_isolated_event_by_event(log: LocalEventLog, sto
     assert await store.get_run(str(uuid.UUID(int=1))) is not None
     assert await store.get_run(str(uuid.UUID(int=3))) is not None
     assert await store.get_node("job:ns:poison") is None
-    assert len(rejecting.batch_sizes) == 4  # the whole batch once, then each event alone
+    assert len(rejecting.batches) == 4  # the whole batch once, then each event alone
     assert await log.committed("olgraph") == 3
 
 
@@ -236,19 +200,21 @@ async def test_restart_resumes_from_committed_offset_and_reapplying_is_harmless(
 async def test_notify_wakes_the_consumer_without_waiting_for_the_poll(
     log: LocalEventLog, store: EmbeddedStore
 ) -> None:
-    consumer = Consumer(log, store, ConsumerSettings(poll_interval_seconds=60))
+    consumer = Consumer(log, store, ConsumerSettings(poll_interval_seconds=3600))
     consumer.start()
     try:
-        await asyncio.sleep(0.05)  # let it go idle
+
+        async def idle() -> bool:
+            return consumer.idle
+
+        await _eventually(idle)  # caught up: only a notify (or the poll, in an hour) wakes it
         await log.append([logged(run_event(1))])
-        started = time.monotonic()
         consumer.notify()
 
         async def applied() -> bool:
             return await log.committed("olgraph") == 1
 
-        await _eventually(applied, timeout=5)
-        assert time.monotonic() - started < 5
+        await _eventually(applied, timeout=60)  # a hang guard far below the poll interval
     finally:
         await consumer.stop()
     assert not consumer.running
@@ -269,8 +235,10 @@ async def test_polling_finds_events_appended_without_notify(log: LocalEventLog, 
 
 
 async def test_stop_interrupts_a_backoff_without_committing(log: LocalEventLog, store: EmbeddedStore) -> None:
-    flaky = FlakyStore(store, failures=10**9)
-    slow = ConsumerSettings(backoff_initial_seconds=30, backoff_max_seconds=30, poll_interval_seconds=0.05)
+    flaky = FaultyStore(store, always(StoreUnavailable("store down")))
+    slow = ConsumerSettings(
+        backoff_initial_seconds=3600, backoff_max_seconds=3600, poll_interval_seconds=0.05
+    )
     consumer = Consumer(log, flaky, slow)  # type: ignore[arg-type]
     await log.append([logged(run_event(1))])
     consumer.start()
@@ -279,16 +247,15 @@ async def test_stop_interrupts_a_backoff_without_committing(log: LocalEventLog, 
         return consumer.stats.retries >= 1
 
     await _eventually(retrying)
-    started = time.monotonic()
-    await consumer.stop()
-    assert time.monotonic() - started < 5
+    # The back-off lasts an hour: stop() returning at all (a hang guard of a minute) is the outcome.
+    await asyncio.wait_for(consumer.stop(), 60)
     assert await log.committed("olgraph") == 0  # delivered again after the restart
     assert consumer.stats.last_error is not None
     assert "store down" in consumer.stats.last_error
 
 
 async def test_unexpected_error_restarts_the_round(log: LocalEventLog, store: EmbeddedStore) -> None:
-    flaky = FlakyStore(store, failures=2, error=RuntimeError("bug in a store"))
+    flaky = FaultyStore(store, first_calls(2, RuntimeError("bug in a store")))
     consumer = Consumer(log, flaky, FAST)  # type: ignore[arg-type]
     await log.append([logged(run_event(1))])
     consumer.start()
@@ -303,3 +270,47 @@ async def test_unexpected_error_restarts_the_round(log: LocalEventLog, store: Em
     assert consumer.stats.last_error == "RuntimeError: bug in a store"
     assert await log.dead_letters(limit=10) == []
     assert await store.get_run(str(uuid.UUID(int=1))) is not None
+
+
+async def test_a_store_that_cannot_write_is_retried_and_nothing_is_dead_lettered(
+    log: LocalEventLog, tmp_path: Path
+) -> None:
+    """A full graph file (SQLite's own SQLITE_FULL, via ``max_page_count``) is a store that cannot
+    write *now*: the consumer waits and retries, nothing is dead-lettered, and ``last_error`` says
+    why. Once there is room again every event is applied."""
+    store = EmbeddedStore(tmp_path / "full.db", min_free_bytes=0)
+    await store.open()
+    pages = await store._call(lambda conn: int(conn.execute("PRAGMA page_count").fetchone()[0]))
+    await store._call(lambda conn: conn.execute(f"PRAGMA max_page_count={pages + 30}"))
+    padded = [run_event(n, job=f"big{n}") for n in range(1, 11)]
+    for event in padded:
+        event["run"]["facets"] = {"pad": {"_producer": "p", "_schemaURL": "s#/$defs/Pad", "x": "x" * 40_000}}
+    await log.append([logged(event) for event in padded])
+    consumer = Consumer(log, store, FAST)
+    consumer.start()
+    try:
+
+        async def retrying() -> bool:
+            return consumer.stats.retries >= 3
+
+        await _eventually(retrying)
+        assert await log.dead_letters(limit=10) == []
+        assert await log.committed("olgraph") < 10
+        assert consumer.stats.last_error is not None
+        assert "database or disk is full" in consumer.stats.last_error
+        with pytest.raises(StoreUnavailable, match="last write failed"):
+            await store.ping()  # /readyz: not ready
+
+        await store._call(lambda conn: conn.execute("PRAGMA max_page_count=1000000"))  # room again
+
+        async def applied() -> bool:
+            return await log.committed("olgraph") == 10
+
+        await _eventually(applied, timeout=30)
+    finally:
+        await consumer.stop()
+    assert await log.dead_letters(limit=10) == []
+    for n in range(1, 11):
+        assert await store.get_run(str(uuid.UUID(int=n))) is not None
+    await store.ping()
+    await store.close()

@@ -1,4 +1,4 @@
-"""The Kafka consumer's pure parts: dead-letter headers, partition back-offs, timings, readiness.
+"""The Kafka consumer's pure parts: dead-letter headers, timings, readiness (back-offs: test_kafka_backoff).
 
 Everything that talks to a broker is tested against a real one in tests/integration/kafka.
 """
@@ -11,13 +11,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from olgraph.config import ConsumerSettings, KafkaConfig
+from olgraph.config import ConsumerSettings, KafkaConfig, Neo4jStoreConfig
 from olgraph.errors import EventLogUnavailable
+from olgraph.ingest.reader import EventReader
 from olgraph.kafka_consumer import (
     MAX_REASON_BYTES,
     KafkaConsumerWorker,
     KafkaTuning,
-    PartitionBackoffs,
     dead_letter_headers,
 )
 from olgraph.metrics import Metrics
@@ -50,54 +50,27 @@ def test_dead_letter_reason_is_utf8_and_bounded() -> None:
     assert dict(dead_letter_headers(record(), "store", wide))["olgraph.reason"].decode("utf-8")
 
 
-def test_backoffs_grow_exponentially_per_partition_and_reset_on_success() -> None:
-    backoffs = PartitionBackoffs(ConsumerSettings(backoff_initial_seconds=1, backoff_max_seconds=5))
-    assert [backoffs.fail("a", now=0.0) for _ in range(4)] == [1.0, 2.0, 4.0, 5.0]
-    assert backoffs.fail("b", now=0.0) == 1.0  # partitions are independent
-    backoffs.succeed("a")
-    assert backoffs.fail("a", now=10.0) == 1.0
-
-
-def test_backoffs_report_each_ended_partition_once() -> None:
-    backoffs = PartitionBackoffs(ConsumerSettings(backoff_initial_seconds=1, backoff_max_seconds=60))
-    assert backoffs.seconds_to_next(now=0.0) is None
-    backoffs.fail("a", now=0.0)
-    backoffs.fail("b", now=0.0)
-    backoffs.fail("b", now=0.0)  # b waits 2 s
-    assert backoffs.waiting() == 2
-    assert backoffs.seconds_to_next(now=0.25) == 0.75
-    assert backoffs.due(now=0.5) == []
-    assert backoffs.due(now=1.0) == ["a"]
-    assert backoffs.due(now=1.5) == []
-    assert backoffs.seconds_to_next(now=1.5) == 0.5
-    assert backoffs.due(now=3.0) == ["b"]
-    assert backoffs.waiting() == 0
-    assert backoffs.seconds_to_next(now=3.0) is None
-
-
-def test_forgotten_partitions_start_afresh() -> None:
-    backoffs = PartitionBackoffs(ConsumerSettings(backoff_initial_seconds=1, backoff_max_seconds=60))
-    backoffs.fail("a", now=0.0)
-    backoffs.fail("a", now=0.0)
-    backoffs.forget(["a", "unknown"])
-    assert backoffs.due(now=100.0) == []
-    assert backoffs.fail("a", now=0.0) == 1.0
-
-
 def test_default_timings_are_consistent() -> None:
     tuning = KafkaTuning()
     # heartbeats well inside the session; the revoke wait fits in the rebalance timeout
     assert tuning.heartbeat_interval_ms * 3 <= tuning.session_timeout_ms
     assert tuning.revoke_wait_seconds * 1000 < tuning.rebalance_timeout_ms
-    # one poll = at most one store attempt per partition (Neo4j gives up after ~10 s), DLQ acks
-    # and a commit: far below the poll interval, so a slow store never gets a member evicted
-    assert tuning.commit_timeout_seconds * 1000 * 2 < tuning.max_poll_interval_ms
+    # one poll = at most one store attempt (Neo4j: the connection timeout plus the write retry
+    # time, ~12 s by default), DLQ acks and a commit: far below the poll interval, so a slow or
+    # unreachable store never gets a member evicted
+    neo4j = Neo4jStoreConfig()
+    store_attempt = neo4j.connection_timeout_seconds + neo4j.write_retry_seconds
+    assert (store_attempt + tuning.commit_timeout_seconds + KafkaConfig().send_timeout_seconds) * 1000 * 2 < (
+        tuning.max_poll_interval_ms
+    )
     assert tuning.poll_timeout_ms < tuning.session_timeout_ms
+    # a topic created after the consumer started is seen within seconds
+    assert tuning.metadata_max_age_ms <= 10_000
 
 
 async def test_a_worker_that_never_started_is_not_ready(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "graph.db")
-    worker = KafkaConsumerWorker(KafkaConfig(), store, ConsumerSettings(), Metrics(), 64)
+    worker = KafkaConsumerWorker(KafkaConfig(), store, ConsumerSettings(), Metrics(), EventReader())
     assert worker.readiness_problem() == "the consumer is not running"
     assert not worker.running
     with pytest.raises(EventLogUnavailable, match="not connected"):
@@ -110,7 +83,9 @@ async def test_start_fails_cleanly_when_no_broker_answers(tmp_path: Path) -> Non
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = KafkaConfig(bootstrap_servers=f"127.0.0.1:{port}")
-    worker = KafkaConsumerWorker(config, EmbeddedStore(tmp_path / "g.db"), ConsumerSettings(), Metrics(), 64)
+    worker = KafkaConsumerWorker(
+        config, EmbeddedStore(tmp_path / "g.db"), ConsumerSettings(), Metrics(), EventReader()
+    )
     with pytest.raises(EventLogUnavailable, match=f"127.0.0.1:{port}"):
         await worker.start()
     assert not worker.running

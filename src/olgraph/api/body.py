@@ -44,21 +44,40 @@ def content_coding(header: str | None) -> str | None:
     return codings[0]
 
 
-async def read_body(request: Request, limits: LimitSettings) -> bytes:
-    """The request body, decompressed, within ``limits``.
+async def read_raw(request: Request, limits: LimitSettings) -> tuple[bytes, str | None]:
+    """The request body as sent (maybe compressed), within ``max_body_bytes``, and its coding.
 
-    Raises ``UnsupportedMediaType`` (415), ``PayloadTooLarge`` (413) or, for a corrupt
-    compressed body, ``InvalidEvent`` (400).
+    Raises ``UnsupportedMediaType`` (415) or ``PayloadTooLarge`` (413). Decompress it with
+    :func:`decompress`, which is CPU work for a worker thread.
     """
     check_content_type(request.headers.get("content-type"))
     coding = content_coding(request.headers.get("content-encoding"))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_body_bytes:
-        raise PayloadTooLarge(f"request body of {declared} bytes exceeds {limits.max_body_bytes}")
+        raise PayloadTooLarge(
+            f"request body of {declared} bytes exceeds {limits.max_body_bytes} (limits.max_body_bytes)"
+        )
     chunks = _capped(request.stream(), limits.max_body_bytes)
+    return b"".join([chunk async for chunk in chunks]), coding
+
+
+async def read_body(request: Request, limits: LimitSettings) -> bytes:
+    """The request body, decompressed, within ``limits`` (on the event loop: small bodies only).
+
+    Raises ``UnsupportedMediaType`` (415), ``PayloadTooLarge`` (413) or, for a corrupt
+    compressed body, ``InvalidEvent`` (400).
+    """
+    raw, coding = await read_raw(request, limits)
+    return decompress(raw, coding, limits.max_decompressed_bytes)
+
+
+def decompress(raw: bytes, coding: str | None, limit: int) -> bytes:
+    """``raw`` decoded from ``coding`` (``None``: as is), refusing output over ``limit`` bytes."""
     if coding is None:
-        return b"".join([chunk async for chunk in chunks])
-    return await inflate(chunks, coding, limits.max_decompressed_bytes)
+        return raw
+    inflater = _Inflater(coding, limit)
+    inflater.feed(raw)
+    return inflater.finish()
 
 
 async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:
@@ -67,7 +86,7 @@ async def _capped(stream: AsyncIterator[bytes], limit: int) -> AsyncIterator[byt
     async for chunk in stream:
         received += len(chunk)
         if received > limit:
-            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes (limits.max_body_bytes)")
         yield chunk
 
 
@@ -76,26 +95,46 @@ async def inflate(chunks: AsyncIterator[bytes], coding: str, limit: int) -> byte
 
     Concatenated gzip members (what ``cat a.gz b.gz`` gives) decompress to their concatenation.
     """
-    out = _CappedOutput(limit)
-    wbits = _WBITS[coding]
-    decompressor = zlib.decompressobj(wbits)
-    try:
-        async for chunk in chunks:
-            data = chunk
+    inflater = _Inflater(coding, limit)
+    async for chunk in chunks:
+        inflater.feed(chunk)
+    return inflater.finish()
+
+
+class _Inflater:
+    """Incremental gzip/deflate decompression with an output cap (bounded memory whatever the ratio)."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.coding = coding
+        self.wbits = _WBITS[coding]
+        self.out = _CappedOutput(limit)
+        self.decompressor = zlib.decompressobj(self.wbits)
+
+    def feed(self, chunk: bytes) -> None:
+        """Decompress one more piece of input."""
+        data = chunk
+        try:
             while data:
-                if decompressor.eof:
-                    if coding == "deflate":
-                        break  # bytes after the zlib stream are not part of the body
-                    decompressor = zlib.decompressobj(wbits)  # the next gzip member
+                if self.decompressor.eof:
+                    if self.coding == "deflate":
+                        return  # bytes after the zlib stream are not part of the body
+                    self.decompressor = zlib.decompressobj(self.wbits)  # the next gzip member
                 # Asking for at most one byte beyond the limit bounds memory whatever the ratio.
-                out.write(decompressor.decompress(data, out.room()))
-                data = decompressor.unused_data if decompressor.eof else decompressor.unconsumed_tail
-        out.write(decompressor.flush())
-    except zlib.error as exc:
-        raise InvalidEvent(f"the body is not valid {coding} data: {exc}") from exc
-    if not decompressor.eof:
-        raise InvalidEvent(f"the {coding} body is truncated")
-    return out.value()
+                self.out.write(self.decompressor.decompress(data, self.out.room()))
+                d = self.decompressor
+                data = d.unused_data if d.eof else d.unconsumed_tail
+        except zlib.error as exc:
+            raise InvalidEvent(f"the body is not valid {self.coding} data: {exc}") from exc
+
+    def finish(self) -> bytes:
+        """Everything decompressed; ``InvalidEvent`` when the stream is cut short."""
+        try:
+            self.out.write(self.decompressor.flush())
+        except zlib.error as exc:
+            raise InvalidEvent(f"the body is not valid {self.coding} data: {exc}") from exc
+        if not self.decompressor.eof:
+            raise InvalidEvent(f"the {self.coding} body is truncated")
+        return self.out.value()
 
 
 class _CappedOutput:
@@ -114,7 +153,9 @@ class _CappedOutput:
         """Append ``data``, refusing once the total exceeds the limit."""
         self.size += len(data)
         if self.size > self.limit:
-            raise PayloadTooLarge(f"decompressed body exceeds {self.limit} bytes")
+            raise PayloadTooLarge(
+                f"decompressed body exceeds {self.limit} bytes (limits.max_decompressed_bytes)"
+            )
         self.parts.append(data)
 
     def value(self) -> bytes:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from olgraph.errors import (
     AuthenticationRequired,
     Conflict,
+    CypherUnsupported,
     EventLogError,
     EventLogUnavailable,
     InvalidEvent,
@@ -44,6 +45,7 @@ STATUS_BY_ERROR: dict[type[OlgraphError], int] = {
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    CypherUnsupported: 501,
     StoreUnavailable: 503,
     NotReady: 503,
     EventLogUnavailable: 503,

@@ -11,22 +11,23 @@ refused element of a batch).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any, Literal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from olgraph.api.auth import get_runtime, require_role
-from olgraph.api.body import read_body
+from olgraph.api.body import decompress, read_raw
 from olgraph.api.errors import status_for
-from olgraph.errors import InvalidEvent, NotReady, OlgraphError, PayloadTooLarge
+from olgraph.config import Settings
+from olgraph.errors import NotReady, OlgraphError
 from olgraph.ingest.event import ParsedEvent
-from olgraph.ingest.kafka_key import kafka_key
-from olgraph.ingest.parse import canonical_json, decode_json, parse_event
-from olgraph.keys import job_key
-from olgraph.log.base import NewEvent
+from olgraph.ingest.reader import ElementOutcome
+from olgraph.log.base import NewEvent, new_event
 from olgraph.runtime import Runtime
 
 REJECT_REASON_BY_STATUS = {
@@ -79,13 +80,19 @@ router = APIRouter(
 )
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+T = TypeVar("T")
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "description": "Not JSON, too deep, or not a storable OpenLineage event (`field` names the problem)"
     },
     401: {"description": "Missing or unknown API key"},
     403: {"description": "The API key lacks the `ingest` role"},
-    413: {"description": "Body, decompressed body, batch or (with Kafka) one event over the limits"},
+    413: {
+        "description": (
+            "Body, decompressed body, batch, JSON values, container size, string length or (with "
+            "Kafka) one event over the limits; the message names the `limits.*` setting"
+        )
+    },
     415: {"description": "Content-Type is not JSON, or an unsupported Content-Encoding"},
     503: {"description": "The event log or Kafka cannot take events now; retry after `Retry-After` seconds"},
 }
@@ -139,15 +146,7 @@ class BatchResult(BaseModel):
 
 def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
     """What the log keeps of an accepted event."""
-    job = job_key(event.job_namespace, event.job_name) if event.job_namespace and event.job_name else None
-    return NewEvent(
-        raw=raw,
-        content_id=event.content_id,
-        kind=event.kind,
-        run_id=event.run_id,
-        job_key=job,
-        kafka_key=kafka_key(event),
-    )
+    return new_event(event, raw)
 
 
 @router.post(
@@ -160,10 +159,9 @@ def logged_form(event: ParsedEvent, raw: bytes) -> NewEvent:
 )
 async def post_event(request: Request, runtime: RuntimeDep) -> Accepted:
     """Log one RunEvent, DatasetEvent or JobEvent; 201 once it is durable."""
-    limits = runtime.settings.limits
-    body = await read_body(request, limits)
-    event = parse_event(decode_json(body, limits.max_json_depth))
-    await runtime.sink.append([logged_form(event, body)])
+    raw, coding = await read_raw(request, runtime.settings.limits)
+    event, logged = await get_ingest_worker(request).read_event(raw, coding)
+    await runtime.sink.append([logged_form(event, logged)])
     runtime.notify_appended()
     runtime.metrics.events_accepted.labels(endpoint="lineage").inc()
     return Accepted(contentId=event.content_id)
@@ -180,30 +178,32 @@ async def post_event(request: Request, runtime: RuntimeDep) -> Accepted:
 )
 async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
     """Log every valid element of a JSON array of events; report the others by index."""
-    limits = runtime.settings.limits
-    # One level more than a single event: the array itself.
-    data = decode_json(await read_body(request, limits), limits.max_json_depth + 1)
-    if not isinstance(data, list):
-        raise InvalidEvent("a batch must be a JSON array of events")
-    if len(data) > limits.max_batch_events:
-        raise PayloadTooLarge(f"a batch may hold at most {limits.max_batch_events} events, got {len(data)}")
+    raw, coding = await read_raw(request, runtime.settings.limits)
+    outcomes = await get_ingest_worker(request).read_batch(raw, coding)
     accepted: list[NewEvent] = []
     failed: list[FailedEvent] = []
-    for index, element in enumerate(data):
-        try:
-            event = parse_event(element)
-        except InvalidEvent as exc:
-            failed.append(FailedEvent(index=index, reason=str(exc), retriable=False))
+    too_large = 0
+    for index, outcome in enumerate(outcomes):
+        if isinstance(outcome, OlgraphError):
+            failed.append(FailedEvent(index=index, reason=str(outcome), retriable=False))
             continue
-        accepted.append(logged_form(event, canonical_json(element)))
+        logged = logged_form(*outcome)
+        refusal = runtime.sink.refusal(logged)  # e.g. over a Kafka message: only this element fails
+        if refusal is not None:
+            failed.append(FailedEvent(index=index, reason=refusal, retriable=False))
+            too_large += 1
+            continue
+        accepted.append(logged)
     if accepted:
         await runtime.sink.append(accepted)
         runtime.notify_appended()
         runtime.metrics.events_accepted.labels(endpoint="batch").inc(len(accepted))
-    if failed:
-        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed))
+    if len(failed) > too_large:
+        runtime.metrics.events_rejected.labels(reason="invalid").inc(len(failed) - too_large)
+    if too_large:
+        runtime.metrics.events_rejected.labels(reason="too_large").inc(too_large)
     summary = BatchSummary(
-        received=len(data),
+        received=len(outcomes),
         successful=len(accepted),
         failed=len(failed),
         retriable=0,
@@ -211,3 +211,46 @@ async def post_batch(request: Request, runtime: RuntimeDep) -> BatchResult:
     )
     status: Literal["success", "partial_success"] = "partial_success" if failed else "success"
     return BatchResult(status=status, summary=summary, failed_events=failed)
+
+
+class IngestWorker:
+    """The CPU part of ingest — decompress, decode, check the limits, redact, validate — in
+    worker threads, so that a large or hostile body never holds up the event loop (and with
+    it ``/healthz``, every other request and, in ``olgraph serve``, the consumer).
+
+    ``threads`` bounds how many bodies are worked on at once; more wait their turn.
+    """
+
+    def __init__(self, settings: Settings, threads: int = 2) -> None:
+        self.reader = settings.event_reader()
+        self.max_decompressed_bytes = settings.limits.max_decompressed_bytes
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="olgraph-ingest")
+
+    async def read_event(self, raw: bytes, coding: str | None) -> tuple[ParsedEvent, bytes]:
+        """One event body → the event and the bytes to log."""
+        return await self._run(self._event, raw, coding)
+
+    async def read_batch(self, raw: bytes, coding: str | None) -> list[ElementOutcome]:
+        """A batch body → one outcome per element."""
+        return await self._run(self._batch, raw, coding)
+
+    def close(self) -> None:
+        """Stop the threads once the work they hold is done."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _run(self, fn: Callable[[bytes, str | None], T], raw: bytes, coding: str | None) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, raw, coding)
+
+    def _event(self, raw: bytes, coding: str | None) -> tuple[ParsedEvent, bytes]:
+        return self.reader.read_event(decompress(raw, coding, self.max_decompressed_bytes))
+
+    def _batch(self, raw: bytes, coding: str | None) -> list[ElementOutcome]:
+        return self.reader.read_batch(decompress(raw, coding, self.max_decompressed_bytes))
+
+
+def get_ingest_worker(request: Request) -> IngestWorker:
+    """The app's :class:`IngestWorker` (made by its lifespan)."""
+    worker = getattr(request.app.state, "ingest_worker", None)
+    if not isinstance(worker, IngestWorker):
+        raise NotReady("olgraph is not started (the app's lifespan has not run)")
+    return worker

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from pydantic import ValidationError
 
 from olgraph.cli._output import fail
 from olgraph.config import Settings, check_serving_security
-from olgraph.errors import InsecureSettings
+from olgraph.errors import InsecureSettings, OlgraphError
 
 if TYPE_CHECKING:
     from olgraph.runtime import Runtime
@@ -47,6 +49,7 @@ def build_settings(
     neo4j_uri: str | None = None,
     neo4j_user: str | None = None,
     neo4j_password: str | None = None,
+    neo4j_create_schema: bool | None = None,
     store_kind: str | None = None,
     default_store_kind: str | None = None,
     log_kind: str | None = None,
@@ -69,7 +72,10 @@ def build_settings(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     store: dict[str, Any] = _given(kind=store_kind or ("neo4j" if neo4j_uri else None))
-    if neo4j := _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password):
+    neo4j = _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password)
+    if neo4j_create_schema:  # only a given flag overrides OLGRAPH_STORE__NEO4J__CREATE_SCHEMA
+        neo4j["create_schema"] = True
+    if neo4j:
         store["neo4j"] = neo4j
     if store:
         overrides["store"] = store
@@ -148,7 +154,8 @@ def server_options(command: F) -> F:
 
 
 def neo4j_options(command: F) -> F:
-    """``--neo4j-uri`` (selects the Neo4j store), ``--neo4j-user`` and ``--neo4j-password``."""
+    """``--neo4j-uri`` (selects the Neo4j store), ``--neo4j-user``, ``--neo4j-password`` and
+    ``--neo4j-create-schema``."""
     return _apply(
         command,
         [
@@ -158,6 +165,13 @@ def neo4j_options(command: F) -> F:
             click.option("--neo4j-user", default=None, help="Neo4j user [env OLGRAPH_STORE__NEO4J__USER]."),
             click.option(
                 "--neo4j-password", default=None, help="Neo4j password [env OLGRAPH_STORE__NEO4J__PASSWORD]."
+            ),
+            click.option(
+                "--neo4j-create-schema",
+                is_flag=True,
+                default=None,
+                help="Create olgraph's schema in a Neo4j database that has none (else such a database "
+                "is refused) [env OLGRAPH_STORE__NEO4J__CREATE_SCHEMA].",
             ),
         ],
     )
@@ -226,32 +240,29 @@ class RepeatFilter(logging.Filter):
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
     """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
 
-    Returns normally (exit status 0) after uvicorn's graceful shutdown, which closes the
-    runtime (store, event log or Kafka producer) through the app's lifespan.
+    The port is bound and the runtime (store, event log or Kafka producer) opened before
+    uvicorn starts, so that a taken port or a store that cannot be opened is one ``Error:``
+    line (exit status 1). Returns normally (exit status 0) after uvicorn's graceful shutdown,
+    then closes the runtime.
     """
-    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
-    from olgraph.runtime import build_runtime  # noqa: PLC0415
-
-    uvicorn_level = configure_logging(log_level.lower())
-    runtime = build_runtime(settings)
-    config = uvicorn.Config(
-        create_app(settings, runtime=runtime),
-        host=settings.server.host,
-        port=settings.server.port,
-        log_level=uvicorn_level,
-        access_log=False,
-        lifespan="on",
+    # Bound before anything else starts, so a taken port is one line, not uvicorn's traceback.
+    listener = bind_listener(settings.server.host, settings.server.port)
+    marquez = (
+        bind_listener(settings.server.host, settings.marquez.port, option="--marquez-port")
+        if settings.marquez.port is not None
+        else None
     )
-    marquez = _marquez_server(settings, runtime, uvicorn_level)
+    uvicorn_level = configure_logging(log_level.lower())
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
     # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
     # stop by a supervisor (systemd, Kubernetes) exit 0 after that graceful shutdown too.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(uvicorn.Server(config), settings, startup_line, marquez))
+            asyncio.run(_serve(listener, settings, uvicorn_level, startup_line, marquez))
     finally:
         signal.signal(signal.SIGTERM, previous)
+        listener.close()
     click.echo("olgraph stopped", err=True)
 
 
@@ -263,6 +274,70 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
+def bind_listener(host: str, port: int, option: str = "--port") -> socket.socket:
+    """A TCP socket bound to ``host:port`` for the server, or a one-line error (exit status 1).
+
+    The message names the address and what to do, e.g. ``Error: port 5000 on 127.0.0.1 is
+    already in use (another olgraph?); stop what listens there or choose another with --port``.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise fail(f"cannot listen on {host}: {exc.strerror}", code=1) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise fail(
+                f"port {port} on {host} is already in use (another olgraph?); "
+                f"stop what listens there or choose another with {option}",
+                code=1,
+            ) from exc
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", code=1) from exc
+    return sock
+
+
+async def _serve(
+    listener: socket.socket,
+    settings: Settings,
+    uvicorn_level: str,
+    startup_line: StartupLine,
+    marquez: socket.socket | None = None,
+) -> None:
+    """Open the runtime (a failure is one line, exit status 1), then serve until stopped."""
+    from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
+    from olgraph.runtime import build_runtime  # noqa: PLC0415
+
+    runtime = build_runtime(settings)
+    try:
+        await runtime.start()
+    except OlgraphError as exc:
+        raise fail(f"cannot start: {' '.join(str(exc).split())}", code=1) from exc
+    try:
+        app = create_app(settings, runtime=runtime, runtime_started=True)
+        config = uvicorn.Config(app, log_level=uvicorn_level, access_log=False, lifespan="on")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve(sockets=[listener]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.02)
+        if server.started:
+            port = _bound_port(server, settings.server.port)
+            click.echo(startup_line(settings, settings.server.host, port))
+        if marquez is not None and not task.done():
+            await _serve_follower(
+                server, _marquez_server(settings, runtime, uvicorn_level), marquez, settings
+            )
+        await task
+    finally:
+        await runtime.stop()
+        if marquez is not None:
+            marquez.close()
+
+
 class _Follower(uvicorn.Server):
     """A second server in the process: the first one handles the signals and tells it to stop."""
 
@@ -271,52 +346,29 @@ class _Follower(uvicorn.Server):
         yield
 
 
-def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Follower | None:
-    """The Marquez-compatible API's server, sharing ``runtime``; None when it is off."""
-    if settings.marquez.port is None:
-        return None
+def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Follower:
+    """The Marquez-compatible API's server, sharing the started ``runtime``."""
     from olgraph.api.marquez.app import create_marquez_app  # noqa: PLC0415
 
     app = create_marquez_app(settings, runtime=runtime, owns_runtime=False)
-    config = uvicorn.Config(
-        app,
-        host=settings.server.host,
-        port=settings.marquez.port,
-        log_level=log_level,
-        access_log=False,
-        lifespan="off",  # the runtime is the main app's, opened and closed by its lifespan
-    )
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
     return _Follower(config)
 
 
-async def _started(server: uvicorn.Server, task: asyncio.Task[None]) -> bool:
-    while not server.started and not task.done():
-        await asyncio.sleep(0.02)
-    return server.started
-
-
-async def _serve(
-    server: uvicorn.Server, settings: Settings, startup_line: StartupLine, marquez: _Follower | None = None
+async def _serve_follower(
+    server: uvicorn.Server, follower: _Follower, listener: socket.socket, settings: Settings
 ) -> None:
-    task = asyncio.create_task(server.serve())
-    if await _started(server, task):
-        port = _bound_port(server, settings.server.port)
-        click.echo(startup_line(settings, settings.server.host, port))
-    if marquez is not None and not task.done():
-        await _serve_follower(server, marquez, settings)
-    await task
-
-
-async def _serve_follower(server: uvicorn.Server, follower: _Follower, settings: Settings) -> None:
     """Run the Marquez-compatible server until the main one is told to stop (a signal), then
-    stop it first: the main server's shutdown closes the runtime both share."""
-    task = asyncio.create_task(follower.serve())
-    if await _started(follower, task):
-        port = _bound_port(follower, settings.marquez.port or 0)
+    stop it first: the runtime both share is closed after the main one stops."""
+    task = asyncio.create_task(follower.serve(sockets=[listener]))
+    while not follower.started and not task.done():
+        await asyncio.sleep(0.02)
+    if follower.started:
+        port = int(listener.getsockname()[1])
         click.echo(f"Marquez-compatible API (Marquez 0.50) on {listening_url(settings.server.host, port)}")
     while not server.should_exit and not task.done():
         await asyncio.sleep(0.05)
-    follower.should_exit = server.should_exit = True  # a follower that could not start stops both
+    follower.should_exit = server.should_exit = True  # a follower that stopped stops both
     await task
 
 

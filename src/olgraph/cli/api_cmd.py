@@ -106,6 +106,7 @@ def api_command(
     neo4j_uri: str | None,
     neo4j_user: str | None,
     neo4j_password: str | None,
+    neo4j_create_schema: bool | None,
     data_dir: Path | None,
     log_level: str,
 ) -> None:
@@ -121,6 +122,7 @@ def api_command(
             neo4j_uri=neo4j_uri,
             neo4j_user=neo4j_user,
             neo4j_password=neo4j_password,
+            neo4j_create_schema=neo4j_create_schema,
             data_dir=data_dir,
         )
     )

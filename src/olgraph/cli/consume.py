@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,7 @@ def build_consume_settings(
     neo4j_uri: str | None = None,
     neo4j_user: str | None = None,
     neo4j_password: str | None = None,
+    neo4j_create_schema: bool | None = None,
     data_dir: Path | None = None,
 ) -> Settings:
     """Settings from the environment, overridden by the options given.
@@ -82,7 +84,10 @@ def build_consume_settings(
         bootstrap_servers=kafka_bootstrap, topic=topic, dead_letter_topic=dead_letter_topic, group_id=group
     )
     store_group: dict[str, Any] = _given(kind=store)
-    if neo4j := _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password):
+    neo4j = _given(uri=neo4j_uri, user=neo4j_user, password=neo4j_password)
+    if neo4j_create_schema:
+        neo4j["create_schema"] = True
+    if neo4j:
         store_group["neo4j"] = neo4j
     overrides: dict[str, Any] = {"log": {"kind": "kafka", "kafka": kafka}, "store": store_group}
     if data_dir is not None:
@@ -117,15 +122,35 @@ def readiness_probes(store: GraphStore, worker: KafkaConsumerWorker) -> dict[str
     return {"store": store.ping, "kafka": kafka, "consumer": consumer}
 
 
+async def _unless_stopping(action: Callable[[], Awaitable[None]], stopping: asyncio.Event) -> bool:
+    """Run ``action``; cancel it when a stop is requested first. True when it finished."""
+    task = asyncio.ensure_future(action())
+    waiter = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return False
+    task.result()  # re-raises what the action raised
+    return True
+
+
 async def _retry_until(
     action: Callable[[], Awaitable[None]], what: str, settings: Settings, stopping: asyncio.Event
 ) -> bool:
-    """Run ``action`` until it succeeds (True) or a stop is requested (False), backing off."""
+    """Run ``action`` until it succeeds (True) or a stop is requested (False), backing off.
+
+    A stop also interrupts an attempt in progress (opening a store that does not answer can
+    take a while), so SIGTERM is honoured at once while Neo4j or Kafka is unreachable.
+    """
     attempt = 0
     while not stopping.is_set():
         try:
-            await action()
-            return True
+            return await _unless_stopping(action, stopping)
         except OlgraphError as exc:
             if not exc.retriable:
                 raise
@@ -143,7 +168,7 @@ async def _consume(settings: Settings, health_host: str, health_port: int) -> in
     """Run until SIGTERM/SIGINT (exit status 0) or until the consumer fails (1)."""
     metrics, store = Metrics(), build_store(settings)
     worker = KafkaConsumerWorker(
-        settings.log.kafka, store, settings.consumer, metrics, settings.limits.max_json_depth
+        settings.log.kafka, store, settings.consumer, metrics, settings.event_reader()
     )
     stopping = asyncio.Event()
 

@@ -64,6 +64,7 @@ def serve_command(
     neo4j_uri: str | None,
     neo4j_user: str | None,
     neo4j_password: str | None,
+    neo4j_create_schema: bool | None,
     retention_days: int | None,
     log_level: str,
 ) -> None:
@@ -76,6 +77,7 @@ def serve_command(
         neo4j_uri=neo4j_uri,
         neo4j_user=neo4j_user,
         neo4j_password=neo4j_password,
+        neo4j_create_schema=neo4j_create_schema,
         retention_days=retention_days,
         # An OLGRAPH_LOG__KIND=kafka meant for `olgraph api` must not turn serve into an API replica.
         log_kind="local",

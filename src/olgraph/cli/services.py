@@ -1,17 +1,25 @@
 """``olgraph services up|down|status [SERVICE...]``: the local development servers, without Docker.
 
-Example::
+Each service takes another port when its default one is taken, so take addresses from what
+these commands print, never from the defaults. ``--env`` prints them as shell settings that the
+olgraph commands read::
 
     $ olgraph services up
-    neo4j bolt://127.0.0.1:7687 (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
     kafka 127.0.0.1:9092
     $ olgraph services status neo4j
-    neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)
+    neo4j bolt://127.0.0.1:7687 running user neo4j password Gx3… (browser: http://127.0.0.1:7474/browser/)
+    $ eval "$(olgraph services up neo4j --env)"   # then `olgraph serve` uses that Neo4j
+
+Neo4j requires authentication: the password is generated on its first start and kept in
+``<cache>/neo4j/password`` (mode 0600); ``--env`` exports it as ``OLGRAPH_STORE__NEO4J__USER``
+and ``OLGRAPH_STORE__NEO4J__PASSWORD`` (or pass ``--neo4j-user``/``--neo4j-password``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -35,6 +43,15 @@ def _service_options(func: F) -> F:
     return _names_argument(_cache_dir_option(func))
 
 
+_env_option = click.option(
+    "--env",
+    "as_env",
+    is_flag=True,
+    help="Print shell `export` lines of the OLGRAPH_* settings that point olgraph at the services "
+    '(eval "$(olgraph services up --env)").',
+)
+
+
 @click.group("services")
 def services() -> None:
     """Run the local services that development and the tests use (SERVICE: neo4j, kafka; default all)."""
@@ -42,12 +59,13 @@ def services() -> None:
 
 @services.command("up")
 @_service_options
-def up_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
+@_env_option
+def up_command(names: tuple[str, ...], cache_dir: Path | None, as_env: bool) -> None:
     """Fetch (first run only) and start each SERVICE; print where it listens."""
     for name, launcher in _select(names).items():
         with _reporting(name):
             info = launcher.up(cache_dir)
-        click.echo(_describe(name, info))
+        click.echo(shell_settings(name, info) if as_env else _describe(name, info))
 
 
 @services.command("down")
@@ -62,14 +80,21 @@ def down_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
 
 @services.command("status")
 @_service_options
-def status_command(names: tuple[str, ...], cache_dir: Path | None) -> None:
+@_env_option
+def status_command(names: tuple[str, ...], cache_dir: Path | None, as_env: bool) -> None:
     """Print whether each SERVICE runs, and where."""
     for name, launcher in _select(names).items():
         with _reporting(name):
             info = launcher.status(cache_dir)
-        click.echo(
-            _describe(name, info, " running") if info is not None and info.running else f"{name} stopped"
-        )
+        running = info is not None and info.running
+        if as_env and info is not None and running:
+            click.echo(shell_settings(name, info))
+        elif as_env:
+            raise click.ClickException(f"{name} is not running (start it with: olgraph services up {name})")
+        else:
+            click.echo(
+                _describe(name, info, " running") if info is not None and running else f"{name} stopped"
+            )
 
 
 def _select(names: tuple[str, ...]) -> dict[str, Launcher]:
@@ -92,7 +117,31 @@ def _reporting(name: str) -> Iterator[None]:
         raise click.ClickException(f"{name}: {exc}") from exc
 
 
+def shell_settings(name: str, info: ServiceInfo) -> str:
+    """``export`` lines of the settings that point olgraph's commands at a running service.
+
+    The dev Neo4j is olgraph's own, so creating olgraph's schema there is allowed.
+
+    >>> print(shell_settings("kafka", ServiceInfo("kafka", "127.0.0.1:9092", None, 1, True)))
+    export OLGRAPH_LOG__KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092
+    """
+    if name == "neo4j":
+        settings = {
+            "OLGRAPH_STORE__KIND": "neo4j",
+            "OLGRAPH_STORE__NEO4J__URI": info.uri,
+            "OLGRAPH_STORE__NEO4J__CREATE_SCHEMA": "true",
+        }
+        # credentials: the dev server's generated password
+        user, password = info.user, info.password
+        if user and password:
+            settings |= {"OLGRAPH_STORE__NEO4J__USER": user, "OLGRAPH_STORE__NEO4J__PASSWORD": password}
+    else:
+        settings = {"OLGRAPH_LOG__KAFKA__BOOTSTRAP_SERVERS": info.uri}
+    return "\n".join(f"export {key}={shlex.quote(value)}" for key, value in settings.items())
+
+
 def _describe(name: str, info: ServiceInfo, suffix: str = "") -> str:
-    """``neo4j bolt://127.0.0.1:7687 running (browser: http://127.0.0.1:7474/browser/)``."""
+    """``neo4j bolt://127.0.0.1:7687 running user neo4j password PW (browser: http://…/browser/)``."""
+    credentials = f" user {info.user} password {info.password}" if info.user and info.password else ""
     ui = f" (browser: {info.ui_url})" if info.ui_url else ""
-    return f"{name} {info.uri}{suffix}{ui}"
+    return f"{name} {info.uri}{suffix}{credentials}{ui}"

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -41,14 +42,16 @@ JsonDict = dict[str, Any]
 
 
 def _import_sync() -> ModuleType:
-    """The sync module; it needs MLflow, which only the ``mlflow`` extra installs."""
+    """The sync module; it needs MLflow and the plugins' distribution (olgraph-integrations[mlflow])."""
     try:
         from olgraph.integrations.mlflow import sync  # noqa: PLC0415 - MLflow is optional
     except ModuleNotFoundError as exc:
-        if (exc.name or "").split(".")[0] != "mlflow":
+        missing = exc.name or ""
+        if missing.split(".")[0] != "mlflow" and not missing.startswith("olgraph.integrations"):
             raise
         raise fail(
-            "olgraph sync mlflow needs MLflow: install olgraph[mlflow] (pip install 'olgraph[mlflow]')"
+            "olgraph sync mlflow needs MLflow and olgraph's MLflow plugin: install "
+            "olgraph-integrations[mlflow] (from a checkout: pip install './integrations[mlflow]')"
         ) from exc
     return sync
 
@@ -365,6 +368,10 @@ def sync_mlflow_command(
 ) -> None:
     """See SYNC_MLFLOW_HELP (click shows it)."""
     sync = _import_sync()
+    for option, uri in (("--tracking-uri", tracking_uri), ("--registry-uri", registry_uri)):
+        problem = missing_local_store(uri) if uri else None
+        if problem:
+            raise fail(f"{option} {uri}: {problem}")
     source = sync.Source(tracking_uri, registry_uri or tracking_uri, page_size)
     client = OlgraphClient(url, api_key, read_api_key, timeout, retries)
     settings = RunSettings(
@@ -380,6 +387,34 @@ def sync_mlflow_command(
         raise fail(str(exc)) from exc
     finally:
         client.close()
+
+
+def missing_local_store(uri: str) -> str | None:
+    """Why ``uri`` names no existing local MLflow store, or None (servers are checked by answering).
+
+    MLflow creates a missing SQLite database or file store on first use, so a mistyped path
+    would be synced as an empty MLflow (and every model synced before marked deleted).
+
+    >>> missing_local_store("http://mlflow:5000") is None
+    True
+    >>> missing_local_store("sqlite:////nonexistent/mlflow.db")
+    'no such MLflow database: /nonexistent/mlflow.db (MLflow would create an empty one)'
+    """
+    scheme, _, rest = uri.partition("://")
+    if scheme == "sqlite":
+        database = rest.removeprefix("/").partition("?")[0]
+        if database in ("", ":memory:"):
+            return "an in-memory database holds nothing to sync"
+        path = Path(database)
+        what = "database"
+    elif scheme == "file" or not rest:  # file:///path, or a plain path: MLflow's file store
+        path = Path(rest if scheme == "file" else uri)
+        what = "file store"
+    else:
+        return None
+    if path.exists():
+        return None
+    return f"no such MLflow {what}: {path} (MLflow would create an empty one)"
 
 
 @dataclass(frozen=True)

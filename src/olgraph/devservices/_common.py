@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -46,13 +46,20 @@ class ServiceInfo:
     started: bool = False
     ui_url: str | None = None
     """A web UI for people, when the service has one (Neo4j Browser)."""
+    user: str | None = None
+    password: str | None = None
+    """Credentials clients need (Neo4j's generated password), when the service has any."""
 
 
 class Launcher(Protocol):
     """What the CLI needs from a service launcher module (see ``olgraph.devservices.neo4j``)."""
 
-    def up(self, cache_dir: Path | None = None) -> ServiceInfo:
-        """Start the service unless it already runs; return where it listens."""
+    def up(self, cache_dir: Path | None = None, *, any_port: bool = False) -> ServiceInfo:
+        """Start the service unless it already runs; return where it listens.
+
+        ``any_port``: free ports of the system's choosing instead of the service's defaults
+        (what the test suite wants: its servers never take 7687 or 9092).
+        """
         ...
 
     def down(self, cache_dir: Path | None = None) -> bool:
@@ -192,10 +199,15 @@ def run_maven(project_dir: Path, goals: list[str], java_home: Path, log_path: Pa
 # --- ports -----------------------------------------------------------------------------------------
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on ``host:port`` (SO_REUSEADDR, like the JVM's server sockets)."""
+def port_is_free(port: int, host: str = "127.0.0.1", *, reuse_address: bool = True) -> bool:
+    """True when nothing listens on ``host:port``.
+
+    With ``reuse_address`` (SO_REUSEADDR, as most JVM server sockets bind) connections lingering
+    in TIME_WAIT do not count; without it they do (Neo4j's HTTP server cannot bind over them).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_address:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -204,9 +216,9 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def choose_port(preferred: int, taken: Iterable[int] = (), host: str = "127.0.0.1") -> int:
-    """Return ``preferred`` if it is free and not in ``taken``, else a free ephemeral port."""
+    """Return ``preferred`` if it is free and not in ``taken``, else (or for 0) a free ephemeral port."""
     excluded = set(taken)
-    if preferred not in excluded and port_is_free(preferred, host):
+    if preferred and preferred not in excluded and port_is_free(preferred, host):
         return preferred
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -228,7 +240,7 @@ def reuse_ports(record: Path, defaults: Mapping[str, int], host: str = "127.0.0.
     chosen: dict[str, int] = {}
     for name, default in defaults.items():
         preferred = remembered.get(name)
-        if not isinstance(preferred, int) or not 0 < preferred < 65536:
+        if not isinstance(preferred, int) or not 0 < preferred < 65536:  # 0 default: any free port
             preferred = default
         chosen[name] = choose_port(preferred, taken=chosen.values(), host=host)
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -243,6 +255,48 @@ def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 1.0) -> bo
             return True
     except OSError:
         return False
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the socket listening on TCP ``port`` (Linux ``/proc``).
+
+    None where that cannot be told (no ``/proc``, or no permission to look at ``pid``'s file
+    descriptors): callers then rely on a protocol-level check alone.
+    """
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return None
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except PermissionError:
+        return None
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink(fd)
+        except OSError:  # closed meanwhile (the listing's own descriptor, for one)
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the sockets in state LISTEN on ``port`` (IPv4 and IPv6), or None without ``/proc``."""
+    inodes: set[str] = set()
+    found_table = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            continue
+        found_table = True
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes if found_table else None
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -346,6 +400,24 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def secret_file(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in ``path`` (mode 0600), made with ``make()`` and written on first use."""
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        text = ""
+    if text:
+        path.chmod(0o600)
+        return text
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret + "\n")
+    path.chmod(0o600)
+    return secret
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:

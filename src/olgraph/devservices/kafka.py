@@ -38,6 +38,7 @@ from olgraph.devservices._common import (
     find_java_home,
     is_our_process,
     java_major_version,
+    listens_on,
     port_accepts,
     process_alive,
     progress,
@@ -325,19 +326,23 @@ def ensure_jars(paths: KafkaPaths, java_home: Path) -> None:
     fetch_jars(paths.root, paths.lib, render_pom(), f"Kafka {KAFKA_VERSION}", java_home)
 
 
-def broker_answers(bootstrap_servers: str, timeout: float = 5.0) -> bool:
-    """True when an aiokafka admin client gets cluster metadata naming a broker at ``bootstrap_servers``."""
+def broker_answers(bootstrap_servers: str, timeout: float = 5.0, cluster_id: str | None = None) -> bool:
+    """True when an aiokafka admin client gets cluster metadata naming a broker at ``bootstrap_servers``
+    (and, when ``cluster_id`` is given, the cluster is that one: our broker, not another's)."""
     try:
-        return _run_coroutine(_describe_cluster(bootstrap_servers, timeout), timeout + 5.0)
+        return _run_coroutine(_describe_cluster(bootstrap_servers, timeout, cluster_id), timeout + 5.0)
     except Exception:  # any client failure means "not ready yet"
         return False
 
 
-def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> ServiceInfo:
+def up(
+    cache_dir: Path | None = None, timeout: float = START_TIMEOUT, *, any_port: bool = False
+) -> ServiceInfo:
     """Start the local Kafka broker unless it already runs, and wait until a client gets metadata.
 
     Idempotent: a healthy running broker is returned as is (``started=False``). A restart in the
     same cache dir keeps the topics, committed offsets and (when still free) the ports.
+    ``any_port``: free ports instead of 9092/9093 on a first start.
     Raises :class:`ServiceError` when no Java 17/21 JDK or ``mvn`` is found, the fetch or the storage
     format fails, or the broker does not answer within ``timeout`` seconds (log tails in the message).
     """
@@ -349,7 +354,7 @@ def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> Service
             return _info(state, running=True)
         java_home = find_java_home(JAVA_VERSIONS, os.environ.get("JAVA_HOME"))
         ensure_jars(paths, java_home)
-        state = _start(paths, java_home)
+        state = _start(paths, java_home, any_port=any_port)
         try:
             waited = _wait_ready(paths, state, timeout)
         except ServiceError:
@@ -382,8 +387,9 @@ def status(cache_dir: Path | None = None) -> ServiceInfo | None:
     return _info(state, running=_is_our_server(state, paths))
 
 
-def _start(paths: KafkaPaths, java_home: Path) -> KafkaState:
-    ports = reuse_ports(paths.ports_file, {"port": DEFAULT_PORT, "controller_port": DEFAULT_CONTROLLER_PORT})
+def _start(paths: KafkaPaths, java_home: Path, *, any_port: bool = False) -> KafkaState:
+    defaults = {"port": DEFAULT_PORT, "controller_port": DEFAULT_CONTROLLER_PORT}
+    ports = reuse_ports(paths.ports_file, dict.fromkeys(defaults, 0) if any_port else defaults)
     for folder in (paths.data, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     paths.server_properties.write_text(
@@ -423,7 +429,14 @@ def _wait_ready(paths: KafkaPaths, state: KafkaState, timeout: float) -> float:
     while True:
         if not process_alive(state.pid):
             raise ServiceError(f"kafka (pid {state.pid}) exited during start-up\n{_log_tails(paths)}")
-        if port_accepts(state.port) and broker_answers(state.bootstrap_servers):
+        # Ours, not a broker another process runs on the port: the listening socket is our
+        # process's and the cluster id is the one we formatted.
+        ours = listens_on(state.pid, state.port)
+        if (
+            ours is not False
+            and port_accepts(state.port)
+            and broker_answers(state.bootstrap_servers, cluster_id=state.cluster_id)
+        ):
             return time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise ServiceError(
@@ -433,7 +446,7 @@ def _wait_ready(paths: KafkaPaths, state: KafkaState, timeout: float) -> float:
         time.sleep(0.5)
 
 
-async def _describe_cluster(bootstrap_servers: str, timeout: float) -> bool:
+async def _describe_cluster(bootstrap_servers: str, timeout: float, cluster_id: str | None = None) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient  # noqa: PLC0415 - keep aiokafka off the CLI's import
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
@@ -444,6 +457,8 @@ async def _describe_cluster(bootstrap_servers: str, timeout: float) -> bool:
         await admin.close()
     host, _, port = bootstrap_servers.rpartition(":")
     brokers = cluster.get("brokers", [])
+    if cluster_id is not None and cluster.get("cluster_id") != cluster_id:
+        return False
     return any(b.get("host") == host and str(b.get("port")) == port for b in brokers)
 
 

@@ -8,11 +8,18 @@ Layout under ``<services cache>/neo4j/`` (see :func:`olgraph.devservices._common
     instance/console.log          the JVM's stdout and stderr
     state.json                    pid and ports of the running server
     ports.json                    the last ports used, preferred on the next start
+    password                      the generated password of user ``neo4j`` (mode 0600)
+
+The server requires authentication: on the first start the launcher generates a password,
+keeps it in ``password`` and sets it as the initial password of user ``neo4j`` before the
+database exists (``neo4j-admin dbms set-initial-password``), so there is no moment with a
+default password. A database created by an older, auth-less launcher still has the default
+password; the launcher changes it to the generated one on its first start with auth.
 
 Example::
 
     info = up()  # fetches jars on first use, starts, waits for ``RETURN 1``
-    print(info.uri)  # bolt://127.0.0.1:7687
+    print(info.uri, info.user, info.password)  # bolt://127.0.0.1:7687 neo4j <generated>
     down()
 """
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -27,21 +35,26 @@ from pathlib import Path
 from typing import Any
 
 from neo4j import GraphDatabase
-from neo4j.exceptions import DriverError, Neo4jError
+from neo4j.exceptions import AuthError, DriverError, Neo4jError
 
 from olgraph.devservices._common import (
     ServiceInfo,
+    choose_port,
     fetch_jars,
     file_lock,
     find_java_home,
     is_our_process,
     java_major_version,
+    listens_on,
     port_accepts,
+    port_is_free,
     process_alive,
     progress,
     read_json,
     remove_file,
     reuse_ports,
+    run_logged,
+    secret_file,
     services_root,
     spawn_detached,
     tail,
@@ -57,6 +70,11 @@ BROWSER_VERSION = "5.24.0"
 # Maven 3.8's built-in default (2.8) predates useful fixes; pin a current release.
 DEPENDENCY_PLUGIN_VERSION = "3.8.1"
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+USER = "neo4j"
+DEFAULT_PASSWORD = "neo4j"  # noqa: S105 - Neo4j's documented default, replaced at once
+"""What Neo4j gives user ``neo4j`` when no initial password was set (it must be changed)."""
+ADMIN_TIMEOUT = 120.0
 JAVA_VERSIONS = (17, 21)  # Neo4j 5.26 runs on these only
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
@@ -120,6 +138,20 @@ class Neo4jPaths:
     def state_file(self) -> Path:
         """Pid and ports of the running server."""
         return self.root / "state.json"
+
+    @property
+    def password_file(self) -> Path:
+        """The generated password of user ``neo4j`` (mode 0600)."""
+        return self.root / "password"
+
+    @property
+    def system_database(self) -> Path:
+        """Where the system database (users and their passwords) lives once created."""
+        return self.instance / "data" / "databases" / "system"
+
+    def password(self) -> str:
+        """The password, generated and stored on first use."""
+        return secret_file(self.password_file, lambda: secrets.token_urlsafe(18))
 
 
 @dataclass(frozen=True)
@@ -204,9 +236,9 @@ def render_pom(version: str = NEO4J_VERSION) -> str:
 
 
 def render_conf(instance_dir: Path, bolt_port: int, http_port: int) -> str:
-    """``neo4j.conf`` for a loopback-only, auth-less development server."""
+    """``neo4j.conf`` for a loopback-only development server that requires authentication."""
     settings = {
-        "dbms.security.auth_enabled": "false",
+        "dbms.security.auth_enabled": "true",
         "server.default_listen_address": HOST,
         "server.default_advertised_address": HOST,
         "server.bolt.enabled": "true",
@@ -263,23 +295,70 @@ def ensure_jars(paths: Neo4jPaths, java_home: Path) -> None:
     fetch_jars(paths.root, paths.lib, render_pom(), f"Neo4j {NEO4J_VERSION}", java_home)
 
 
-def bolt_answers(uri: str, timeout: float = 5.0) -> bool:
-    """True when the server at ``uri`` (auth disabled) answers ``RETURN 1``."""
+def bolt_answers(uri: str, timeout: float = 5.0, auth: tuple[str, str] | None = None) -> bool:
+    """True when the server at ``uri`` answers ``RETURN 1`` with ``auth``.
+
+    Raises :class:`AuthError` when it answers but refuses the credentials.
+    """
     try:
         with (
-            GraphDatabase.driver(uri, auth=None, connection_timeout=timeout) as driver,
+            GraphDatabase.driver(uri, auth=auth, connection_timeout=timeout) as driver,
             driver.session() as session,
         ):
             record = session.run("RETURN 1 AS ok").single(strict=True)
             return bool(record["ok"] == 1)
+    except AuthError:
+        raise
     except (DriverError, Neo4jError, OSError):
         return False
 
 
-def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> ServiceInfo:
+def set_initial_password(paths: Neo4jPaths, java_home: Path) -> None:
+    """Give user ``neo4j`` the generated password before the system database is created.
+
+    Neo4j reads it on the database's very first start; once the database exists this does
+    nothing (:func:`_change_default_password` covers databases made without it).
+    """
+    if paths.system_database.exists():
+        return
+    env = {**os.environ, "JAVA_HOME": str(java_home), "NEO4J_HOME": str(paths.instance)}
+    env["NEO4J_CONF"] = str(paths.conf_dir)
+    argv = [
+        str(java_home / "bin" / "java"),
+        "-cp",
+        f"{paths.lib}{os.sep}*",
+        ADMIN_TOOL,
+        "dbms",
+        "set-initial-password",
+        paths.password(),
+    ]
+    run_logged(argv, env, paths.instance / "logs" / "set-initial-password.log", ADMIN_TIMEOUT)
+
+
+def _change_default_password(uri: str, password: str) -> bool:
+    """Change the default password of a database made before authentication was on; False when
+    the default password does not work either (someone set another one)."""
+    try:
+        with (
+            GraphDatabase.driver(uri, auth=(USER, DEFAULT_PASSWORD), connection_timeout=5.0) as driver,
+            driver.session(database="system") as session,
+        ):
+            session.run(
+                "ALTER CURRENT USER SET PASSWORD FROM $old TO $new", old=DEFAULT_PASSWORD, new=password
+            ).consume()
+    except AuthError:
+        return False
+    progress("neo4j: changed the default password of the existing database to the generated one")
+    return True
+
+
+def up(
+    cache_dir: Path | None = None, timeout: float = START_TIMEOUT, *, any_port: bool = False
+) -> ServiceInfo:
     """Start the local Neo4j server unless it already runs, and wait until it answers queries.
 
-    Idempotent: a healthy running server is returned as is (``started=False``).
+    Idempotent: a healthy running server is returned as is (``started=False``). ``any_port``:
+    free ports instead of 7687/7474 on a first start (later starts reuse the ports they had).
     Raises :class:`ServiceError` when no Java 17/21 JDK or ``mvn`` is found, the fetch fails, or the
     server does not answer ``RETURN 1`` within ``timeout`` seconds (the log tail is in the message).
     """
@@ -288,10 +367,10 @@ def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> Service
         state = Neo4jState.from_json(read_json(paths.state_file))
         if state is not None and _is_our_server(state, paths):
             _wait_ready(paths, state, timeout)
-            return _info(state, running=True)
+            return _info(state, paths, running=True)
         java_home = find_java_home(JAVA_VERSIONS, os.environ.get("JAVA_HOME"))
         ensure_jars(paths, java_home)
-        state = _start(paths, java_home)
+        state = _start(paths, java_home, any_port=any_port)
         try:
             waited = _wait_ready(paths, state, timeout)
         except ServiceError:
@@ -299,7 +378,7 @@ def up(cache_dir: Path | None = None, timeout: float = START_TIMEOUT) -> Service
             remove_file(paths.state_file)
             raise
         progress(f"neo4j ready on {state.bolt_uri} after {waited:.1f}s")
-        return _info(state, running=True, started=True)
+        return _info(state, paths, running=True, started=True)
 
 
 def down(cache_dir: Path | None = None) -> bool:
@@ -321,16 +400,23 @@ def status(cache_dir: Path | None = None) -> ServiceInfo | None:
     state = Neo4jState.from_json(read_json(paths.state_file))
     if state is None:
         return None
-    return _info(state, running=_is_our_server(state, paths))
+    return _info(state, paths, running=_is_our_server(state, paths))
 
 
-def _start(paths: Neo4jPaths, java_home: Path) -> Neo4jState:
+def _start(paths: Neo4jPaths, java_home: Path, *, any_port: bool = False) -> Neo4jState:
     # The last run's ports (kept in ports.json by down()) first: a restarted server keeps its address.
-    ports = reuse_ports(paths.root / "ports.json", {"bolt": DEFAULT_BOLT_PORT, "http": DEFAULT_HTTP_PORT})
+    defaults = {"bolt": 0, "http": 0} if any_port else {"bolt": DEFAULT_BOLT_PORT, "http": DEFAULT_HTTP_PORT}
+    ports = reuse_ports(paths.root / "ports.json", defaults)
     bolt_port, http_port = ports["bolt"], ports["http"]
+    if not port_is_free(http_port, reuse_address=False):
+        # Neo4j's HTTP server cannot bind over TIME_WAIT connections (left by Browser clients
+        # of the last run); Bolt, the address clients keep, can. Move only the HTTP port.
+        http_port = choose_port(0, taken=[bolt_port])
+        write_json(paths.root / "ports.json", {"bolt": bolt_port, "http": http_port})
     for folder in (paths.conf_dir, paths.instance / "data", paths.instance / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
     (paths.conf_dir / "neo4j.conf").write_text(render_conf(paths.instance, bolt_port, http_port))
+    set_initial_password(paths, java_home)
     remove_file(paths.console_log)
     env = {k: v for k, v in os.environ.items() if k not in {"NEO4J_HOME", "NEO4J_CONF"}}
     env["JAVA_HOME"] = str(java_home)
@@ -345,11 +431,18 @@ def _start(paths: Neo4jPaths, java_home: Path) -> Neo4jState:
 
 
 def _wait_ready(paths: Neo4jPaths, state: Neo4jState, timeout: float) -> float:
+    """Wait until *our* server answers on its Bolt port with the generated password.
+
+    The socket listening on the port must belong to our process: when another server took
+    the port, ours fails to bind and exits, and that is reported, never the other one.
+    """
     started = time.monotonic()
+    auth = (USER, paths.password())
     while True:
         if not process_alive(state.pid):
             raise ServiceError(f"neo4j (pid {state.pid}) exited during start-up\n{_log_tails(paths)}")
-        if port_accepts(state.bolt_port) and bolt_answers(state.bolt_uri):
+        ours = listens_on(state.pid, state.bolt_port)
+        if ours is not False and port_accepts(state.bolt_port) and _answers(paths, state, auth):
             return time.monotonic() - started
         if time.monotonic() - started > timeout:
             raise ServiceError(
@@ -359,13 +452,33 @@ def _wait_ready(paths: Neo4jPaths, state: Neo4jState, timeout: float) -> float:
         time.sleep(0.5)
 
 
+def _answers(paths: Neo4jPaths, state: Neo4jState, auth: tuple[str, str]) -> bool:
+    try:
+        return bolt_answers(state.bolt_uri, auth=auth)
+    except AuthError as exc:
+        if _change_default_password(state.bolt_uri, auth[1]):
+            return False  # answers with the new password on the next round
+        raise ServiceError(
+            f"neo4j on {state.bolt_uri} refuses the password in {paths.password_file}; it was changed "
+            f"outside the launcher. Stop it and delete {paths.instance / 'data'} to start afresh."
+        ) from exc
+
+
 def _is_our_server(state: Neo4jState, paths: Neo4jPaths) -> bool:
     return is_our_process(state.pid, ENTRY_POINT, str(paths.instance))
 
 
-def _info(state: Neo4jState, running: bool, started: bool = False) -> ServiceInfo:
+def _info(state: Neo4jState, paths: Neo4jPaths, running: bool, started: bool = False) -> ServiceInfo:
     return ServiceInfo(
-        NAME, state.bolt_uri, state.http_url, state.pid, running, started, ui_url=f"{state.http_url}/browser/"
+        NAME,
+        state.bolt_uri,
+        state.http_url,
+        state.pid,
+        running,
+        started,
+        ui_url=f"{state.http_url}/browser/",
+        user=USER,
+        password=paths.password(),
     )
 
 

@@ -7,7 +7,8 @@ unknown facets and extra fields. Rejected, with an :class:`InvalidEvent` naming 
 is only what cannot be stored meaningfully: a body that is not a JSON object, a job or
 dataset without namespace/name, a RunEvent without a ``run.runId`` (any non-empty string
 is one; UUIDs are lower-cased), an unparseable ``eventTime``, a malformed standard facet,
-or containers of the wrong JSON type.
+containers of the wrong JSON type, or a name too long for a store to index
+(:mod:`olgraph.ingest.identity`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from olgraph.errors import InvalidEvent
 from olgraph.ingest._spec import child, describe, item
 from olgraph.ingest.event import EventKind, ParsedEvent
 from olgraph.ingest.facets import FacetKind, validate_facets
+from olgraph.ingest.identity import check_identities
+from olgraph.ingest.limits import JsonLimits, decode
 from olgraph.ingest.times import normalize_time
 from olgraph.keys import normalize_run_id
 
@@ -29,8 +32,11 @@ _EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 _KIND_BY_SUFFIX: dict[str, EventKind] = {"/RunEvent": "run", "/DatasetEvent": "dataset", "/JobEvent": "job"}
 
 
-def decode_json(body: bytes, max_depth: int = 64) -> Any:
-    """Parse a request or message body as JSON, refusing nesting deeper than ``max_depth``.
+def decode_json(body: bytes, max_depth: int = 64, *, limits: JsonLimits | None = None) -> Any:
+    """Parse a request or message body holding one event as JSON, within ``limits``.
+
+    ``limits`` defaults to :class:`JsonLimits` with ``max_depth``; see
+    :mod:`olgraph.ingest.limits` for what is checked and how fast.
 
     >>> decode_json(b'{"a": [1]}')
     {'a': [1]}
@@ -38,28 +44,7 @@ def decode_json(body: bytes, max_depth: int = 64) -> Any:
     Traceback (most recent call last):
     olgraph.errors.InvalidEvent: invalid JSON at line 1, column 7: unexpected character, expected a JSON value
     """
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidEvent(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
-    if _depth_exceeds(data, max_depth):
-        raise InvalidEvent(f"JSON nested deeper than {max_depth} levels")
-    return data
-
-
-def _depth_exceeds(data: Any, max_depth: int) -> bool:
-    """Whether containers nest deeper than ``max_depth`` (iterative: no recursion limit)."""
-    if not isinstance(data, (dict, list)):
-        return False
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > max_depth:
-            return True
-        children = value.values() if isinstance(value, dict) else value
-        # only containers are stacked: most values are scalars, and stacking them was most of the cost
-        stack.extend([(child, depth + 1) for child in children if isinstance(child, (dict, list))])
-    return False
+    return decode(body, limits or JsonLimits(max_depth=max_depth))
 
 
 def canonical_json(value: Any) -> bytes:
@@ -101,6 +86,7 @@ def parse_event(data: Any) -> ParsedEvent:
             event_type = _event_type(data)
         _check_datasets(data, "inputs", "input")
         _check_datasets(data, "outputs", "output")
+    check_identities(data, kind)
     return ParsedEvent(
         kind=kind,
         event_time=event_time,

@@ -11,13 +11,23 @@ deployment the consumer reads Kafka itself. The contract:
 * Offsets grow with the order of appends and are never reused; a consumer commits the offset
   up to which it has applied events, together with the dead letters of that stretch.
 * Failures to write or read raise :class:`~olgraph.errors.EventLogUnavailable` (retriable).
+* Dead letters can be listed and replayed (:class:`~olgraph.log.dead_letters.DeadLetterQueue`),
+  and applied events pruned.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from olgraph.errors import InvalidEvent
+from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.kafka_key import kafka_key
+from olgraph.ingest.parse import decode_json, parse_event
+from olgraph.keys import job_key
+from olgraph.log.dead_letters import DeadLetterQueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,28 @@ class NewEvent:
     kafka_key: str
 
 
+def new_event(event: ParsedEvent, raw: bytes) -> NewEvent:
+    """What the log keeps of an accepted event: its bytes and what it is indexed by."""
+    job = job_key(event.job_namespace, event.job_name) if event.job_namespace and event.job_name else None
+    return NewEvent(
+        raw=raw,
+        content_id=event.content_id,
+        kind=event.kind,
+        run_id=event.run_id,
+        job_key=job,
+        kafka_key=kafka_key(event),
+    )
+
+
+def event_from_raw(raw: bytes, max_json_depth: int = 64) -> NewEvent:
+    """:func:`new_event` for bytes that may not parse (a dead letter replayed): those are logged
+    as they are, with ``kind`` ``unknown``, and the consumer decides about them again."""
+    try:
+        return new_event(parse_event(decode_json(raw, max_json_depth)), raw)
+    except InvalidEvent:
+        return NewEvent(raw, hashlib.sha256(raw).hexdigest(), "unknown", None, None, "")
+
+
 @dataclass(frozen=True, slots=True)
 class LoggedEvent:
     """An event as stored in the log."""
@@ -53,12 +85,14 @@ class LoggedEvent:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An event the consumer could not apply, and why. ``at`` is set by the log."""
+    """An event the consumer could not apply, and why. ``at`` is set by the log; ``stage`` says
+    which step refused it (``decode``, ``parse``, ``normalize``, ``store``)."""
 
     offset: int
     reason: str
     raw: bytes
     at: str = ""
+    stage: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +137,22 @@ class EventSink(Protocol):
     async def check_writable(self) -> None:
         """Raise :class:`~olgraph.errors.EventLogUnavailable` unless an append could succeed now."""
 
+    def refusal(self, event: NewEvent) -> str | None:
+        """Why this sink can never take ``event`` (a Kafka message limit), or None: lets a batch
+        refuse only the elements concerned instead of the whole batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunEventsPage:
+    """Distinct events of one run, in log order; ``next`` is the ``after`` of the next page."""
+
+    events: list[LoggedEvent]
+    total: int
+    next: int | None
+
 
 @runtime_checkable
-class EventLog(EventSink, Protocol):
+class EventLog(EventSink, DeadLetterQueue, Protocol):
     """A durable, ordered log of accepted events that can be read back. Every method is safe to
     call concurrently.
 
@@ -138,5 +185,12 @@ class EventLog(EventSink, Protocol):
     async def counts(self, consumer: str) -> LogCounts:
         """Totals for the stats endpoint."""
 
-    async def raw_events_for_run(self, run_id: str) -> list[LoggedEvent]:
-        """The events of one run in log order, one per content id (retried POSTs are not repeated)."""
+    async def raw_events_for_run(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, max_bytes: int = 8 * 1024 * 1024
+    ) -> RunEventsPage:
+        """A page of one run's events in log order, one per content id (retried POSTs are not
+        repeated): at most ``limit`` events and ``max_bytes`` of them, at least one."""
+
+    async def prune(self, consumer: str, *, max_age_seconds: float | None, max_bytes: int | None) -> int:
+        """Delete events ``consumer`` applied that are older than ``max_age_seconds``, and the oldest
+        applied ones while all events take more than ``max_bytes``; return how many went."""

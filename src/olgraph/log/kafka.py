@@ -144,6 +144,10 @@ class KafkaEventSink:
                 f"Kafka ({self.target}) did not take the event(s): {describe_failure(exc)}"
             ) from exc
 
+    def refusal(self, event: NewEvent) -> str | None:
+        """Why ``event`` cannot be sent (over the message size), or None."""
+        return message_refusal(event)
+
     async def check_writable(self) -> None:
         """Raise ``EventLogUnavailable`` unless the brokers answer a metadata request for the topic
         within a short timeout, and every partition of the topic has a leader."""
@@ -246,14 +250,24 @@ class KafkaEventSink:
             logger.debug("stopping a failed Kafka producer: %s", describe_failure(exc))
 
 
+def message_refusal(event: NewEvent) -> str | None:
+    """Why ``event`` cannot be one Kafka message (too large), or None.
+
+    >>> message_refusal(NewEvent(b"x" * 2_000_000, "c", "run", None, None, "k"))
+    'the event is 2000001 bytes, over the 1000000 bytes a Kafka message may hold'
+    """
+    size = len(event.raw) + len(event.kafka_key.encode())
+    if size > MAX_MESSAGE_BYTES:
+        return f"the event is {size} bytes, over the {MAX_MESSAGE_BYTES} bytes a Kafka message may hold"
+    return None
+
+
 def _check_sizes(events: Sequence[NewEvent]) -> None:
     for index, event in enumerate(events):
-        size = len(event.raw) + len(event.kafka_key.encode())
-        if size > MAX_MESSAGE_BYTES:
-            where = f"event {index} of the batch" if len(events) > 1 else "the event"
-            raise PayloadTooLarge(
-                f"{where} is {size} bytes, over the {MAX_MESSAGE_BYTES} bytes a Kafka message may hold"
-            )
+        refusal = message_refusal(event)
+        if refusal is not None:
+            where = f"event {index} of the batch: " if len(events) > 1 else ""
+            raise PayloadTooLarge(f"{where}{refusal}")
 
 
 def _leader(client: Any, topic: str, partition: int) -> int | None:

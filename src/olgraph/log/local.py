@@ -11,54 +11,63 @@ waits for its own events' fsync, but N concurrent requests cost one fsync, not N
 SQLite connections are used from one dedicated thread each (a writer and a reader; WAL
 lets the reader see committed data while the writer works), so the event loop never
 blocks on disk.
+
+Failures of the disk (full, read-only, I/O errors) raise
+:class:`~olgraph.errors.EventLogUnavailable` (the API answers 503 with ``Retry-After``), and
+:meth:`LocalEventLog.check_writable` reports them for ``/readyz``. Applied events are removed
+by :meth:`LocalEventLog.prune` (see :mod:`olgraph.log.retention`); dead letters are kept, with
+their own copy of the event, until an operator has dealt with them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from olgraph.errors import EventLogUnavailable
-from olgraph.log.base import DeadLetter, LogCounts, LoggedEvent, NewEvent
+from olgraph.filesystem import prepare_directory, write_problem
+from olgraph.log import _local_sql as sql
+from olgraph.log.base import (
+    DeadLetter,
+    LogCounts,
+    LoggedEvent,
+    NewEvent,
+    RunEventsPage,
+    event_from_raw,
+)
+from olgraph.log.dead_letters import DeadLetterPage, DeadLetterView, ReplayOutcome
 
 T = TypeVar("T")
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_offset INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at TEXT NOT NULL,
-    content_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    run_id TEXT,
-    job_key TEXT,
-    kafka_key TEXT NOT NULL,
-    raw BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_by_run ON events (run_id) WHERE run_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS consumer_offsets (
-    consumer TEXT PRIMARY KEY,
-    committed_offset INTEGER NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dead_letters (
-    event_offset INTEGER PRIMARY KEY,
-    reason TEXT NOT NULL,
-    raw BLOB NOT NULL,
-    at TEXT NOT NULL
-);
-"""
-_EVENT_COLUMNS = "event_offset, received_at, content_id, kind, run_id, job_key, kafka_key, raw"
+DEFAULT_MIN_FREE_BYTES = 1024 * 1024
+"""Free space below which :meth:`LocalEventLog.check_writable` reports the log as full."""
+
+FAILURE_MEMORY_SECONDS = 30.0
+"""How long a failed append keeps :meth:`LocalEventLog.check_writable` failing when nothing has
+succeeded since; after that the probe lets traffic try again (no deadlock behind a load balancer)."""
+
+PRUNE_CHUNK = 5000
+"""Events deleted per transaction when pruning, so appends are never held up for long."""
+
+EventOf = Callable[[bytes], NewEvent]
+"""Builds the :class:`NewEvent` of raw event bytes (to replay a dead letter)."""
 
 
 def utc_now() -> str:
     """Now, in olgraph's fixed-width UTC time format."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
+    return format_time(datetime.now(UTC))
+
+
+def format_time(moment: datetime) -> str:
+    """A UTC time in olgraph's fixed-width format (nanoseconds, ``Z``)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
 class _Connection:
@@ -82,6 +91,8 @@ class _Connection:
             return fn(self._conn)
         except sqlite3.Error as exc:
             raise EventLogUnavailable(f"event log failure: {exc}") from exc
+        except MemoryError as exc:
+            raise EventLogUnavailable("event log failure: out of memory") from exc
 
     async def connect(self, path: Path, setup: Callable[[sqlite3.Connection], None]) -> None:
         """Open the connection (autocommit mode: transactions are explicit) and run ``setup``."""
@@ -91,10 +102,14 @@ class _Connection:
                 conn = sqlite3.connect(path, isolation_level=None)
             except sqlite3.Error as exc:
                 raise EventLogUnavailable(f"cannot open the event log {path}: {exc}") from exc
+            try:
+                setup(conn)
+            except sqlite3.Error as exc:
+                conn.close()
+                raise EventLogUnavailable(f"cannot open the event log {path}: {exc}") from exc
             self._conn = conn
 
         await asyncio.get_running_loop().run_in_executor(self._executor, _open)
-        await self.call(setup)
 
     async def close(self) -> None:
         """Close the connection and stop the thread (a second call does nothing)."""
@@ -111,27 +126,12 @@ class _Connection:
         self._executor.shutdown(wait=True)
 
 
-def _setup_writer(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.executescript(_SCHEMA)
-
-
-def _setup_reader(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA busy_timeout=10000")
-
-
-def _row_to_event(row: tuple[int, str, str, str, str | None, str | None, str, bytes]) -> LoggedEvent:
-    offset, received_at, content_id, kind, run_id, job_key, kafka_key, raw = row
-    return LoggedEvent(offset, received_at, content_id, kind, run_id, job_key, kafka_key, bytes(raw))
-
-
 class LocalEventLog:
     """The :class:`~olgraph.log.base.EventLog` of the single-process deployment.
 
     ``max_size_bytes`` bounds the file: appends beyond it raise ``EventLogUnavailable``
-    (the API answers 503) while offset commits keep working.
+    (the API answers 503) while offset commits keep working. ``min_free_bytes``: below this
+    much free space on its filesystem, :meth:`check_writable` reports the log as full.
 
     Example::
 
@@ -140,22 +140,25 @@ class LocalEventLog:
         offsets = await log.append(events)   # returns after fsync
     """
 
-    def __init__(self, path: Path, max_size_bytes: int | None = None) -> None:
+    def __init__(
+        self, path: Path, max_size_bytes: int | None = None, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
+    ) -> None:
         self.path = path
         self.max_size_bytes = max_size_bytes
+        self.min_free_bytes = min_free_bytes
         self._writer = _Connection("olgraph-log-writer")
         self._reader = _Connection("olgraph-log-reader")
         self._pending: list[tuple[Sequence[NewEvent], asyncio.Future[list[int]]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._append_failure: tuple[float, str] | None = None  # (monotonic time, why), until a success
 
     async def open(self) -> None:
-        """Create the file and tables if needed."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise EventLogUnavailable(f"cannot create {self.path.parent}: {exc}") from exc
-        await self._writer.connect(self.path, _setup_writer)
-        await self._reader.connect(self.path, _setup_reader)
+        """Create the file and tables if needed (and add what older files lack)."""
+        problem = prepare_directory(self.path.parent) or write_problem(self.path, min_free_bytes=0)
+        if problem is not None:
+            raise EventLogUnavailable(f"cannot use the event log {self.path}: {problem}")
+        await self._writer.connect(self.path, sql.setup_writer)
+        await self._reader.connect(self.path, sql.setup_reader)
 
     async def close(self) -> None:
         """Wait for in-flight appends, then close both connections."""
@@ -163,6 +166,8 @@ class LocalEventLog:
             await asyncio.shield(self._flusher)
         await self._writer.close()
         await self._reader.close()
+
+    # ------------------------------------------------------------ appending
 
     async def append(self, events: Sequence[NewEvent]) -> list[int]:
         """Append ``events`` durably (fsynced) and return their offsets, in order."""
@@ -184,10 +189,12 @@ class LocalEventLog:
                 try:
                     offsets = await self._writer.call(partial(self._insert, groups=batch))
                 except Exception as exc:  # every waiter must hear about the failure, whatever it is
+                    self._append_failure = (time.monotonic(), str(exc))
                     for _, future in groups:
                         if not future.done():
                             future.set_exception(exc)
                     continue
+                self._append_failure = None
                 for (_, future), group_offsets in zip(groups, offsets, strict=True):
                     if not future.done():
                         future.set_result(group_offsets)
@@ -197,14 +204,8 @@ class LocalEventLog:
     def _insert(self, conn: sqlite3.Connection, groups: list[Sequence[NewEvent]]) -> list[list[int]]:
         self._check_room(conn, sum(len(e.raw) for group in groups for e in group))
         now = utc_now()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = [[self._insert_one(conn, event, now) for event in group] for group in groups]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
+        with sql.write_transaction(conn):
+            return [[self._insert_one(conn, event, now) for event in group] for group in groups]
 
     @staticmethod
     def _insert_one(conn: sqlite3.Connection, event: NewEvent, now: str) -> int:
@@ -221,18 +222,47 @@ class LocalEventLog:
             return
         (pages,) = conn.execute("PRAGMA page_count").fetchone()
         (page_size,) = conn.execute("PRAGMA page_size").fetchone()
-        if pages * page_size + incoming > self.max_size_bytes:
+        (free,) = conn.execute("PRAGMA freelist_count").fetchone()  # pages pruning freed are reused
+        if (pages - free) * page_size + incoming > self.max_size_bytes:
             raise EventLogUnavailable(f"the event log is full ({self.max_size_bytes} bytes)")
+
+    def refusal(self, event: NewEvent) -> str | None:  # noqa: ARG002  (the protocol's signature)
+        """None: the local log takes any event the request limits let through."""
+        return None
+
+    async def check_writable(self) -> None:
+        """Raise ``EventLogUnavailable`` unless an append could be committed now.
+
+        Fails on a read-only or full filesystem (less than ``min_free_bytes`` free), a file at
+        ``max_size_bytes``, a write lock that cannot be taken, and for a while
+        (:data:`FAILURE_MEMORY_SECONDS`) after an append failed, until one succeeds.
+        """
+        failure = self._append_failure
+        if failure is not None and time.monotonic() - failure[0] < FAILURE_MEMORY_SECONDS:
+            raise EventLogUnavailable(f"the last append failed: {failure[1]}")
+        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes, probe=True)
+        if problem is not None:
+            raise EventLogUnavailable(f"the event log cannot take events: {problem}")
+
+        def _probe(conn: sqlite3.Connection) -> None:
+            self._check_room(conn, 0)
+            conn.execute("BEGIN IMMEDIATE")
+            sql.rollback(conn)
+
+        await self._writer.call(_probe)
+
+    # ------------------------------------------------------------ consuming
 
     async def read(self, after: int, limit: int) -> list[LoggedEvent]:
         """Up to ``limit`` events after offset ``after``, in log order."""
 
         def _read(conn: sqlite3.Connection) -> list[LoggedEvent]:
             rows = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_offset > ? ORDER BY event_offset LIMIT ?",
+                f"SELECT {sql.EVENT_COLUMNS} FROM events WHERE event_offset > ? "
+                "ORDER BY event_offset LIMIT ?",
                 (after, limit),
             ).fetchall()
-            return [_row_to_event(row) for row in rows]
+            return [sql.row_to_event(row) for row in rows]
 
         return await self._reader.call(_read)
 
@@ -245,11 +275,11 @@ class LocalEventLog:
 
         def _commit(conn: sqlite3.Connection) -> None:
             now = utc_now()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with sql.write_transaction(conn):
                 conn.executemany(
-                    "INSERT OR REPLACE INTO dead_letters (event_offset, reason, raw, at) VALUES (?, ?, ?, ?)",
-                    [(d.offset, d.reason, d.raw, now) for d in dead_letters],
+                    "INSERT OR REPLACE INTO dead_letters (event_offset, reason, raw, at, stage) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    [(d.offset, d.reason, d.raw, now, d.stage or None) for d in dead_letters],
                 )
                 conn.execute(
                     "INSERT INTO consumer_offsets (consumer, committed_offset, updated_at) VALUES (?, ?, ?) "
@@ -257,71 +287,41 @@ class LocalEventLog:
                     "updated_at = excluded.updated_at",
                     (consumer, offset, now),
                 )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
         await self._writer.call(_commit)
 
-    async def dead_letters(self, limit: int, after: int = 0) -> list[DeadLetter]:
-        """Dead letters after offset ``after``, in log order."""
-
-        def _read(conn: sqlite3.Connection) -> list[DeadLetter]:
-            rows = conn.execute(
-                "SELECT event_offset, reason, raw, at FROM dead_letters WHERE event_offset > ? "
-                "ORDER BY event_offset LIMIT ?",
-                (after, limit),
-            ).fetchall()
-            return [DeadLetter(offset, reason, bytes(raw), at) for offset, reason, raw, at in rows]
-
-        return await self._reader.call(_read)
-
     async def counts(self, consumer: str) -> LogCounts:
-        """Totals for the stats endpoint. Offsets are never reused (AUTOINCREMENT): the newest is
-        the sequence's, even after retention removed old events."""
+        """Totals for the stats endpoint (offsets have no gaps, even after pruning)."""
 
         def _counts(conn: sqlite3.Connection) -> LogCounts:
-            conn.execute("BEGIN")  # one snapshot for all the numbers
-            try:
-                return _counts_in(conn)
-            finally:
-                conn.execute("COMMIT")
-
-        def _counts_in(conn: sqlite3.Connection) -> LogCounts:
-            committed = _committed(conn, consumer)
-            (last,) = conn.execute(
-                "SELECT max(COALESCE((SELECT MAX(event_offset) FROM events), 0), "
-                "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))"
-            ).fetchone()
-            (pending,) = conn.execute(
-                "SELECT COUNT(*) FROM events WHERE event_offset > ?", (committed,)
-            ).fetchone()
-            # Dead letters beyond the committed offset (after a reset) count as pending again.
-            (failed,) = conn.execute(
-                "SELECT COUNT(*) FROM dead_letters WHERE event_offset <= ?", (committed,)
-            ).fetchone()
+            with sql.read_snapshot(conn):
+                committed = _committed(conn, consumer)
+                last = sql.last_offset(conn)
+                (pending,) = conn.execute(
+                    "SELECT COUNT(*) FROM events WHERE event_offset > ?", (committed,)
+                ).fetchone()
+                # Dead letters beyond the committed offset (after a reset) count as pending again.
+                (failed,) = conn.execute(
+                    "SELECT COUNT(*) FROM dead_letters WHERE event_offset <= ?", (committed,)
+                ).fetchone()
             applied = last - pending - failed
             return LogCounts(last, applied, failed, pending, last, committed)
 
         return await self._reader.call(_counts)
 
-    async def raw_events_for_run(self, run_id: str) -> list[LoggedEvent]:
-        """The events of run ``run_id`` in log order, the first of each content id only."""
+    # ------------------------------------------------------------ reading back
 
-        def _read(conn: sqlite3.Connection) -> list[LoggedEvent]:
-            rows = conn.execute(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY event_offset", (run_id,)
-            ).fetchall()
-            return [_row_to_event(row) for row in rows]
+    async def raw_events_for_run(
+        self, run_id: str, *, after: int = 0, limit: int = 1000, max_bytes: int = 8 * 1024 * 1024
+    ) -> RunEventsPage:
+        """A page of run ``run_id``'s events in log order, the first of each content id only:
+        at most ``limit`` events and ``max_bytes`` of them (always at least one)."""
 
-        seen: set[str] = set()
-        unique: list[LoggedEvent] = []
-        for event in await self._reader.call(_read):
-            if event.content_id not in seen:
-                seen.add(event.content_id)
-                unique.append(event)
-        return unique
+        def _read(conn: sqlite3.Connection) -> RunEventsPage:
+            with sql.read_snapshot(conn):
+                return sql.run_events_page(conn, run_id, after, limit, max_bytes)
+
+        return await self._reader.call(_read)
 
     async def delete_events_before(
         self, received_before: str, applied_offset: int, limit: int, dry_run: bool = False
@@ -352,15 +352,89 @@ class LocalEventLog:
 
         return await self._writer.call(_delete)
 
-    async def check_writable(self) -> None:
-        """Raise ``EventLogUnavailable`` unless an append could be committed now."""
+    async def dead_letters(self, limit: int, after: int = 0) -> list[DeadLetter]:
+        """Dead letters after offset ``after``, in log order."""
+        page = await self.list_dead_letters(limit, str(after))
+        return [DeadLetter(int(v.id), v.reason, v.raw, v.at or "", v.stage or "") for v in page.items]
 
-        def _probe(conn: sqlite3.Connection) -> None:
-            self._check_room(conn, 0)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
+    async def list_dead_letters(
+        self, limit: int, after: str | None = None, *, include_replayed: bool = True
+    ) -> DeadLetterPage:
+        """Up to ``limit`` dead letters after the one with id (offset) ``after``, oldest first."""
+        start = _offset_id(after) if after else 0
 
-        await self._writer.call(_probe)
+        def _read(conn: sqlite3.Connection) -> DeadLetterPage:
+            with sql.read_snapshot(conn):
+                return sql.dead_letter_page(conn, limit, start or 0, include_replayed)
+
+        return await self._reader.call(_read)
+
+    async def get_dead_letter(self, dead_letter_id: str) -> DeadLetterView | None:
+        """The dead letter of the event at offset ``dead_letter_id``, or None."""
+        offset = _offset_id(dead_letter_id)
+        if offset is None:
+            return None
+        return await self._reader.call(lambda conn: sql.dead_letter_one(conn, offset))
+
+    async def replay_dead_letters(
+        self,
+        ids: Sequence[str] | None,
+        *,
+        force: bool = False,
+        limit: int = 1000,
+        event_of: EventOf = event_from_raw,
+    ) -> list[ReplayOutcome]:
+        """Append the events of dead letters ``ids`` (None: all not replayed, up to ``limit``)
+        again, durably, and mark them replayed (see :func:`olgraph.log._local_sql.replay`).
+
+        ``event_of`` builds what the log indexes an event by from its bytes.
+        """
+        offsets = None if ids is None else [_offset_id(i) for i in ids]
+        unknown = [
+            ReplayOutcome(i, "not_found", detail="not a local dead-letter id (an offset)")
+            for i, o in zip(ids or [], offsets or [], strict=True)
+            if o is None
+        ]
+        valid = None if offsets is None else [o for o in offsets if o is not None]
+        replay = partial(
+            sql.replay, offsets=valid, force=force, limit=limit, now=utc_now(), as_event=event_of
+        )
+        outcomes = await self._writer.call(replay)
+        return unknown + outcomes
+
+    # ------------------------------------------------------------ pruning
+
+    async def prune(self, consumer: str, *, max_age_seconds: float | None, max_bytes: int | None) -> int:
+        """Delete events ``consumer`` has applied that are older than ``max_age_seconds``, and the
+        oldest applied events while all events take more than ``max_bytes``; return how many.
+
+        Deletes in chunks of :data:`PRUNE_CHUNK` (one transaction each), then gives the freed
+        pages back to the filesystem. Events not applied yet and dead letters are never pruned.
+        """
+        if max_age_seconds is None and max_bytes is None:
+            return 0
+        cutoff = None
+        if max_age_seconds is not None:
+            cutoff = format_time(datetime.now(UTC) - timedelta(seconds=max_age_seconds))
+        applied = await self.committed(consumer)
+        chunk = partial(
+            sql.prune_chunk, applied=applied, received_before=cutoff, max_bytes=max_bytes, chunk=PRUNE_CHUNK
+        )
+        removed = 0
+        while True:
+            deleted = await self._writer.call(chunk)
+            removed += deleted
+            if deleted < PRUNE_CHUNK:
+                break
+        if removed:
+            await self._writer.call(sql.release_free_pages)
+        return removed
+
+
+def _offset_id(value: str | None) -> int | None:
+    """The offset a local dead-letter id names, or None when it is not one."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 19 else None
 
 
 def _committed(conn: sqlite3.Connection, consumer: str) -> int:

@@ -5,10 +5,14 @@ with ``raise … from exc`` so the driver's detail stays in the traceback:
 
 * the server cannot be reached, the connection or session broke, the pool is exhausted,
   or a transient error outlived the driver's retries (deadlock, leader switch, database
-  briefly unavailable) → :class:`~olgraph.errors.StoreUnavailable` (retriable: a consumer
-  keeps its offsets and tries the batch again later);
-* everything else the server or driver rejects (a property too large, a Cypher or type
-  error, authentication) → :class:`~olgraph.errors.StoreError` (retrying cannot help).
+  briefly unavailable, out of memory) → :class:`~olgraph.errors.StoreUnavailable`
+  (retriable: a consumer keeps its offsets and tries the batch again later);
+* the server cannot write now for reasons of its own — a ``Neo.DatabaseError`` (a full disk,
+  an I/O error, a failed commit), a read-only database, a missing database, credentials
+  refused — → :class:`~olgraph.errors.StoreUnavailable` as well: nothing is wrong with the
+  events, so none may be dead-lettered for it (an operator fixes the server or the settings);
+* everything else the server or driver rejects (a Cypher or type error, a value too large
+  to index) → :class:`~olgraph.errors.StoreError` (retrying cannot help).
 
 Errors that are already ours (``NotFound`` raised inside a transaction function) and
 programming errors pass through untouched.
@@ -20,7 +24,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from neo4j.exceptions import (
+    AuthError,
+    ClientError,
     ConnectionAcquisitionTimeoutError,
+    DatabaseError,
     DriverError,
     IncompleteCommit,
     Neo4jError,
@@ -31,6 +38,22 @@ from neo4j.exceptions import (
 from olgraph.errors import StoreError, StoreUnavailable
 
 _UNREACHABLE = (ServiceUnavailable, SessionExpired, ConnectionAcquisitionTimeoutError, OSError)
+
+SERVER_STATE_CODES = frozenset(
+    {
+        "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+        "Neo.ClientError.Database.DatabaseNotFound",
+        "Neo.ClientError.Security.Unauthorized",
+        "Neo.ClientError.Security.AuthenticationRateLimit",
+        "Neo.ClientError.Security.CredentialsExpired",
+        "Neo.ClientError.Security.Forbidden",
+        "Neo.ClientError.Security.TokenExpired",
+    }
+)
+"""Client errors that describe the server or olgraph's settings, not the data written: retriable."""
+
+DATA_DATABASE_ERRORS = ("too large to index",)
+"""Messages of ``Neo.DatabaseError`` codes that the data causes (the same batch always fails)."""
 
 
 def map_error(exc: BaseException, action: str) -> StoreError:
@@ -47,9 +70,25 @@ def map_error(exc: BaseException, action: str) -> StoreError:
         return StoreUnavailable(f"Neo4j unreachable ({action}): {exc}")
     if isinstance(exc, Neo4jError) and exc.is_retryable():
         return StoreUnavailable(f"Neo4j busy ({action}), still failing after retries: {_describe(exc)}")
+    if isinstance(exc, Neo4jError) and _server_state(exc):
+        return StoreUnavailable(f"Neo4j cannot do {action} now: {_describe(exc)}")
     if isinstance(exc, Neo4jError):
         return StoreError(f"Neo4j rejected {action}: {_describe(exc)}")
     return StoreError(f"Neo4j driver failed ({action}): {exc}")
+
+
+def _server_state(exc: Neo4jError) -> bool:
+    """Whether ``exc`` is about the server (disk, memory, mode, credentials), not the data.
+
+    The driver gives a server error the class of its code's classification (``ClientError``,
+    ``TransientError``, ``DatabaseError``), which is what is looked at.
+    """
+    if isinstance(exc, ClientError):
+        return isinstance(exc, AuthError) or exc.code in SERVER_STATE_CODES
+    if isinstance(exc, DatabaseError):
+        text = f"{exc.message} {exc}".lower()
+        return not any(marker in text for marker in DATA_DATABASE_ERRORS)
+    return False
 
 
 def _describe(exc: Neo4jError) -> str:

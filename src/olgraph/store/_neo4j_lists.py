@@ -36,7 +36,9 @@ def _statement(
         )
     else:
         match = f"MATCH {node}"
-    conditions = ["n.namespace = $namespace" if namespace else "n.name IS NOT NULL"]
+    # ``name IS NOT NULL`` lets the planner seek the (namespace, name) index (identity
+    # properties: it excludes nothing), or read the name index in order across namespaces.
+    conditions = ["n.namespace = $namespace AND n.name IS NOT NULL" if namespace else "n.name IS NOT NULL"]
     if not deleted:
         conditions.append("coalesce(n.deleted, false) = false")
     if models is not None:
@@ -125,7 +127,7 @@ async def get_namespaces(tx: AsyncManagedTransaction, names: list[str]) -> dict[
 LIST_TAGS = """
 CALL () { MATCH (t:Tag) RETURN count(t) AS total }
 CALL () {
-  MATCH (t:Tag) WITH t ORDER BY t.key SKIP $offset LIMIT $limit
+  MATCH (t:Tag) WHERE t.key >= '' WITH t ORDER BY t.key SKIP $offset LIMIT $limit
   CALL (t) { OPTIONAL MATCH (d:Dataset)-[:TAGGED]->(t) RETURN count(d) AS datasets }
   CALL (t) { OPTIONAL MATCH (j:Job)-[:TAGGED]->(t) RETURN count(j) AS jobs }
   RETURN collect([t.name, t.value, datasets, jobs]) AS items

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from olgraph.store import common
-from olgraph.store._sqlite_rows import delete_node, key_list, loads
+from olgraph.store._sqlite_rows import delete_node, key_set, loads
 from olgraph.store.base import NodeView
 from olgraph.store.retention import RunRow, VersionRow, runs_to_remove, versions_to_remove
 
@@ -44,11 +44,11 @@ def external_dependents(conn: sqlite3.Connection, namespace: str, limit: int) ->
 
 def _closure(conn: sqlite3.Connection, keys: Sequence[str]) -> set[str]:
     """``keys`` and what goes with them: a dataset's versions and columns, a job's runs."""
+    given = key_set(conn, keys)
     rows = conn.execute(
-        "SELECT e.src FROM json_each(?1) f CROSS JOIN edges e INDEXED BY edges_by_dst "
+        f"SELECT e.src FROM {given} f CROSS JOIN edges e INDEXED BY edges_by_dst "
         "ON e.dst = f.value AND e.type IN ('VERSION_OF', 'RUN_OF') UNION "
-        "SELECT e.dst FROM json_each(?1) f CROSS JOIN edges e ON e.src = f.value AND e.type = 'HAS_FIELD'",
-        (key_list(keys),),
+        f"SELECT e.dst FROM {given} f CROSS JOIN edges e ON e.src = f.value AND e.type = 'HAS_FIELD'"
     )
     return set(keys) | {r[0] for r in rows}
 
@@ -61,7 +61,7 @@ def purge(conn: sqlite3.Connection, keys: Sequence[str]) -> int:
         present = {
             r[0]
             for r in conn.execute(
-                "SELECT n.key FROM json_each(?) f CROSS JOIN nodes n ON n.key = f.value", (key_list(doomed),)
+                f"SELECT n.key FROM {key_set(conn, doomed)} f CROSS JOIN nodes n ON n.key = f.value"
             )
         }
         for key in sorted(present):
@@ -74,11 +74,11 @@ def purge(conn: sqlite3.Connection, keys: Sequence[str]) -> int:
 def _latest(conn: sqlite3.Connection, datasets: Iterable[str]) -> dict[str, str]:
     """Dataset key → key of its latest explicit version (by createdAt, then key)."""
     rows = conn.execute(
-        "SELECT e.dst, max(json_extract(v.props, '$.createdAt') || '|' || v.key) FROM json_each(?) f "
+        "SELECT e.dst, max(json_extract(v.props, '$.createdAt') || '|' || v.key) "
+        f"FROM {key_set(conn, datasets)} f "
         "CROSS JOIN edges e INDEXED BY edges_by_dst ON e.type = 'VERSION_OF' AND e.dst = f.value "
         "CROSS JOIN nodes v ON v.key = e.src "
-        "WHERE coalesce(json_extract(v.props, '$.implicit'), 0) != 1 GROUP BY e.dst",
-        (key_list(datasets),),
+        "WHERE coalesce(json_extract(v.props, '$.implicit'), 0) != 1 GROUP BY e.dst"
     )
     return {dataset: best.split("|", 1)[1] for dataset, best in rows if best is not None}
 
@@ -105,9 +105,9 @@ def expire_runs(
         if not page:
             return 0, None
         wrote = conn.execute(
-            "SELECT e.src, v.key, json_extract(v.props, '$.dataset') FROM json_each(?) f "
-            "CROSS JOIN edges e ON e.type = 'WROTE' AND e.src = f.value CROSS JOIN nodes v ON v.key = e.dst",
-            (key_list(k for k, _ in page),),
+            "SELECT e.src, v.key, json_extract(v.props, '$.dataset') "
+            f"FROM {key_set(conn, (k for k, _ in page))} f "
+            "CROSS JOIN edges e ON e.type = 'WROTE' AND e.src = f.value CROSS JOIN nodes v ON v.key = e.dst"
         ).fetchall()
         latest = _latest(conn, {d for _, _, d in wrote if d is not None})
         writers_of_latest = {run for run, version, dataset in wrote if latest.get(dataset) == version}
@@ -133,15 +133,14 @@ def expire_versions(
         page = _page(conn, "DatasetVersion", after, limit)
         if not page:
             return 0, None
-        keys = key_list(k for k, _ in page)
+        keys = key_set(conn, (k for k, _ in page))
         used = {
             r[0]
             for r in conn.execute(
-                "SELECT f.value FROM json_each(?1) f WHERE EXISTS (SELECT 1 FROM edges e "
+                f"SELECT f.value FROM {keys} f WHERE EXISTS (SELECT 1 FROM edges e "
                 "WHERE e.type = 'READ_BY' AND e.src = f.value) OR EXISTS (SELECT 1 FROM edges e "
-                "INDEXED BY edges_by_dst WHERE e.dst = f.value AND e.type = 'WROTE')",
-                (keys,),
-            )
+                "INDEXED BY edges_by_dst WHERE e.dst = f.value AND e.type = 'WROTE')"
+            ).fetchall()
         }
         latest = set(_latest(conn, {str(p.get("dataset")) for _, p in page}).values())
         rows = [

@@ -34,10 +34,11 @@ from olgraph.store._sqlite_rows import (
     delete_node,
     edges_of,
     existing_keys,
-    key_list,
+    key_set,
     load_edges,
     load_nodes,
     loads,
+    rollback,
     save_edges,
     save_nodes,
 )
@@ -56,10 +57,10 @@ def apply_batch(conn: sqlite3.Connection, mutations: Sequence[Mutation]) -> None
         for link in (m for m in mutations if isinstance(m, ReplaceLinks)):
             _apply_links(conn, link)
         _apply_reads(conn, [m for m in mutations if isinstance(m, ReadVersion)], touched)
+        conn.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) must not leave it open
     except BaseException:
-        conn.execute("ROLLBACK")
+        rollback(conn)
         raise
-    conn.execute("COMMIT")
 
 
 def _apply_nodes(conn: sqlite3.Connection, upserts: Sequence[UpsertNode]) -> dict[str, str]:
@@ -202,8 +203,8 @@ def _implicit_reads(
         "SELECT r.dst, r.src, json_extract(r.props, '$.at'), r.props, r.versions FROM edges v "
         "CROSS JOIN edges r ON r.type = 'READ_BY' AND r.src = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND json_extract(r.props, '$.implicit') = 1 "
-        "AND (r.dst IN (SELECT value FROM json_each(?)) OR json_extract(r.props, '$.at') >= ?)",
-        (dataset, key_list(runs), since),
+        f"AND (r.dst IN (SELECT value FROM {key_set(conn, runs)}) OR json_extract(r.props, '$.at') >= ?)",
+        (dataset, since),
     )
     out = {}
     for run, version, at, props, versions in rows:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from olgraph.errors import NotFound
 from olgraph.store import common
 from olgraph.store._sqlite_query import expand, get_node, last_runs, owners
-from olgraph.store._sqlite_rows import key_list, load_nodes, loads
+from olgraph.store._sqlite_rows import key_set, load_nodes, loads
 from olgraph.store.base import ColumnEdges, ColumnLineageResult, ImpactResult, NodeView
 from olgraph.store.columns import (
     COLUMN_EDGE_TYPES,
@@ -74,14 +74,14 @@ def column_impact(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> ImpactR
 def column_edges(conn: sqlite3.Connection, datasets: Sequence[str]) -> ColumnEdges:
     """See :meth:`olgraph.store.base.GraphStore.column_edges`."""
     types = ", ".join(f"'{t}'" for t in COLUMN_EDGE_TYPES)
+    given = key_set(conn, datasets)
     rows = conn.execute(
-        "SELECT e.type, e.src, e.dst, e.props FROM json_each(?1) d "
-        "CROSS JOIN edges h ON h.type = 'HAS_FIELD' AND h.src = d.value "
+        f"SELECT e.type, e.src, e.dst, e.props FROM {given} f "
+        "CROSS JOIN edges h ON h.type = 'HAS_FIELD' AND h.src = f.value "
         f"CROSS JOIN edges e ON e.type IN ({types}) AND e.src = h.dst "
         "CROSS JOIN nodes t ON t.key = e.dst "
-        "WHERE coalesce(json_extract(t.props, '$.dataset'), t.key) IN (SELECT value FROM json_each(?1))",
-        (key_list(datasets),),
-    )
+        f"WHERE coalesce(json_extract(t.props, '$.dataset'), t.key) IN (SELECT g.value FROM {given} g)"
+    ).fetchall()
     edges = [common.edge_view(rel, src, dst, loads(props)) for rel, src, dst, props in rows]
     ends = {k for e in edges for k in (e.source, e.target)}
     columns = [v for v in views(conn, ends).values() if v.type == "column"]

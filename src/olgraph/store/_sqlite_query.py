@@ -15,7 +15,7 @@ from olgraph import keys
 from olgraph.errors import NotFound
 from olgraph.normalize.mutations import Label, PropValue
 from olgraph.store import common
-from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_list, load_nodes, loads
+from olgraph.store._sqlite_rows import iter_edges, iter_nodes, key_set, load_nodes, loads
 from olgraph.store.base import (
     EdgeView,
     GraphDump,
@@ -72,33 +72,32 @@ def _start(conn: sqlite3.Connection, key: str) -> NodeView:
 
 def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
-    parts, params = [], []
+    parts: list[str] = []
     hops, aliases = request.traversal.hop_types, request.traversal.alias_types
-    for side, type_names, frontier in (
-        ("out", hops, request.downstream),
-        ("in", hops, request.upstream),
-        ("out", aliases, request.aliases),
-        ("in", aliases, request.aliases),
+    for name, side, type_names, frontier in (
+        ("downstream", "out", hops, request.downstream),
+        ("upstream", "in", hops, request.upstream),
+        ("alias_out", "out", aliases, request.aliases),
+        ("alias_in", "in", aliases, request.aliases),
     ):
         if not frontier or not type_names:
             continue
         table, near, far = _NEIGHBOURS[side]
         types = _type_list(type_names)
+        keys = key_set(conn, frontier, f"key_set_{name}")
         exclude = ""
         if request.probe:
-            exclude = f" AND e.{far} NOT IN (SELECT f.value FROM json_each(?) f)"
+            excluded = key_set(conn, request.exclude, "key_set_exclude")
+            exclude = f" AND e.{far} NOT IN (SELECT x.value FROM {excluded} x)"
         parts.append(
-            f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM json_each(?) f "
+            f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM {keys} f "
             f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value{exclude} "
             f"CROSS JOIN nodes n ON n.key = e.{far}"
         )
-        params.append(key_list(frontier))
-        if request.probe:
-            params.append(key_list(request.exclude))
     edges: list[EdgeView] = []
     nodes: dict[str, NodeView] = {}
     query = " UNION ALL ".join(parts) + (f" LIMIT {PROBE_LIMIT}" if request.probe else "")
-    for rel, src, dst, props, key, labels, node_props in conn.execute(query, params):
+    for rel, src, dst, props, key, labels, node_props in conn.execute(query):
         label_set = loads(labels)
         if common.node_type(label_set) is None:
             continue
@@ -130,9 +129,8 @@ def impact(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> ImpactResult:
 def owners(conn: sqlite3.Connection, node_keys: Iterable[str]) -> dict[str, list[str]]:
     """Owner names of each of ``node_keys`` (one statement)."""
     rows = conn.execute(
-        "SELECT e.dst, o.key, o.props FROM json_each(?) f "
-        "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src",
-        (key_list(node_keys),),
+        f"SELECT e.dst, o.key, o.props FROM {key_set(conn, node_keys)} f "
+        "CROSS JOIN edges e ON e.type = 'OWNS' AND e.dst = f.value CROSS JOIN nodes o ON o.key = e.src"
     )
     owners: dict[str, list[str]] = defaultdict(list)
     for node, owner, props in rows:
@@ -146,7 +144,7 @@ _LAST_RUN = (
     "json_extract(r.props, '$.updatedAt') AS updated, json_extract(r.props, '$.state') AS state, "
     "row_number() OVER (PARTITION BY f.value "
     "ORDER BY coalesce(json_extract(r.props, '$.updatedAt'), '') DESC, r.key DESC) AS rank "
-    "FROM json_each(?) f {joins}) WHERE rank = 1"
+    "FROM {keys} f {joins}) WHERE rank = 1"
 )
 _JOB_RUNS = "CROSS JOIN edges e ON e.type = 'RUN_OF' AND e.dst = f.value CROSS JOIN nodes r ON r.key = e.src"
 _WRITER_RUNS = (
@@ -161,7 +159,8 @@ def last_runs(
     """(time, state) of the most recent run of each job, and of the most recent writer of each dataset."""
     out: dict[str, tuple[str | None, str | None]] = {}
     for joins, node_keys in ((_JOB_RUNS, jobs), (_WRITER_RUNS, datasets)):
-        for node, run, updated, state in conn.execute(_LAST_RUN.format(joins=joins), (key_list(node_keys),)):
+        statement = _LAST_RUN.format(keys=key_set(conn, node_keys), joins=joins)
+        for node, run, updated, state in conn.execute(statement):
             out[node] = pick_last_run([(run, updated, state)])
     return out
 
@@ -199,12 +198,12 @@ _RunIO = dict[tuple[str, str], list[VersionRef]]
 
 def _run_io(conn: sqlite3.Connection, run_keys: list[str]) -> _RunIO:
     """(run key, "in"/"out") → versions read/written, for all ``run_keys`` in one statement."""
+    keys = key_set(conn, run_keys)
     rows = conn.execute(
-        "SELECT e.dst, 'in', v.key, v.props FROM json_each(?1) f CROSS JOIN edges e ON e.type = 'READ_BY' "
-        "AND e.dst = f.value CROSS JOIN nodes v ON v.key = e.src UNION ALL "
-        "SELECT e.src, 'out', v.key, v.props FROM json_each(?1) f CROSS JOIN edges e ON e.type = 'WROTE' "
-        "AND e.src = f.value CROSS JOIN nodes v ON v.key = e.dst",
-        (key_list(run_keys),),
+        f"SELECT e.dst, 'in', v.key, v.props FROM {keys} f CROSS JOIN edges e ON e.type = 'READ_BY' "
+        f"AND e.dst = f.value CROSS JOIN nodes v ON v.key = e.src UNION ALL "
+        f"SELECT e.src, 'out', v.key, v.props FROM {keys} f CROSS JOIN edges e ON e.type = 'WROTE' "
+        "AND e.src = f.value CROSS JOIN nodes v ON v.key = e.dst"
     )
     out: _RunIO = defaultdict(list)
     for run, kind, version, props in rows:

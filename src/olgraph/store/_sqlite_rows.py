@@ -1,16 +1,19 @@
 """Row-level access to the embedded store's SQLite file (private to ``olgraph.store``).
 
-Everything here is synchronous and runs on the store's single worker thread. Key lists
-are passed as one JSON array parameter and expanded with ``json_each``, so a query over
+Everything here is synchronous and runs on the store's single worker thread. Key sets are
+loaded into a temporary table (:func:`key_set`) that the statement joins, so a query over
 any number of keys is one statement (no parameter-count limits, no per-key round trips).
+They used to be one JSON array expanded with ``json_each``, but SQLite's JSON functions cut
+text at a NUL character, and names may contain one: such a key then matched nothing.
 
 Queries join with ``CROSS JOIN``, which SQLite never reorders: the planner cannot estimate
-how many rows ``json_each`` yields and otherwise may scan every relationship of a type
+how many rows a key set holds and otherwise may scan every relationship of a type
 once per key instead of seeking from the (few) keys given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -61,9 +64,37 @@ def loads(text: str | bytes | None) -> Any:
     return orjson.loads(text) if text else {}
 
 
-def key_list(keys: Iterable[str]) -> str:
-    """A JSON array of distinct keys, to bind to a ``json_each(?)`` parameter."""
-    return dumps(sorted(set(keys)))
+def key_set(conn: sqlite3.Connection, keys: Iterable[str], table: str = "key_set") -> str:
+    """Load the distinct ``keys`` into temporary table ``table`` (column ``value``); return its name.
+
+    Join it as ``FROM {table} f CROSS JOIN nodes n ON n.key = f.value``. The table belongs to
+    the connection and is refilled by the next call with the same name, so a statement that
+    needs two key sets uses two names.
+    """
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} (value TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute(f"DELETE FROM {table}")
+    conn.executemany(f"INSERT OR IGNORE INTO {table} (value) VALUES (?)", [(key,) for key in keys])
+    return table
+
+
+def edge_set(conn: sqlite3.Connection, ids: Iterable[EdgeId]) -> str:
+    """Load relationship identities into temporary table ``edge_set`` (``type, src, dst``)."""
+    conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS edge_set (type TEXT, src TEXT, dst TEXT, "
+        "PRIMARY KEY (type, src, dst)) WITHOUT ROWID"
+    )
+    conn.execute("DELETE FROM edge_set")
+    conn.executemany("INSERT OR IGNORE INTO edge_set (type, src, dst) VALUES (?, ?, ?)", list(ids))
+    return "edge_set"
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so, without masking the error
+    being handled: after ``database or disk is full`` or an I/O error SQLite may have rolled back
+    by itself, and a ROLLBACK then fails with "no transaction is active"."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 # ---------------------------------------------------------------- nodes
@@ -76,18 +107,15 @@ def _node_row(key: str, label: str, labels: str, props: str, versions: str) -> N
 def load_nodes(conn: sqlite3.Connection, keys: Iterable[str]) -> dict[str, NodeRow]:
     """The stored nodes among ``keys`` (missing keys are simply absent)."""
     rows = conn.execute(
-        "SELECT n.key, n.label, n.labels, n.props, n.versions FROM json_each(?) f "
-        "CROSS JOIN nodes n ON n.key = f.value",
-        (key_list(keys),),
+        f"SELECT n.key, n.label, n.labels, n.props, n.versions FROM {key_set(conn, keys)} f "
+        "CROSS JOIN nodes n ON n.key = f.value"
     )
     return {r[0]: _node_row(*r) for r in rows}
 
 
 def existing_keys(conn: sqlite3.Connection, keys: Iterable[str]) -> set[str]:
     """Which of ``keys`` are stored nodes."""
-    rows = conn.execute(
-        "SELECT n.key FROM json_each(?) f CROSS JOIN nodes n ON n.key = f.value", (key_list(keys),)
-    )
+    rows = conn.execute(f"SELECT n.key FROM {key_set(conn, keys)} f CROSS JOIN nodes n ON n.key = f.value")
     return {r[0] for r in rows}
 
 
@@ -144,10 +172,8 @@ def iter_nodes(conn: sqlite3.Connection) -> Iterator[NodeRow]:
 def load_edges(conn: sqlite3.Connection, ids: Iterable[EdgeId]) -> dict[EdgeId, EdgeRow]:
     """The stored relationships among ``ids``."""
     rows = conn.execute(
-        "SELECT e.type, e.src, e.dst, e.props, e.versions FROM json_each(?) f "
-        "CROSS JOIN edges e ON e.type = json_extract(f.value, '$[0]') "
-        "AND e.src = json_extract(f.value, '$[1]') AND e.dst = json_extract(f.value, '$[2]')",
-        (dumps(sorted(set(ids))),),
+        f"SELECT e.type, e.src, e.dst, e.props, e.versions FROM {edge_set(conn, ids)} f "
+        "CROSS JOIN edges e ON e.type = f.type AND e.src = f.src AND e.dst = f.dst"
     )
     out = {}
     for t, s, d, p, v in rows:

@@ -46,11 +46,15 @@ def connect(path: Path) -> sqlite3.Connection:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: a committed batch survives power loss; the consumer commits offsets after it.
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=OFF")
-    migrate(conn)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed batch survives power loss; the consumer commits offsets after it.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from olgraph.store._sqlite_rows import key_list, load_nodes
+from olgraph.store._sqlite_rows import dumps, load_nodes
 from olgraph.store.search import (
     PREFIX_END,
     SearchHit,
@@ -48,7 +48,7 @@ def _params(query: SearchQuery) -> dict[str, Any]:
         "q": query.text,
         "hi": query.text + PREFIX_END,
         "phrase": '"' + query.text.replace('"', '""') + '"',
-        "types": key_list(query.types),
+        "types": dumps(sorted(set(query.types))),  # type names: no NUL, JSON is safe
         "namespace": query.namespace,
     }
 

@@ -5,6 +5,11 @@ and safe to make concurrently from asyncio code. Writes run in one ``BEGIN IMMED
 transaction per batch; reads run in one read transaction each (a consistent snapshot).
 The file is in WAL mode with ``synchronous=FULL``: a batch that ``apply`` returned from is
 durable, which is what lets the consumer commit its offsets afterwards.
+
+A write that fails because of the disk or the machine (full, read-only, an I/O error, out of
+memory, a lock held too long) raises :class:`~olgraph.errors.StoreUnavailable`: nothing is wrong
+with the batch, so the consumer keeps it and retries. Until a write succeeds again, :meth:`ping`
+reports that failure, so ``/readyz`` says the store cannot take writes.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
+from olgraph.filesystem import prepare_directory, sqlite_error_is_environmental, write_problem
 from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store import _sqlite_admin as admin
 from olgraph.store import _sqlite_columns as columns
@@ -45,14 +51,14 @@ from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, CONNECTED, WalkSpe
 
 T = TypeVar("T")
 
-_BUSY_MARKERS = ("locked", "busy", "unable to open")
+DEFAULT_MIN_FREE_BYTES = 1024 * 1024
+"""Free space below which :meth:`EmbeddedStore.ping` reports that the store cannot take writes."""
 
 
 def _map_error(exc: sqlite3.Error) -> StoreError:
-    """Translate an sqlite3 error into ours: contention and unreachable files are retriable."""
-    text = str(exc).lower()
-    if isinstance(exc, sqlite3.OperationalError) and any(m in text for m in _BUSY_MARKERS):
-        return StoreUnavailable(f"embedded store unavailable: {exc}")
+    """Translate an sqlite3 error into ours: the disk, memory and locks are retriable, the rest not."""
+    if sqlite_error_is_environmental(exc):
+        return StoreUnavailable(f"embedded store cannot write now: {exc}")
     return StoreError(f"embedded store failed: {exc}")
 
 
@@ -68,24 +74,26 @@ class EmbeddedStore:
         await store.close()
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, min_free_bytes: int = DEFAULT_MIN_FREE_BYTES) -> None:
         self.path = Path(path)
+        self.min_free_bytes = min_free_bytes
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._write_failure: str | None = None  # the last write's retriable failure, until one succeeds
 
     # ------------------------------------------------------------ plumbing
 
     async def _call(self, fn: Callable[..., T], *args: object, write: bool = False) -> T:
         """Run ``fn(conn, *args)`` on the worker thread; reads inside one read transaction."""
         if self._executor is None:
-            raise StoreError("embedded store is not open")
+            raise StoreUnavailable("embedded store is not open")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(self._run, fn, args, write))
 
     def _run(self, fn: Callable[..., T], args: tuple[object, ...], write: bool) -> T:
         conn = self._conn
         if conn is None:
-            raise StoreError("embedded store is not open")
+            raise StoreUnavailable("embedded store is not open")
         try:
             if write:
                 return fn(conn, *args)  # the function manages its own transaction
@@ -93,15 +101,23 @@ class EmbeddedStore:
             try:
                 return fn(conn, *args)
             finally:
-                conn.execute("COMMIT")
+                if conn.in_transaction:  # SQLite may have ended it after an I/O error
+                    conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise _map_error(exc) from exc
+        except MemoryError as exc:
+            raise StoreUnavailable("embedded store: out of memory") from exc
 
     def _connect(self) -> None:
+        problem = prepare_directory(self.path.parent) or write_problem(self.path, min_free_bytes=0)
+        if problem is not None:
+            raise StoreUnavailable(f"cannot use the embedded store {self.path}: {problem}")
         try:
             self._conn = connect(self.path)
         except sqlite3.Error as exc:
             raise _map_error(exc) from exc
+        except OSError as exc:  # creating the directory
+            raise StoreUnavailable(f"cannot create the embedded store {self.path}: {exc}") from exc
 
     def _disconnect(self) -> None:
         if self._conn is not None:
@@ -131,17 +147,33 @@ class EmbeddedStore:
         executor.shutdown(wait=True)
 
     async def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` when the file cannot be read."""
+        """Raise :class:`StoreUnavailable` when the file cannot be read, or cannot be written now.
+
+        "Cannot be written" is the last write's failure until a write succeeds again, a
+        read-only filesystem or file, or less than ``min_free_bytes`` free beside the file.
+        """
         if self._executor is None:
             raise StoreUnavailable("embedded store is not open")
         await self._call(lambda conn: conn.execute("SELECT count(*) FROM sqlite_master").fetchone())
+        if self._write_failure is not None:
+            raise StoreUnavailable(f"the last write failed: {self._write_failure}")
+        problem = await asyncio.to_thread(write_problem, self.path, self.min_free_bytes, probe=True)
+        if problem is not None:
+            raise StoreUnavailable(f"embedded store cannot take writes: {problem}")
 
     # ------------------------------------------------------------ writes
 
     async def apply(self, mutations: Sequence[Mutation]) -> None:
         """Apply one batch in one transaction (see ``olgraph.store._sqlite_apply``)."""
-        if mutations:
+        if not mutations:
+            return
+        try:
             await self._call(apply_batch, list(mutations), write=True)
+        except StoreUnavailable as exc:
+            if self._executor is not None:
+                self._write_failure = str(exc)
+            raise
+        self._write_failure = None
 
     # ------------------------------------------------------------ reads
 

@@ -8,11 +8,14 @@ The pieces live in private modules:
   under locks taken in key order (see ``_neo4j_write`` for the round trips);
 * ``_neo4j_read``: one statement per question, one per level for traversals;
 * ``_neo4j_cypher``: the Cypher text, labels and types only from olgraph's enums;
+* ``_neo4j_analyst``: analysts' read-only Cypher behind the guards of ``cypher_guard``;
 * ``_neo4j_errors``: driver errors → :class:`~olgraph.errors.StoreError` /
   :class:`~olgraph.errors.StoreUnavailable`, in one place.
 
 Transient errors (deadlocks, a leader switch, a dropped connection) are retried by the
-driver for at most ``max_retry_time`` seconds, re-running the whole transaction function;
+driver for at most ``max_retry_time`` seconds for a write, re-running the whole transaction
+function, and ``query_retry_time`` for a read (0 by default: a query during an outage answers
+503 within about ``connection_timeout``, rather than waiting for the server to come back);
 after that they surface as :class:`~olgraph.errors.StoreUnavailable`.
 """
 
@@ -23,7 +26,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 
 import neo4j
 
-from olgraph.errors import StoreError, StoreUnavailable
+from olgraph.errors import SchemaMissing, StoreError, StoreUnavailable
 from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store import _neo4j_admin as admin
 from olgraph.store import _neo4j_columns as columns
@@ -31,6 +34,7 @@ from olgraph.store import _neo4j_details as detail
 from olgraph.store import _neo4j_lists as lists
 from olgraph.store import _neo4j_read as read
 from olgraph.store import _neo4j_search as search_module
+from olgraph.store._neo4j_analyst import run_analyst_query
 from olgraph.store._neo4j_batch import Batch
 from olgraph.store._neo4j_errors import mapped_errors
 from olgraph.store._neo4j_schema import apply_schema
@@ -46,6 +50,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
+from olgraph.store.cypher_guard import CypherQuery, CypherResult
 from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
 from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchPage, SearchQuery
@@ -56,13 +61,21 @@ T = TypeVar("T")
 
 ReadFunction = Callable[Concatenate[neo4j.AsyncManagedTransaction, P], Awaitable[T]]
 
+SCHEMA_MARKER = "dataset_key"
+"""The constraint whose presence means a database holds olgraph's schema (schemas/neo4j/)."""
+
 
 class Neo4jStore:
     """A :class:`~olgraph.store.base.GraphStore` in Neo4j, through the async Bolt driver.
 
     ``user``/``password``: basic auth, or no auth when ``user`` is None. ``database``: the
-    database to use (the server's default when None). ``max_retry_time``: seconds the
-    driver keeps retrying a transaction that failed transiently.
+    database to use (the server's default when None). ``max_retry_time``/``query_retry_time``:
+    seconds the driver keeps retrying a write/read transaction that failed transiently.
+    ``connection_timeout``: seconds opening one connection may take. ``create_schema``: create
+    olgraph's schema in a database that holds none of it; when false, ``open`` raises
+    :class:`~olgraph.errors.SchemaMissing` there instead (the CLI's default, so a wrong URI
+    never writes into somebody else's Neo4j). A database that holds it is brought up to date
+    either way.
 
     Example::
 
@@ -81,25 +94,40 @@ class Neo4jStore:
         database: str | None = None,
         *,
         max_retry_time: float = 10.0,
-        connection_timeout: float = 10.0,
+        query_retry_time: float = 0.0,
+        connection_timeout: float = 2.0,
+        create_schema: bool = True,
     ) -> None:
         self.uri = uri
         self.database = database
         self._auth = (user, password or "") if user is not None else None
         self._max_retry_time = max_retry_time
+        self._query_retry_time = query_retry_time
         self._connection_timeout = connection_timeout
+        self._create_schema = create_schema
         self._driver: neo4j.AsyncDriver | None = None
+        self._write_failure: str | None = None  # the last write's retriable failure, until one succeeds
 
     # ------------------------------------------------------------ lifecycle
 
     async def open(self) -> None:
-        """Connect, then create the constraints and indexes that are missing (idempotent)."""
+        """Connect, then create the constraints and indexes that are missing (idempotent).
+
+        Raises :class:`~olgraph.errors.SchemaMissing` when the database holds no olgraph schema
+        and ``create_schema`` is false.
+        """
         if self._driver is not None:
             return
         driver = self._new_driver()
         try:
             with mapped_errors("connecting"):
                 await driver.verify_connectivity()
+                if not self._create_schema and not await self._holds_schema(driver):
+                    raise SchemaMissing(
+                        f"Neo4j at {self.uri} (database {self.database or 'default'}) does not hold "
+                        "olgraph's schema: is it the database you meant? If it is, start once with "
+                        "--neo4j-create-schema (OLGRAPH_STORE__NEO4J__CREATE_SCHEMA=true) to create it"
+                    )
                 await self._apply_schema(driver)
         except BaseException:
             await driver.close()
@@ -121,6 +149,18 @@ class Neo4jStore:
         except ValueError as exc:
             raise StoreError(f"invalid Neo4j URI {self.uri!r}: {exc}") from exc
 
+    async def _holds_schema(self, driver: neo4j.AsyncDriver) -> bool:
+        """Whether the database has olgraph's uniqueness constraint on ``Dataset.key``."""
+        async with driver.session(database=self.database) as session:
+            result = await session.run(
+                "SHOW CONSTRAINTS YIELD name, labelsOrTypes, properties "
+                "WHERE name = $name AND labelsOrTypes = ['Dataset'] AND properties = ['key'] "
+                "RETURN count(*) AS found",
+                name=SCHEMA_MARKER,
+            )
+            record = await result.single()
+        return bool(record and record["found"])
+
     async def _apply_schema(self, driver: neo4j.AsyncDriver) -> None:
         await apply_schema(driver, self.database)
 
@@ -131,16 +171,22 @@ class Neo4jStore:
             await driver.close()
 
     async def ping(self) -> None:
-        """One round trip to the server; :class:`StoreUnavailable` when it does not answer."""
+        """One round trip to the server; :class:`StoreUnavailable` when it does not answer, or
+        when the last write failed for a reason of the server's (a full disk, a read-only
+        database) and none has succeeded since: a server that answers reads may refuse writes."""
         if self._driver is None:
             raise StoreUnavailable("Neo4j store is not open")
         with mapped_errors("ping"):
-            async with self._driver.session(database=self.database) as session:
+            async with self._driver.session(
+                database=self.database, connection_acquisition_timeout=self._connection_timeout
+            ) as session:
                 await (await session.run("RETURN 1")).consume()
+        if self._write_failure is not None:
+            raise StoreUnavailable(f"the last write failed: {self._write_failure}")
 
     def _require(self) -> neo4j.AsyncDriver:
-        if self._driver is None:
-            raise StoreError("Neo4j store is not open")
+        if self._driver is None:  # not yet, or no longer: retrying later can succeed, as for ping
+            raise StoreUnavailable("Neo4j store is not open")
         return self._driver
 
     # ------------------------------------------------------------ writes
@@ -154,16 +200,25 @@ class Neo4jStore:
         except ValueError as exc:
             raise StoreError(f"cannot store batch: {exc}") from exc
         driver = self._require()
-        with mapped_errors("applying a batch"):
-            async with driver.session(database=self.database) as session:
-                await session.execute_write(apply_batch, batch)
+        try:
+            with mapped_errors("applying a batch"):
+                async with driver.session(database=self.database) as session:
+                    await session.execute_write(apply_batch, batch)
+        except StoreUnavailable as exc:
+            self._write_failure = str(exc)
+            raise
+        self._write_failure = None
 
     # ------------------------------------------------------------ reads
 
     async def _read(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         driver = self._require()
         with mapped_errors(action):
-            async with driver.session(database=self.database) as session:
+            async with driver.session(
+                database=self.database,
+                max_transaction_retry_time=self._query_retry_time,
+                connection_acquisition_timeout=self._connection_timeout + self._query_retry_time,
+            ) as session:
                 return await session.execute_read(fn, *args, **kwargs)
 
     async def _write(self, action: str, fn: ReadFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -309,6 +364,10 @@ class Neo4jStore:
     ) -> tuple[int, str | None]:
         """One retention batch of dataset versions (one transaction)."""
         return await self._write("expire_versions", admin.expire_versions, cutoff, after, limit, dry_run)
+
+    async def run_cypher(self, query: CypherQuery) -> CypherResult:
+        """An analyst's read-only query, behind every guard (:mod:`olgraph.store.cypher_guard`)."""
+        return await run_analyst_query(self._require(), self.database, query)
 
     async def dump(self) -> GraphDump:
         """The whole graph, canonical (tests only)."""

@@ -88,8 +88,26 @@ async def test_openlineage_client_events_reach_the_graph(
     run = await runtime.store.get_run(run_id)
     assert run is not None
     assert run.state == "COMPLETE"
-    assert await runtime.store.get_node("job:ol-client:daily_orders") is not None
-    assert await runtime.store.get_node("dataset:s3://lake:marts/daily_orders") is not None
+    assert run.job == "job:ol-client:daily_orders"
+    assert (run.started_at, run.ended_at) == (
+        "2024-05-01T12:00:00.000000000Z",
+        "2024-05-01T12:05:00.000000000Z",
+    )
+    # what the run read and wrote: the input's version current at the read, the output's of this run
+    assert [(ref.dataset, ref.version) for ref in run.inputs] == [
+        ("dataset:postgres://db:5432:public.orders", "initial")
+    ]
+    assert [(ref.dataset, ref.version) for ref in run.outputs] == [
+        ("dataset:s3://lake:marts/daily_orders", f"run:{run_id}")
+    ]
+    lineage = await runtime.store.lineage(
+        "dataset:postgres://db:5432:public.orders", "downstream", depth=2, max_nodes=10
+    )
+    assert [node.id for node in lineage.nodes] == [
+        "dataset:postgres://db:5432:public.orders",
+        "job:ol-client:daily_orders",
+        "dataset:s3://lake:marts/daily_orders",
+    ]
 
     async with httpx.AsyncClient(base_url=url) as http:
         anonymous = await http.get("/api/v1/stats")

@@ -17,10 +17,11 @@ from click.testing import CliRunner
 
 from olgraph.cli.services import services
 from olgraph.config import KafkaConfig
-from olgraph.devservices import ServiceInfo, launchers
+from olgraph.devservices import ServiceError, ServiceInfo, launchers
 from olgraph.devservices import kafka as launcher
-from olgraph.devservices._common import port_accepts, read_json
+from olgraph.devservices._common import choose_port, port_accepts, read_json
 from olgraph.devservices.kafka import KafkaPaths
+from service_paths import Launched, launched_server
 
 pytestmark = pytest.mark.kafka
 T = TypeVar("T")
@@ -36,13 +37,15 @@ def _name(hint: str) -> str:
     return f"olgraph-test-{hint}-{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(scope="module")
+def started(kafka_bootstrap: str) -> Iterator[Launched]:
+    """A launcher-started broker: the session's, or one of these tests' own (never a skip)."""
+    yield from launched_server(launcher, kafka_bootstrap)
+
+
 @pytest.fixture
-def launched(kafka_bootstrap: str) -> ServiceInfo:
-    """The launcher's view of the session's broker; skipped (with the reason) when it is not ours."""
-    info = launcher.status()
-    if info is None or info.uri != kafka_bootstrap:
-        pytest.skip(f"the session's Kafka ({kafka_bootstrap}) was not started by the local launcher")
-    return info
+def launched(started: Launched) -> ServiceInfo:
+    return started.info
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
@@ -179,35 +182,55 @@ def test_status_reports_the_running_broker(launched: ServiceInfo) -> None:
     assert port_accepts(int(launched.uri.rpartition(":")[2]))
 
 
-def test_up_is_idempotent(launched: ServiceInfo) -> None:
-    again = launcher.up()
+def test_up_is_idempotent(started: Launched, launched: ServiceInfo) -> None:
+    again = launcher.up(started.cache_dir)
 
     assert (again.uri, again.pid, again.running, again.started) == (launched.uri, launched.pid, True, False)
 
 
-def test_cli_status_and_up_name_the_broker(launched: ServiceInfo) -> None:
+def test_cli_status_and_up_name_the_broker(started: Launched, launched: ServiceInfo) -> None:
     runner = CliRunner()
+    cache = ["--cache-dir", str(started.cache_dir)]
 
-    status = runner.invoke(services, ["status", "kafka"])
-    up = runner.invoke(services, ["up", "kafka"])
+    status = runner.invoke(services, ["status", "kafka", *cache])
+    up = runner.invoke(services, ["up", "kafka", *cache])
 
     assert (status.exit_code, status.stdout) == (0, f"kafka {launched.uri} running\n")
     assert (up.exit_code, up.stdout) == (0, f"kafka {launched.uri}\n")
 
 
 @pytest.mark.neo4j
-def test_cli_up_without_names_starts_every_service(launched: ServiceInfo, neo4j_uri: str) -> None:
-    neo4j = launchers()["neo4j"].status()
-    if neo4j is None or neo4j.uri != neo4j_uri:
-        pytest.skip(f"the session's Neo4j ({neo4j_uri}) was not started by the local launcher")
+def test_cli_up_without_names_starts_every_service(started: Launched, launched: ServiceInfo) -> None:
+    neo4j_before = launchers()["neo4j"].status(started.cache_dir)
+    try:
+        result = CliRunner().invoke(services, ["up", "--cache-dir", str(started.cache_dir)])
+        neo4j = launchers()["neo4j"].status(started.cache_dir)
 
-    result = CliRunner().invoke(services, ["up"])
+        assert result.exit_code == 0, result.output
+        assert neo4j is not None
+        assert [line.split()[:2] for line in result.stdout.splitlines()] == [
+            ["neo4j", neo4j.uri],
+            ["kafka", launched.uri],
+        ]
+    finally:
+        if neo4j_before is None or not neo4j_before.running:  # this test started it
+            launchers()["neo4j"].down(started.cache_dir)
 
-    assert result.exit_code == 0
-    assert [line.split()[:2] for line in result.stdout.splitlines()] == [
-        ["neo4j", neo4j_uri],
-        ["kafka", launched.uri],
-    ]
+
+@pytest.mark.slow
+def test_up_never_reports_another_broker_as_its_own(
+    tmp_path: Path, launched: ServiceInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two checkouts starting at once may both pick a port that is free at that moment; the one
+    whose broker then cannot bind it must fail, not report the other's broker as its own (it did:
+    the readiness probe only asked for metadata naming a broker at the address)."""
+    port = int(launched.uri.rpartition(":")[2])
+    controller = choose_port(0)
+    ports = {"port": port, "controller_port": controller}
+    monkeypatch.setattr(launcher, "reuse_ports", lambda *_a, **_k: dict(ports))
+    with pytest.raises(ServiceError, match="exited during start-up"):
+        launcher.up(tmp_path / "services", timeout=120)
+    assert launcher.status(tmp_path / "services") is None
 
 
 # --- a private broker, stopped and started again (what the fault tests do) -----------------------------

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import stat
 import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from neo4j import Driver
+from neo4j import Driver, GraphDatabase
+from neo4j.exceptions import AuthError
 
 from olgraph.cli.services import services
-from olgraph.devservices import ServiceInfo
+from olgraph.devservices import ServiceError, ServiceInfo
 from olgraph.devservices import neo4j as launcher
+from service_paths import Launched, launched_server
 
 pytestmark = pytest.mark.neo4j
 
 
+@pytest.fixture(scope="module")
+def started(neo4j_uri: str) -> Iterator[Launched]:
+    """A launcher-started server: the session's, or one of these tests' own (never a skip)."""
+    yield from launched_server(launcher, neo4j_uri)
+
+
 @pytest.fixture
-def launched(neo4j_uri: str) -> ServiceInfo:
-    """The launcher's view of the session's server; skipped (with the reason) when it is not ours."""
-    info = launcher.status()
-    if info is None or info.uri != neo4j_uri:
-        pytest.skip(f"the session's Neo4j ({neo4j_uri}) was not started by the local launcher")
-    return info
+def launched(started: Launched) -> ServiceInfo:
+    return started.info
 
 
 def test_the_server_answers_a_query(neo4j_driver: Driver) -> None:
@@ -37,8 +44,8 @@ def test_status_reports_the_running_server(launched: ServiceInfo) -> None:
     assert launched.http_url.startswith("http://127.0.0.1:")
 
 
-def test_up_is_idempotent(launched: ServiceInfo) -> None:
-    again = launcher.up()
+def test_up_is_idempotent(started: Launched, launched: ServiceInfo) -> None:
+    again = launcher.up(started.cache_dir)
 
     assert (again.uri, again.pid, again.running, again.started) == (launched.uri, launched.pid, True, False)
 
@@ -57,15 +64,46 @@ def test_clean_neo4j_empties_the_database(
     assert records[0]["nodes"] == 0
 
 
-def test_cli_status_and_up_print_one_line_per_service(launched: ServiceInfo) -> None:
+def test_cli_status_and_up_print_one_line_per_service(started: Launched, launched: ServiceInfo) -> None:
     runner = CliRunner()
+    cache = ["--cache-dir", str(started.cache_dir)]
 
-    status = runner.invoke(services, ["status", "neo4j"])
-    up = runner.invoke(services, ["up", "neo4j"])
+    status = runner.invoke(services, ["status", "neo4j", *cache])
+    up = runner.invoke(services, ["up", "neo4j", *cache])
 
+    password = (started.cache_dir / "neo4j" / "password").read_text().strip()
+    credentials = f"user neo4j password {password}"
     browser = f"(browser: {launched.http_url}/browser/)"
-    assert (status.exit_code, status.stdout) == (0, f"neo4j {launched.uri} running {browser}\n")
-    assert (up.exit_code, up.stdout) == (0, f"neo4j {launched.uri} {browser}\n")
+    assert (status.exit_code, status.stdout) == (0, f"neo4j {launched.uri} running {credentials} {browser}\n")
+    assert (up.exit_code, up.stdout) == (0, f"neo4j {launched.uri} {credentials} {browser}\n")
+
+
+def test_the_server_requires_the_generated_password(started: Launched, launched: ServiceInfo) -> None:
+    """A CREATE from any local process without the password is refused."""
+    password_file = started.cache_dir / "neo4j" / "password"
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert (launched.user, launched.password) == ("neo4j", password_file.read_text().strip())
+    with pytest.raises(AuthError):
+        launcher.bolt_answers(launched.uri)
+    with GraphDatabase.driver(launched.uri, auth=("neo4j", "neo4j")) as driver, pytest.raises(AuthError):
+        driver.execute_query("CREATE (:Intruder)")
+    assert launcher.bolt_answers(launched.uri, auth=("neo4j", password_file.read_text().strip()))
+
+
+def test_up_never_reports_another_server_as_its_own(
+    tmp_path: Path, launched: ServiceInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two checkouts starting at once may both pick a port that is free at that moment; the one
+    whose server then cannot bind it must fail, not report the other's server as its own (it did:
+    the readiness probe only asked whoever answered on the port)."""
+    taken = {
+        "bolt": int(launched.uri.rpartition(":")[2]),
+        "http": int(str(launched.http_url).rpartition(":")[2]),
+    }
+    monkeypatch.setattr(launcher, "reuse_ports", lambda *_args, **_kw: dict(taken))
+    with pytest.raises(ServiceError, match="exited during start-up"):
+        launcher.up(tmp_path / "services", timeout=120)
+    assert launcher.status(tmp_path / "services") is None
 
 
 def test_neo4j_browser_is_served(launched: ServiceInfo) -> None:

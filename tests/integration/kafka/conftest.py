@@ -16,6 +16,7 @@ import pytest
 from consume_support import ConsumeProcess, ProcessFactory, WorkerFactory
 
 from olgraph.config import ConsumerSettings, KafkaConfig
+from olgraph.ingest.reader import EventReader
 from olgraph.kafka_consumer import KafkaConsumerWorker, KafkaTuning
 from olgraph.metrics import Metrics
 from olgraph.store.base import GraphStore
@@ -61,7 +62,9 @@ def run_worker() -> WorkerFactory:
         metrics: Metrics | None = None,
         tuning: KafkaTuning = TEST_TUNING,
     ) -> AsyncIterator[KafkaConsumerWorker]:
-        worker = KafkaConsumerWorker(config, store, settings, metrics or Metrics(), 64, tuning=tuning)
+        worker = KafkaConsumerWorker(
+            config, store, settings, metrics or Metrics(), EventReader(), tuning=tuning
+        )
         await worker.start()
         try:
             yield worker
@@ -101,7 +104,9 @@ def consume_process(kafka_config: KafkaConfig, neo4j_uri: str, tmp_path: Path) -
             "OLGRAPH_STORE__NEO4J__USER": user or "",
             "OLGRAPH_STORE__NEO4J__PASSWORD": password or "",
         }
-        child_env = (credentials if user else {}) | (env or {})
+        child_env = (
+            (credentials if user else {}) | {"OLGRAPH_STORE__NEO4J__CREATE_SCHEMA": "true"} | (env or {})
+        )
         process = ConsumeProcess(args, tmp_path / f"consume-{len(started)}.log", child_env)
         started.append(process)
         return process

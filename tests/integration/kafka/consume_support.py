@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import Driver
 
 from olgraph.ingest.kafka_key import kafka_key
@@ -172,6 +172,33 @@ async def produce(bootstrap: str, topic: str, messages: Iterable[Message]) -> li
     finally:
         await producer.stop()
     return [(int(md.partition), int(md.offset)) for md in metadata]
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    """Create topic ``name`` (replication 1) and wait until every partition has a leader."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+
+        async def led() -> bool:
+            [described] = await admin.describe_topics([name])
+            leaders = [p for p in described["partitions"] if p["leader"] >= 0]
+            return described["error_code"] == 0 and len(leaders) == partitions
+
+        await eventually(led, 30, f"topic {name} with {partitions} led partitions")
+    finally:
+        await admin.close()
+
+
+async def delete_topic(bootstrap: str, name: str) -> None:
+    """Delete topic ``name`` (a test's own, created by :func:`create_topic`)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics([name])
+    finally:
+        await admin.close()
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:

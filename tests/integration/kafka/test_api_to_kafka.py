@@ -36,7 +36,7 @@ from openlineage.client.transport.kafka import KafkaTransport
 from olgraph.api.app import create_app
 from olgraph.config import KafkaConfig, Settings
 from olgraph.errors import InvalidEvent
-from olgraph.ingest import ParsedEvent, decode_json, kafka_key, parse_event
+from olgraph.ingest import ParsedEvent, kafka_key
 from olgraph.ingest.parse import canonical_json
 
 REPO = Path(__file__).resolve().parents[3]
@@ -111,14 +111,16 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
 
 
 def corpus_events() -> list[tuple[bytes, ParsedEvent]]:
-    """``(file bytes, parsed event)`` of every corpus event olgraph accepts."""
+    """``(bytes olgraph logs, parsed event)`` of every corpus event olgraph accepts: the file's
+    bytes, or the canonical JSON of its redacted form when it carries a secret (one does)."""
     accepted = []
+    reader = Settings().event_reader()
     for path in sorted(CORPUS.rglob("*.json")):
-        raw = path.read_bytes()
         try:
-            accepted.append((raw, parse_event(decode_json(raw))))
+            event, logged = reader.read_event(path.read_bytes())
         except InvalidEvent:
             continue
+        accepted.append((logged, event))
     return accepted
 
 
@@ -230,7 +232,9 @@ async def test_accepted_events_are_on_the_topic_byte_for_byte_with_the_clients_k
     expected: collections.Counter[tuple[bytes, bytes]] = collections.Counter()
     async with api_app(api_settings(tmp_path, kafka_config)) as (app, client):
         ready = await client.get("/readyz")
-        assert ready.json() == {"status": "ready", "checks": {"store": "ok", "kafka": "ok"}}
+        assert ready.json() == {"status": "ready", "checks": {"kafka": "ok"}}
+        everything = await client.get("/readyz", params={"scope": "all"})
+        assert everything.json() == {"status": "ready", "checks": {"store": "ok", "kafka": "ok"}}
         for raw, event in corpus:
             response = await client.post("/api/v1/lineage", content=raw, headers=JSON)
             assert response.status_code == 201, response.text
@@ -257,6 +261,39 @@ async def test_accepted_events_are_on_the_topic_byte_for_byte_with_the_clients_k
     assert collections.Counter((r.key, r.value) for r in records) == expected  # nothing lost, nothing extra
     for _, event in corpus:
         assert kafka_key(event) == client_key(event)
+
+
+@pytest.mark.kafka
+async def test_one_batch_element_over_the_message_limit_fails_alone(
+    tmp_path: Path, kafka_config: KafkaConfig
+) -> None:
+    """Issue 14: one element over Kafka's message size failed the whole batch with 413. Only that
+    element fails now, reported in ``failed_events`` as the OpenLineage batch API describes."""
+    corpus = corpus_events()[:3]
+    huge = orjson.loads(corpus[0][0])
+    huge["job"]["facets"] = {"documentation": {"description": "x" * 1_100_000}}
+    batch = [orjson.loads(corpus[0][0]), huge, orjson.loads(corpus[1][0])]
+    async with api_app(api_settings(tmp_path, kafka_config)) as (app, client):
+        answer = await client.post("/api/v1/lineage/batch", content=orjson.dumps(batch), headers=JSON)
+        assert answer.status_code == 200, answer.text
+        result = answer.json()
+        assert result["status"] == "partial_success"
+        assert result["summary"] == {
+            "received": 3,
+            "successful": 2,
+            "failed": 1,
+            "retriable": 0,
+            "non_retriable": 1,
+        }
+        [failed] = result["failed_events"]
+        assert failed["index"] == 1
+        assert failed["retriable"] is False
+        assert failed["reason"].endswith("bytes, over the 1000000 bytes a Kafka message may hold")
+        assert counter(app, "olgraph_events_rejected_total", reason="too_large") == 1
+        alone = await client.post("/api/v1/lineage", content=orjson.dumps(huge), headers=JSON)
+        assert alone.status_code == 413  # a single event over the limit: the request is refused
+    records = await read_topic(kafka_config.bootstrap_servers, kafka_config.topic)
+    assert sorted(r.value for r in records) == sorted(canonical_json(e) for e in (batch[0], batch[2]))
 
 
 @pytest.mark.kafka

@@ -175,10 +175,12 @@ async def _answers(store: GraphStore) -> list[object]:
 
 @pytest.mark.parametrize("seed", range(25))
 async def test_random_batches_give_the_embedded_answers(
-    seed: int, neo4j_uri: str, clean_neo4j: None, tmp_path: Path
+    seed: int, neo4j_uri: str, neo4j_auth: tuple[str, str] | None, clean_neo4j: None, tmp_path: Path
 ) -> None:
     batches = random_batches(seed)
-    neo4j, embedded = Neo4jStore(neo4j_uri), EmbeddedStore(tmp_path / "graph.db")
+    user, password = neo4j_auth or (None, None)
+    neo4j = Neo4jStore(neo4j_uri, user=user, password=password)
+    embedded = EmbeddedStore(tmp_path / "graph.db")
     await neo4j.open()
     await embedded.open()
     try:

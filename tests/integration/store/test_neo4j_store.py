@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import os
 import random
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,10 +38,14 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
+from olgraph.store import _neo4j_admin as neo4j_admin
+from olgraph.store import _neo4j_columns as neo4j_columns
 from olgraph.store import _neo4j_cypher as cy
+from olgraph.store import _neo4j_details as neo4j_details
+from olgraph.store import _neo4j_lists as neo4j_lists
 from olgraph.store import _neo4j_read as read
 from olgraph.store import _neo4j_search as search
-from olgraph.store import walk
+from olgraph.store import details, walk
 from olgraph.store._neo4j_cypher import schema_statements
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.neo4j import Neo4jStore
@@ -51,7 +57,7 @@ pytestmark = pytest.mark.neo4j
 @pytest.fixture
 async def store(neo4j_uri: str, clean_neo4j: None) -> AsyncIterator[Neo4jStore]:
     """An opened store on an emptied database."""
-    opened = Neo4jStore(neo4j_uri)
+    opened = _store(neo4j_uri)
     await opened.open()
     yield opened
     await opened.close()
@@ -61,6 +67,17 @@ def _schema(driver: Driver) -> tuple[set[str], set[str]]:
     constraints = {r["name"] for r in driver.execute_query("SHOW CONSTRAINTS YIELD name").records}
     indexes = {r["name"] for r in driver.execute_query("SHOW INDEXES YIELD name").records}
     return constraints, indexes
+
+
+def _auth() -> tuple[str, str] | None:
+    """The session Neo4j's credentials (tests/conftest.py puts them in the environment)."""
+    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
+    return (user, password) if user and password else None
+
+
+def _store(uri: str, **options: Any) -> Neo4jStore:
+    user, password = _auth() or (None, None)
+    return Neo4jStore(uri, user=user, password=password, **options)
 
 
 def _free_port() -> int:
@@ -77,12 +94,12 @@ def _dataset(key: str, *props: Prop) -> UpsertNode:
 
 
 async def test_open_twice_applies_the_schema_once(neo4j_uri: str, neo4j_driver: Driver) -> None:
-    first = Neo4jStore(neo4j_uri)
+    first = _store(neo4j_uri)
     await first.open()
     before = _schema(neo4j_driver)
-    second = Neo4jStore(neo4j_uri)
+    second = _store(neo4j_uri)
     await second.open()
-    racing = [Neo4jStore(neo4j_uri) for _ in range(3)]
+    racing = [_store(neo4j_uri) for _ in range(3)]
     await asyncio.gather(*(s.open() for s in racing))
     for opened in (first, second, *racing):
         await opened.close()
@@ -106,9 +123,8 @@ async def test_the_key_constraint_rejects_a_duplicate(store: Neo4jStore, neo4j_d
 
 def _every_statement() -> dict[str, str]:
     labels, types = [label.value for label in Label], [t.value for t in RelType]
-    statements = {
-        name: getattr(read, name) for name in ("GET_NODE", "IMPACT_DETAILS", "LIST_DATASETS", "LIST_JOBS")
-    }
+    # (the listing statements moved out of _neo4j_read with the read side's listings)
+    statements = {name: getattr(read, name) for name in ("GET_NODE", "IMPACT_DETAILS")}
     for traversal_name in ("DATASET_LINEAGE", "COLUMN_LINEAGE", "COLUMN_IMPACT"):
         traversal = getattr(walk, traversal_name)
         statements[f"start {traversal_name}"] = read.start_query(traversal)
@@ -122,7 +138,8 @@ def _every_statement() -> dict[str, str]:
             )
     statements["search total"] = search.total_query(SEARCH_TYPES, True, True, False)
     statements["search total prefix"] = search.total_query(SEARCH_TYPES, False, False, True)
-    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN", "GET_DATASET")}
+    statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN")}
+    statements |= _read_side_statements()
     return statements | {
         "find nodes": cy.find_nodes_query(labels),
         **{f"lock nodes {label}": cy.lock_nodes_query(label) for label in labels},
@@ -134,6 +151,54 @@ def _every_statement() -> dict[str, str]:
         "reads state": cy.READS_STATE,
         "relink reads": cy.RELINK_READS,
     }
+
+
+def _read_side_statements() -> dict[str, str]:
+    """Details, listings, columns and admin statements (every variant a request can make)."""
+    out: dict[str, str] = {}
+    for label, specs in (
+        (Label.JOB, details.JOB_SPECS),
+        (Label.DATASET, details.DATASET_SPECS),
+        (Label.RUN, details.RUN_SPECS),
+        (Label.DATASET_VERSION, details.VERSION_SPECS),
+    ):
+        out[f"neighbourhood {label.value}"] = neo4j_details.neighbourhood_query(label, tuple(specs))
+    out["versions page"] = neo4j_details.page_query(Label.DATASET, neo4j_details._VERSIONS)
+    out["children page"] = neo4j_details.page_query(Label.RUN, neo4j_details._CHILDREN)
+    out |= {"run stats": neo4j_details.RUN_STATS, "root run": neo4j_details.ROOT_RUN}
+    for namespace, owner, tag in itertools.product((True, False), repeat=3):
+        if not (namespace or owner or tag):
+            continue  # every dataset of every namespace: reads the name index (see below)
+        for keyset in (False, True):
+            name = f"list ns={namespace} owner={owner} tag={tag} keyset={keyset}"
+            out[name] = neo4j_lists._statement(
+                "Dataset",
+                namespace=namespace,
+                models=None,
+                owner=owner,
+                tag=tag,
+                deleted=False,
+                keyset=keyset,
+            )
+    out["list tags"] = neo4j_lists.LIST_TAGS
+    out |= {"nodes by key": neo4j_columns.NODES_BY_KEY, "fields of": neo4j_columns.FIELDS_OF}
+    out["column edges"] = neo4j_columns.COLUMN_EDGES
+    out |= {"external dependents": neo4j_admin.EXTERNAL_DEPENDENTS, "purge": neo4j_admin.PURGE}
+    out |= {"runs page": neo4j_admin.RUNS_PAGE, "versions page (retention)": neo4j_admin.VERSIONS_PAGE}
+    return out
+
+
+def test_listing_every_namespace_reads_only_the_name_index(store: Neo4jStore, neo4j_driver: Driver) -> None:
+    """Datasets or jobs of every namespace, by name: the name index, in order, not the label."""
+    statement = neo4j_lists._statement(
+        "Dataset", namespace=False, models=None, owner=False, tag=False, deleted=False, keyset=True
+    )
+    with neo4j_driver.session() as session:
+        plan = session.run(f"EXPLAIN {statement}").consume().plan
+    assert plan is not None
+    operators = _operators(plan)
+    assert "NodeByLabelScan" not in operators
+    assert "AllNodesScan" not in operators
 
 
 def _operators(plan: dict[str, Any]) -> list[str]:
@@ -298,13 +363,25 @@ async def proxy(neo4j_uri: str) -> AsyncIterator[_Proxy]:
 @contextlib.asynccontextmanager
 async def _lock_holder(uri: str, key: str) -> AsyncIterator[neo4j.AsyncTransaction]:
     """Another client's open transaction holding the write lock on node ``key``; rolled back at exit."""
-    async with neo4j.AsyncGraphDatabase.driver(uri) as driver, driver.session() as session:
+    async with neo4j.AsyncGraphDatabase.driver(uri, auth=_auth()) as driver, driver.session() as session:
         tx = await session.begin_transaction()
         try:
             await (await tx.run("MATCH (n:Dataset {key: $k}) SET n.other = true", k=key)).consume()
             yield tx
         finally:
             await tx.close()
+
+
+async def _until_blocked_on_a_lock(uri: str, timeout: float = 30.0) -> None:
+    """Wait until some transaction is blocked by another's lock (``SHOW TRANSACTIONS``), bounded."""
+    deadline = time.monotonic() + timeout
+    async with neo4j.AsyncGraphDatabase.driver(uri) as driver:
+        while True:
+            records, _, _ = await driver.execute_query("SHOW TRANSACTIONS YIELD status RETURN status")
+            if any(str(record["status"]).startswith("Blocked") for record in records):
+                return
+            assert time.monotonic() < deadline, f"no transaction waited for a lock within {timeout}s"
+            await asyncio.sleep(0.05)
 
 
 async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store: Neo4jStore) -> None:
@@ -316,7 +393,7 @@ async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store:
     batch: list[Mutation] = [_dataset(k, Prop("n", 1, Merge.MAX)) for k in ("dataset:ns:a", "dataset:ns:b")]
     async with _lock_holder(neo4j_uri, "dataset:ns:b"):
         applying = asyncio.create_task(store.apply(batch))
-        await asyncio.sleep(1.0)  # the store's transaction holds a and waits for b
+        await _until_blocked_on_a_lock(neo4j_uri)  # the store's transaction holds a and waits for b
         assert not applying.done()
         await proxy.cut()
         await proxy.start()
@@ -326,7 +403,7 @@ async def _drop_connection_mid_transaction(neo4j_uri: str, proxy: _Proxy, store:
 async def test_a_transaction_cut_off_midway_is_retried(
     neo4j_uri: str, clean_neo4j: None, proxy: _Proxy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=15)
+    store = _store(proxy.uri, max_retry_time=15)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:a"), _dataset("dataset:ns:b")])
@@ -344,7 +421,7 @@ async def test_a_transaction_cut_off_midway_is_retried(
 async def test_a_failure_outliving_the_retries_is_store_unavailable(
     neo4j_uri: str, clean_neo4j: None, proxy: _Proxy
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=0)
+    store = _store(proxy.uri, max_retry_time=0)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:a"), _dataset("dataset:ns:b")])
@@ -355,6 +432,11 @@ async def test_a_failure_outliving_the_retries_is_store_unavailable(
         assert caught.value.retriable
         assert caught.value.__cause__ is not None
         assert "n" not in (await store.dump()).nodes["dataset:ns:a"][1]  # the batch left nothing behind
+        # The server answers again, but /readyz must not say ready before a write went through.
+        with pytest.raises(StoreUnavailable, match="the last write failed: Neo4j"):
+            await store.ping()
+        await store.apply([_dataset("dataset:ns:a", Prop("n", 2, Merge.MAX))])
+        await store.ping()
     finally:
         await store.close()
 
@@ -372,7 +454,7 @@ async def test_a_deadlock_with_another_writer_does_not_fail_the_batch(
     other_committed = False
     async with _lock_holder(neo4j_uri, "dataset:ns:b") as other:
         applying = asyncio.create_task(store.apply(batch))
-        await asyncio.sleep(1.0)  # the store holds a and waits for b
+        await _until_blocked_on_a_lock(neo4j_uri)  # the store holds a and waits for b
         with contextlib.suppress(neo4j.exceptions.TransientError):
             await (await other.run("MATCH (n:Dataset {key: 'dataset:ns:a'}) SET n.other = true")).consume()
             await other.commit()
@@ -401,7 +483,7 @@ async def test_an_unreachable_server_is_store_unavailable() -> None:
 async def test_losing_the_server_is_store_unavailable_and_recoverable(
     clean_neo4j: None, proxy: _Proxy
 ) -> None:
-    store = Neo4jStore(proxy.uri, max_retry_time=1, connection_timeout=2)
+    store = _store(proxy.uri, max_retry_time=1, connection_timeout=2)
     await store.open()
     try:
         await store.apply([_dataset("dataset:ns:before")])

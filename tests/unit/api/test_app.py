@@ -90,9 +90,12 @@ async def test_request_validation_errors_are_400_naming_the_parameter(tmp_path: 
 
 async def test_unknown_route_and_method_keep_the_error_shape(tmp_path: Path) -> None:
     async with running_app(make_settings(tmp_path)) as (_, client):
-        missing = await client.get("/nope")
+        missing = await client.get("/api/v1/nope")  # (a GET of /nope is a page of the explorer)
         assert missing.status_code == 404
         assert missing.json() == {"error": "Not Found", "field": None}
+        posted = await client.post("/nope")
+        assert posted.status_code == 404
+        assert posted.json() == {"error": "Not Found", "field": None}
         wrong = await client.get("/api/v1/lineage/batch")
         assert wrong.status_code == 405
         assert wrong.json()["field"] is None
@@ -124,3 +127,13 @@ def test_subclasses_take_their_ancestors_status() -> None:
 
     assert DiskFull not in STATUS_BY_ERROR
     assert status_for(DiskFull("full")) == 503
+
+
+async def test_cypher_on_the_embedded_store_is_a_clear_501(tmp_path: Path) -> None:
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        response = await client.post("/api/v1/cypher", json={"query": "MATCH (n) RETURN n"})
+    assert response.status_code == 501
+    assert response.json() == {
+        "error": "Cypher needs the Neo4j store (store.kind=neo4j); this server uses the embedded store",
+        "field": None,
+    }

@@ -85,6 +85,31 @@ async def test_invalid_event_gets_400_naming_the_field(app_client: Any) -> None:
     assert await _logged_raw(app.state.runtime) == []
 
 
+async def test_a_name_too_long_to_index_gets_400_naming_it_before_any_2xx(app_client: Any) -> None:
+    """Issue 14: an 8 KB name got 201 and the event was then lost in Neo4j. Refused at ingest now,
+    whichever store is configured (docs/decisions/0011-indexable-names.md)."""
+    app, client = app_client
+    event = run_event()
+    event["outputs"][0]["name"] = "t" * 8200
+    response = await client.post("/api/v1/lineage", content=orjson.dumps(event), headers=JSON)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "outputs[0].name: 8200 bytes long; a name may hold at most 2048 bytes (UTF-8)",
+        "field": "outputs[0].name",
+    }
+    batch = await client.post(
+        "/api/v1/lineage/batch", content=orjson.dumps([run_event(5), event]), headers=JSON
+    )
+    assert batch.json()["failed_events"] == [
+        {
+            "index": 1,
+            "reason": "outputs[0].name: 8200 bytes long; a name may hold at most 2048 bytes (UTF-8)",
+            "retriable": False,
+        }
+    ]
+    assert await _logged_raw(app.state.runtime) == [canonical_json(run_event(5))]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

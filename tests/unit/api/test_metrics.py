@@ -152,3 +152,35 @@ async def test_the_embedded_consumer_reports_into_the_same_registry(tmp_path: Pa
         assert sample(app, "olgraph_events_applied_total") == 3
         assert sample(app, "olgraph_store_batch_events_count") >= 1
         assert "olgraph_events_applied_total 3.0" in (await client.get("/metrics")).text
+
+
+async def test_http_request_latency_is_a_histogram_by_method_route_template_and_status(
+    tmp_path: Path,
+) -> None:
+    """What a Prometheus user sees: one series per route *template*, never per raw path."""
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        for n in range(2):
+            answer = await client.post("/api/v1/lineage", content=orjson.dumps(run_event(n)), headers=JSON)
+            assert answer.status_code == 201
+        for run_id in ("0190b7c5-0000-7000-8000-000000000001", "0190b7c5-0000-7000-8000-000000000002"):
+            assert (await client.get(f"/api/v1/runs/{run_id}")).status_code == 404
+        assert (await client.get("/no/such/path")).status_code == 404
+        assert (await client.request("BREW", "/healthz")).status_code == 405
+        response = await client.get("/metrics")
+    families = {family.name: family for family in text_string_to_metric_families(response.text)}
+    histogram = families["olgraph_http_request_duration_seconds"]
+    assert histogram.type == "histogram"
+    counts = {
+        (s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+        for s in histogram.samples
+        if s.name.endswith("_count")
+    }
+    run_routes = {key: value for key, value in counts.items() if key[1].startswith("/api/v1/runs/")}
+    assert counts[("POST", "/api/v1/lineage", "201")] == 2
+    assert list(run_routes) == [("GET", "/api/v1/runs/{runId}", "404")], counts
+    assert run_routes[("GET", "/api/v1/runs/{runId}", "404")] == 2
+    assert counts[("GET", "unmatched", "404")] == 1
+    assert counts[("OTHER", "/healthz", "405")] == 1
+    buckets = [s for s in histogram.samples if s.name.endswith("_bucket") and s.labels["status"] == "201"]
+    assert [s.labels["le"] for s in buckets][-1] == "+Inf"
+    assert buckets[-1].value == 2

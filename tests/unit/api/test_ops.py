@@ -49,8 +49,14 @@ async def test_not_ready_when_the_store_is_unusable(tmp_path: Path) -> None:
         await app.state.runtime.store.close()
         response = await client.get("/readyz")
         assert response.status_code == 503
-        assert response.json()["checks"]["log"] == "ok"
-        assert response.json()["checks"]["store"] != "ok"
+        assert response.json()["checks"] == {"store": "embedded store is not open", "log": "ok"}
+        ingest = await client.get("/readyz", params={"scope": "ingest"})
+        assert (ingest.status_code, ingest.json()["checks"]) == (200, {"log": "ok"})
+        query = await client.get("/readyz", params={"scope": "query"})
+        assert (query.status_code, query.json()["checks"]) == (503, {"store": "embedded store is not open"})
+        unknown = await client.get("/readyz", params={"scope": "everything"})
+        assert unknown.status_code == 400
+        assert unknown.json()["field"] == "scope"
 
 
 async def test_stats_reach_applied_equals_accepted(tmp_path: Path) -> None:
@@ -97,7 +103,7 @@ async def test_raw_events_of_a_run_in_arrival_order(tmp_path: Path) -> None:
         run_id = start["run"]["runId"]
         response = await client.get(f"/api/v1/runs/{run_id.upper()}/events")
         assert response.status_code == 200
-        assert response.json() == {"runId": run_id, "events": [complete, start]}
+        assert response.json() == {"runId": run_id, "total": 2, "next": None, "events": [complete, start]}
         missing = await client.get("/api/v1/runs/00000000-0000-0000-0000-00000000ffff/events")
         assert missing.status_code == 404
         assert missing.json() == {
@@ -117,10 +123,15 @@ async def test_an_api_replica_starts_without_kafka_but_is_not_ready(tmp_path: Pa
         assert ready.headers["retry-after"] == "5"
         body = ready.json()
         assert body["status"] == "unavailable"
-        assert body["checks"]["store"] == "ok"
+        assert list(body["checks"]) == ["kafka"]  # an API replica is ready when it can ingest
         assert body["checks"]["kafka"].startswith(
             f"Kafka at {settings.log.kafka.bootstrap_servers} is unreachable"
         )
+        queries = await client.get("/readyz", params={"scope": "query"})
+        assert (queries.status_code, queries.json()) == (200, {"status": "ready", "checks": {"store": "ok"}})
+        both = (await client.get("/readyz", params={"scope": "all"})).json()
+        assert both["checks"]["store"] == "ok"
+        assert both["checks"]["kafka"] != "ok"
         single = await client.post("/api/v1/lineage", content=orjson.dumps(run_event()), headers=JSON)
         batch = await client.post("/api/v1/lineage/batch", content=orjson.dumps([run_event()]), headers=JSON)
         for refused in (single, batch):
@@ -141,3 +152,50 @@ async def test_stats_and_raw_events_exist_only_in_the_embedded_deployment(tmp_pa
     assert stats.status_code == events.status_code == 404
     assert stats.json() == {"error": f"GET /api/v1/stats {tail}", "field": None}
     assert events.json() == {"error": f"GET /api/v1/runs/{{runId}}/events {tail}", "field": None}
+
+
+async def test_raw_events_of_a_run_come_in_pages(tmp_path: Path) -> None:
+    """A run with many events answers in pages of ``limit`` (and of ``query.max_page_bytes``)."""
+    events = [run_event(7, eventType="RUNNING", eventTime=f"2024-05-01T12:00:{n:02d}Z") for n in range(7)]
+    async with running_app(make_settings(tmp_path)) as (_, client):
+        batch = await client.post("/api/v1/lineage/batch", content=orjson.dumps(events), headers=JSON)
+        assert batch.json()["summary"]["successful"] == 7
+        run_id = events[0]["run"]["runId"]
+        seen: list[dict[str, object]] = []
+        params: dict[str, object] = {"limit": 3}
+        pages = 0
+        while True:
+            page = (await client.get(f"/api/v1/runs/{run_id}/events", params=params)).json()
+            assert page["total"] == 7
+            assert len(page["events"]) <= 3
+            seen.extend(page["events"])
+            pages += 1
+            if page["next"] is None:
+                break
+            params = {"limit": 3, "after": page["next"]}
+        assert seen == events
+        assert pages == 3
+        too_many = await client.get(f"/api/v1/runs/{run_id}/events", params={"limit": 100_000})
+        assert too_many.status_code == 400
+        assert too_many.json()["field"] == "limit"
+        bad_cursor = await client.get(f"/api/v1/runs/{run_id}/events", params={"after": "abc"})
+        assert bad_cursor.status_code == 400
+        assert bad_cursor.json() == {"error": "after: not a cursor this server gave: 'abc'", "field": "after"}
+        past_the_end = await client.get(f"/api/v1/runs/{run_id}/events", params={"after": "999"})
+        assert past_the_end.json() == {"runId": run_id, "total": 7, "next": None, "events": []}
+
+
+async def test_a_page_of_raw_events_is_capped_in_bytes(tmp_path: Path) -> None:
+    padded = [
+        run_event(7, eventType="RUNNING", eventTime=f"2024-05-01T12:00:{n:02d}Z", padding="x" * 4000)
+        for n in range(5)
+    ]
+    settings = make_settings(tmp_path)
+    settings.query.max_page_bytes = 10_000
+    async with running_app(settings) as (_, client):
+        await client.post("/api/v1/lineage/batch", content=orjson.dumps(padded), headers=JSON)
+        run_id = padded[0]["run"]["runId"]
+        page = (await client.get(f"/api/v1/runs/{run_id}/events")).json()
+    assert len(page["events"]) == 2  # two events of ~4.3 KB fit in 10 KB, a third does not
+    assert page["next"] is not None
+    assert page["total"] == 5

@@ -153,6 +153,8 @@ def test_impact_csv_of_a_leaf_is_only_the_header_and_exits_0(server_url: str) ->
 def test_url_comes_from_the_environment(server_url: str) -> None:
     result = run("impact", MODEL, env={"OLGRAPH_URL": server_url})
     assert result.exit_code == 0, result.output
+    # the answer came from that server (the default URL has no olgraph behind it here)
+    assert result.stdout.strip() == f"no live dependents: nothing live depends on {MODEL}"
 
 
 @pytest.mark.parametrize(
@@ -190,10 +192,19 @@ def test_bad_url_exits_2() -> None:
     assert "Error:" in result.stderr
 
 
-def test_usage_errors_exit_2() -> None:
-    assert run("impact").exit_code == 2
-    assert run("impact", ORDERS, "--format", "xml").exit_code == 2
-    assert run("impact", ORDERS, "--depth", "-1").exit_code == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "Missing argument 'NODE_ID'"),
+        ((ORDERS, "--format", "xml"), "Invalid value for '--format': 'xml' is not one of"),
+        ((ORDERS, "--depth", "-1"), "Invalid value for '--depth': -1 is not in the range x>=0"),
+    ],
+)
+def test_usage_errors_exit_2_saying_what_is_wrong(args: tuple[str, ...], message: str) -> None:
+    result = run("impact", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr
 
 
 def test_api_key_from_option_or_environment(secured_url: str) -> None:
@@ -201,8 +212,15 @@ def test_api_key_from_option_or_environment(secured_url: str) -> None:
     assert without.exit_code == 2
     assert "401" in without.stderr
     assert "API key" in without.stderr
-    assert run("impact", X, "--url", secured_url, "--api-key", "ci-secret").exit_code == 1
-    assert run("impact", X, "--url", secured_url, env={"OLGRAPH_API_KEY": "ci-secret"}).exit_code == 1
+    for accepted in (
+        run("impact", X, "--url", secured_url, "--api-key", "ci-secret"),
+        run("impact", X, "--url", secured_url, env={"OLGRAPH_API_KEY": "ci-secret"}),
+    ):
+        assert accepted.exit_code == 1
+        assert [line.split()[2] for line in accepted.stdout.splitlines()[2:4]] == [
+            "job:ml:train:churn",
+            MODEL,
+        ]
 
 
 def test_impact_help_documents_the_exit_codes() -> None:

@@ -107,3 +107,16 @@ def test_client_variables_in_the_environment_do_not_upset_the_server_settings(
     }.items():
         monkeypatch.setenv(name, value)
     assert build_settings(port=5001).server.port == 5001
+
+
+def test_a_data_dir_that_cannot_be_used_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Opening the store fails before the server starts: one line saying why, exit status 1
+    (tests/faults/test_disk_full.py does it on a really read-only filesystem)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = CliRunner().invoke(main, ["serve", "--data-dir", str(blocker / "data"), "--port", "0"])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"Error: cannot start: cannot use the embedded store {blocker}/data/graph.db: "
+        f"cannot create {blocker}/data: Not a directory"
+    ]

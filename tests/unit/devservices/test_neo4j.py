@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
+import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
@@ -17,6 +19,7 @@ from olgraph.devservices._common import (
     choose_port,
     find_java_home,
     java_major_version,
+    listens_on,
     port_is_free,
     process_alive,
     read_json,
@@ -45,10 +48,10 @@ def _fake_jdk(root: Path, name: str, version: str | None) -> Path:
 # --- neo4j.conf, pom.xml, java argv -----------------------------------------------------------------
 
 
-def test_conf_is_loopback_only_and_authless(tmp_path: Path) -> None:
+def test_conf_is_loopback_only_and_requires_authentication(tmp_path: Path) -> None:
     settings = _conf_settings(launcher.render_conf(tmp_path, bolt_port=17687, http_port=17474))
 
-    assert settings["dbms.security.auth_enabled"] == "false"
+    assert settings["dbms.security.auth_enabled"] == "true"
     assert settings["server.bolt.listen_address"] == "127.0.0.1:17687"
     assert settings["server.http.listen_address"] == "127.0.0.1:17474"
     assert settings["server.https.enabled"] == "false"
@@ -275,6 +278,7 @@ def test_a_restart_keeps_the_ports_of_the_last_start(tmp_path: Path, monkeypatch
         return os.getpid()
 
     monkeypatch.setattr(launcher, "spawn_detached", fake_spawn)
+    monkeypatch.setattr(launcher, "set_initial_password", lambda *_args: None)
     paths = Neo4jPaths.under(tmp_path)
     with socket.socket() as a, socket.socket() as b:
         a.bind(("127.0.0.1", 0))
@@ -294,3 +298,29 @@ def test_a_restart_keeps_the_ports_of_the_last_start(tmp_path: Path, monkeypatch
         in (paths.conf_dir / "neo4j.conf").read_text()
     )
     assert len(spawned) == 2
+
+
+def test_the_password_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    paths = launcher.Neo4jPaths(tmp_path / "neo4j")
+    first = paths.password()
+    assert len(first) >= 20
+    assert paths.password() == first
+    assert stat.S_IMODE(paths.password_file.stat().st_mode) == 0o600
+    paths.password_file.chmod(0o644)  # loosened by hand: tightened again on the next read
+    assert launcher.Neo4jPaths(tmp_path / "neo4j").password() == first
+    assert stat.S_IMODE(paths.password_file.stat().st_mode) == 0o600
+    assert launcher.Neo4jPaths(tmp_path / "other").password() != first
+
+
+def test_a_port_held_by_another_process_is_not_ours(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert listens_on(os.getpid(), port) is True
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert listens_on(child.pid, port) is False
+        finally:
+            child.kill()
+            child.wait()

@@ -594,7 +594,7 @@ def test_without_mlflow_the_command_says_what_to_install(
     monkeypatch.delattr(olgraph.integrations.mlflow, "sync")
     result = invoke("--tracking-uri", f"sqlite:///{tmp_path / 'never.db'}")
     assert result.exit_code == 2
-    assert "install olgraph[mlflow]" in result.stderr
+    assert "install olgraph-integrations[mlflow]" in result.stderr
     assert not (tmp_path / "never.db").exists()
 
 
@@ -620,3 +620,27 @@ def test_fail_safe_exit_code_and_force(mlflow_uri: str, olgraph_url: str) -> Non
         headers={"Authorization": f"Bearer {ADMIN}"},
     ).json()
     assert answer["deleted"] is True
+
+
+@pytest.mark.parametrize("form", ["sqlite:///{path}", "{path}", "file://{path}"])
+def test_a_mistyped_local_store_is_refused_and_not_created(
+    tmp_path: Path, olgraph_url: str, form: str
+) -> None:
+    """MLflow would create an empty store there and the sync would report success."""
+    missing = tmp_path / "typo" / "mlflow.db"
+    uri = form.format(path=missing)
+    result = invoke("--tracking-uri", uri, "--url", olgraph_url)
+    assert result.exit_code == 2, result.output
+    what = "database" if uri.startswith("sqlite") else "file store"
+    assert result.stderr == (
+        f"Error: --tracking-uri {uri}: no such MLflow {what}: {missing} (MLflow would create an empty one)\n"
+    )
+    assert not missing.parent.exists()
+
+
+def test_a_mistyped_registry_store_is_refused_too(mlflow_uri: str, tmp_path: Path, olgraph_url: str) -> None:
+    registry = f"sqlite:///{tmp_path / 'registry-typo.db'}"
+    result = invoke("--tracking-uri", mlflow_uri, "--registry-uri", registry, "--url", olgraph_url)
+    assert result.exit_code == 2
+    assert f"Error: --registry-uri {registry}: no such MLflow database" in result.stderr
+    assert not (tmp_path / "registry-typo.db").exists()

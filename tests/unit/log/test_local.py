@@ -164,9 +164,40 @@ async def test_raw_events_for_run_in_log_order_without_redelivered_duplicates(lo
     await log.append([_event(1, "r1"), _event(2, "r2"), _event(3, "r1")])
     await log.append([_event(1, "r1")])  # a client retry: same content id
     await log.append([_event(4, None)])
-    events = await log.raw_events_for_run("r1")
-    assert [e.raw for e in events] == [b'{"n": 1}', b'{"n": 3}']
-    assert await log.raw_events_for_run("nope") == []
+    page = await log.raw_events_for_run("r1")
+    assert [e.raw for e in page.events] == [b'{"n": 1}', b'{"n": 3}']
+    assert (page.total, page.next) == (2, None)
+    nope = await log.raw_events_for_run("nope")
+    assert (nope.events, nope.total, nope.next) == ([], 0, None)
+
+
+async def test_raw_events_for_run_come_in_pages_of_limit_events(log: LocalEventLog) -> None:
+    await log.append([_event(n, "r1") for n in range(1, 8)])
+    await log.append([_event(3, "r1")])  # a duplicate after the first page: never shown twice
+    seen: list[bytes] = []
+    after, pages = 0, 0
+    while True:
+        page = await log.raw_events_for_run("r1", after=after, limit=3)
+        assert page.total == 7
+        assert len(page.events) <= 3
+        seen.extend(e.raw for e in page.events)
+        pages += 1
+        if page.next is None:
+            break
+        after = page.next
+    assert seen == [f'{{"n": {n}}}'.encode() for n in range(1, 8)]
+    assert pages == 3
+
+
+async def test_a_page_of_raw_events_stops_at_max_bytes_but_holds_at_least_one(log: LocalEventLog) -> None:
+    big = [NewEvent(b'{"pad": "' + b"x" * 1000 + b'"}', f"c{n}", "run", "r1", None, "k") for n in range(5)]
+    await log.append(big)
+    page = await log.raw_events_for_run("r1", limit=100, max_bytes=2500)
+    assert len(page.events) == 2
+    assert page.next == page.events[-1].offset
+    tiny = await log.raw_events_for_run("r1", limit=100, max_bytes=10)
+    assert len(tiny.events) == 1  # one event larger than the cap still comes, alone
+    assert tiny.next == tiny.events[0].offset
 
 
 async def _append_forever(log: LocalEventLog, event: NewEvent, offsets: list[int]) -> None:
@@ -217,6 +248,53 @@ async def test_closed_log_is_unavailable(tmp_path: Path) -> None:
     await log.close()
     with pytest.raises(EventLogUnavailable):
         await log.append([_event(1)])
+
+
+async def test_a_full_file_refuses_appends_and_check_writable_says_so(tmp_path: Path) -> None:
+    """SQLite's own SQLITE_FULL (``max_page_count``), as on a full disk: 503 material, and
+    ``/readyz`` (``check_writable``) says not ready until an append succeeds again."""
+    log = LocalEventLog(tmp_path / "events.db", min_free_bytes=0)
+    await log.open()
+    try:
+        await log.check_writable()
+        await log._writer.call(lambda conn: conn.execute("PRAGMA max_page_count=8"))
+        big = NewEvent(b"x" * 100_000, "c", "run", "r", None, "k")
+        with pytest.raises(EventLogUnavailable, match="database or disk is full"):
+            await log.append([big])
+        with pytest.raises(EventLogUnavailable, match=r"last append failed: .*database or disk is full"):
+            await log.check_writable()
+        await log._writer.call(lambda conn: conn.execute("PRAGMA max_page_count=1000000"))
+        assert await log.append([big]) == [1]
+        await log.check_writable()
+    finally:
+        await log.close()
+
+
+async def test_a_failed_append_is_forgotten_after_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a load balancer nothing is appended while /readyz fails: the failure must not stick."""
+    log = LocalEventLog(tmp_path / "events.db", min_free_bytes=0)
+    await log.open()
+    try:
+        await log._writer.call(lambda conn: conn.execute("PRAGMA max_page_count=8"))
+        with pytest.raises(EventLogUnavailable):
+            await log.append([NewEvent(b"x" * 100_000, "c", "run", "r", None, "k")])
+        monkeypatch.setattr("olgraph.log.local.FAILURE_MEMORY_SECONDS", 0.0)
+        await log.check_writable()
+    finally:
+        await log.close()
+
+
+async def test_check_writable_reports_too_little_free_space(tmp_path: Path) -> None:
+    stats = os.statvfs(tmp_path)
+    log = LocalEventLog(tmp_path / "events.db", min_free_bytes=stats.f_bavail * stats.f_frsize * 2 + 1)
+    await log.open()
+    try:
+        with pytest.raises(EventLogUnavailable, match="bytes free on the filesystem"):
+            await log.check_writable()
+    finally:
+        await log.close()
 
 
 async def test_retention_removes_only_old_applied_events_and_counts_stay_true(log: LocalEventLog) -> None:

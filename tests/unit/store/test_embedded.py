@@ -26,6 +26,7 @@ from olgraph.normalize.mutations import (
 from olgraph.store._sqlite_schema import SCHEMA_FILES, schema_sql
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded import EmbeddedStore, _map_error
+from olgraph.store.listing import NodeFilter, Window
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -139,7 +140,8 @@ async def test_lineage_issues_one_statement_per_hop_not_per_node(store: Embedded
     result = await store.lineage("dataset:db:src", "downstream", depth=5, max_nodes=1000)
     await store._call(lambda conn: conn.set_trace_callback(None))
     assert len(result.nodes) == 51
-    assert len(statements) < 15
+    queries = [s for s in statements if s.lstrip().upper().startswith("SELECT")]  # key sets load in between
+    assert len(queries) < 15
 
 
 def test_busy_and_missing_files_map_to_retriable_errors() -> None:
@@ -147,8 +149,10 @@ def test_busy_and_missing_files_map_to_retriable_errors() -> None:
     assert isinstance(busy, StoreUnavailable)
     assert busy.retriable
     broken = _map_error(sqlite3.DatabaseError("file is not a database"))
-    assert type(broken) is StoreError
-    assert not broken.retriable
+    assert type(broken) is StoreUnavailable  # the file, not the events: nothing to dead-letter
+    refused = _map_error(sqlite3.IntegrityError("UNIQUE constraint failed: nodes.key"))
+    assert type(refused) is StoreError
+    assert not refused.retriable
 
 
 async def test_opening_an_unusable_path_is_unavailable(tmp_path: Path) -> None:
@@ -156,16 +160,42 @@ async def test_opening_an_unusable_path_is_unavailable(tmp_path: Path) -> None:
     store = EmbeddedStore(tmp_path / "dir.db")
     with pytest.raises(StoreUnavailable):
         await store.open()
-    with pytest.raises(StoreError, match="not open"):
+    with pytest.raises(StoreUnavailable, match="not open"):
         await store.dump()
+    with pytest.raises(StoreUnavailable, match="not open"):  # retriable, as ping says
+        await store.apply([_job("j")])
 
 
-async def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+async def test_not_a_database_cannot_be_opened(tmp_path: Path) -> None:
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
     store = EmbeddedStore(path)
-    with pytest.raises(StoreError, match="embedded store failed"):
+    with pytest.raises(StoreUnavailable, match="file is not a database"):
         await store.open()
+
+
+async def _read_side_calls(store: EmbeddedStore) -> None:
+    """Every read-side question once (details, listings, columns, admin reads)."""
+    await store.get_job("job:db:j1")
+    await store.get_run_detail("0190a1b2-c3d4-7e5f-8a6b-000000000001")
+    await store.list_child_runs("0190a1b2-c3d4-7e5f-8a6b-000000000001", 10, 0)
+    await store.list_versions("dataset:db:d1", 10, 0)
+    await store.get_version("dataset:db:d1", "initial")
+    for flt in (
+        NodeFilter("dataset", "db"),
+        NodeFilter("dataset"),
+        NodeFilter("job", "db", owner="team:x"),
+        NodeFilter("dataset", tag=("pii", None)),
+        NodeFilter("dataset", "db", models=True, tag=("pii", "true")),
+    ):
+        await store.list_nodes(flt, Window(10))
+        await store.list_nodes(flt, Window(10, 0, ("d1", "dataset:db:d1")))
+    await store.list_namespaces(10, 0, after=("a", "namespace:a"))
+    await store.list_tags(10, 0)
+    await store.column_edges(["dataset:db:d1", "dataset:db:d2"])
+    await store.external_dependents("db", 10)
+    await store.expire_runs("2000-01-01", "", 10, dry_run=True)
+    await store.expire_versions("2000-01-01", "", 10, dry_run=True)
 
 
 _SCANS = re.compile(r"^SCAN (?!f\b|\(subquery)|PRIMARY KEY \(type=\?\)$")
@@ -191,6 +221,7 @@ async def test_no_query_scans_a_table(store: EmbeddedStore) -> None:
     await store.get_run("0190a1b2-c3d4-7e5f-8a6b-000000000001")
     await store.list_runs("job:db:j1", 10, 0)
     await store.list_datasets("db", 10, 0)
+    await _read_side_calls(store)
     await store._call(lambda conn: conn.set_trace_callback(None))
     queries = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "DELETE"))]
     assert len(queries) > 10

@@ -1,6 +1,7 @@
 """The Ray Data plugin: executions that read or write data emit OpenLineage events.
 
-Installed with ``pip install 'olgraph[ray]'`` and switched on for a workload with::
+Installed with ``pip install 'olgraph-integrations[ray]'`` (built from ``integrations/``) and
+switched on for a workload with::
 
     RAY_DATA_EXECUTION_CALLBACKS=olgraph.integrations.ray.OpenLineageExecutionCallback
 

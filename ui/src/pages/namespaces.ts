@@ -1,0 +1,3 @@
+import type { Page } from "../api/types";
+
+export type NamespaceList = Page<{ name: string }>;

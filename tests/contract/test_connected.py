@@ -94,4 +94,5 @@ async def test_get_namespaces_answers_the_known_ones_with_their_times(siblings: 
     assert found[NS]["lastSeenAt"] == stored_time(4)
     assert found["etl"]["firstSeenAt"] == stored_time(1)
     assert "key" not in found["etl"]
+    assert found[NS]["deleted"] is False
     assert await siblings.get_namespaces([]) == {}

@@ -27,10 +27,11 @@ from typing import Any
 import httpx
 import pytest
 from differential import Side
-from scenarios import all_scenarios
 
+from marquez_scenarios import all_scenarios
 from olgraph.errors import InvalidEvent
 from olgraph.ingest import parse_event
+from service_paths import TEST_SERVICES_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / ".." / "shared" / "corpus"
@@ -78,7 +79,7 @@ def marquez_url(scratch: Path) -> Iterator[str]:
     """The real Marquez 0.50.0, on a fresh PostgreSQL."""
     from marquez import marquez_server  # noqa: PLC0415  (bench/marquez.py)
 
-    with marquez_server(scratch, durable=False, heap="1g") as server:
+    with marquez_server(scratch, TEST_SERVICES_CACHE, durable=False, heap="1g") as server:
         yield server.url
 
 

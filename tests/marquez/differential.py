@@ -14,7 +14,6 @@ suite.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -47,8 +46,17 @@ class Side:
 
     def get(self, segments: Iterable[str], **params: Any) -> Answer:
         """GET ``/api/v1/<segments…>`` (each segment encoded whole) with ``params``."""
+        return self.send("GET", segments, **params)
+
+    def delete(self, segments: Iterable[str]) -> Answer:
+        """DELETE ``/api/v1/<segments…>``."""
+        return self.send("DELETE", segments)
+
+    def send(self, method: str, segments: Iterable[str], **params: Any) -> Answer:
+        """``method`` on ``/api/v1/<segments…>`` with ``params``; the answer."""
         path = "/api/v1/" + "/".join(quote(s, safe="") for s in segments)
-        response = self.client.get(path, params={k: v for k, v in params.items() if v is not None})
+        query = {k: v for k, v in params.items() if v is not None}
+        response = self.client.request(method, path, params=query)
         try:
             body = response.json() if response.content else None
         except json.JSONDecodeError:
@@ -86,6 +94,16 @@ def _identity(item: Any) -> str | None:
     """How a list item is matched with its counterpart (None: by position)."""
     if not isinstance(item, dict):
         return None
+    if "eventTime" in item and isinstance(item.get("run"), dict):  # a RunEvent
+        job = item.get("job") if isinstance(item.get("job"), dict) else {}
+        ends = [
+            f"{end.get('namespace')}:{end.get('name')}"
+            for side in ("inputs", "outputs")
+            for end in (item.get(side) or [])
+            if isinstance(end, dict)
+        ]
+        run = item["run"].get("runId")
+        return f"{item['eventTime']} {item.get('eventType')} {run} {job.get('name')} {','.join(ends)}"
     if "origin" in item and "destination" in item:
         return f"{item['origin']}->{item['destination']}"
     if "datasetVersionId" in item and isinstance(item["datasetVersionId"], dict):
@@ -103,12 +121,17 @@ def _identity(item: Any) -> str | None:
 
 
 def _by_identity(items: list[Any]) -> dict[str, Any] | None:
+    """Items by identity (a repeated identity numbered ``#2``, ``#3``… in order); None when an
+    item has none."""
     keyed: dict[str, Any] = {}
     for item in items:
         key = _identity(item)
-        if key is None or key in keyed:
+        if key is None:
             return None
-        keyed[key] = item
+        n = 1
+        while (key if n == 1 else f"{key}#{n}") in keyed:
+            n += 1
+        keyed[key if n == 1 else f"{key}#{n}"] = item
     return keyed
 
 
@@ -162,8 +185,28 @@ class Known:
         """Whether ``difference`` is this one."""
         if not re.search(self.routes, difference.route):
             return False
-        generic = re.sub(r"\[[^\]]*\]", "[*]", difference.path)
-        return any(fnmatch.fnmatchcase(generic, pattern) for pattern in self.paths)
+        generic = _generic(difference.path)
+        return any(re.fullmatch(_glob(pattern), generic) for pattern in self.paths)
+
+
+def _generic(path: str) -> str:
+    """``path`` with each list item's identity replaced by ``*`` (identities may hold brackets)."""
+    out, depth = [], 0
+    for char in path:
+        if char == "[":
+            if depth == 0:
+                out.append("[*]")
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+    return "".join(out)
+
+
+def _glob(pattern: str) -> str:
+    """A path glob as a regex: ``*`` any text, ``[*]`` a list item (literally)."""
+    return r"\[\*\]".join(re.escape(part).replace(r"\*", ".*") for part in pattern.split("[*]"))
 
 
 def unexplained(differences: Iterable[Difference], known: Iterable[Known]) -> list[Difference]:

@@ -138,7 +138,12 @@ def test_jobs_and_runs(sides: tuple[Side, Side]) -> None:
             base = ["namespaces", namespace, "jobs", name]
             _ask(sides, "GET /namespaces/{ns}/jobs/{job}", base)
             runs, _ = _ask(sides, "GET /namespaces/{ns}/jobs/{job}/runs", [*base, "runs"])
+            _ask(sides, "GET /namespaces/{ns}/jobs/{job}/versions", [*base, "versions"])
+            _ask(
+                sides, "GET /column-lineage?nodeId=job", ["column-lineage"], nodeId=f"job:{namespace}:{name}"
+            )
             for run in runs.body.get("runs", []) if isinstance(runs.body, dict) else []:
+                _ask(sides, "GET /runlineage/upstream", ["runlineage", "upstream"], runId=run["id"], depth=20)
                 _ask(sides, "GET /jobs/runs/{id}", ["jobs", "runs", run["id"]])
                 for kind in ("run", "job"):
                     _ask(
@@ -200,6 +205,8 @@ def test_search_tags_and_events(sides: tuple[Side, Side]) -> None:
         for kind in ("DATASET", "JOB"):
             _ask(sides, "GET /search?filter", ["search"], q=term, filter=kind)
     _ask(sides, "GET /tags", ["tags"])
+    _ask(sides, "GET /sources", ["sources"])
+    _ask(sides, "GET /sources/{source}", ["sources", "default"])
     for direction in ("asc", "desc"):
         _ask(sides, "GET /events/lineage", ["events", "lineage"], sortDirection=direction, limit=1000)
     _ask(sides, "GET /events/lineage?limit&offset", ["events", "lineage"], limit=5, offset=3)
@@ -211,6 +218,29 @@ def test_search_tags_and_events(sides: tuple[Side, Side]) -> None:
         before="2024-03-01T09:00:00Z",
         sortDirection="asc",
     )
+    _check(start)
+
+
+def test_deletes(sides: tuple[Side, Side]) -> None:
+    """Deleting a dataset, a job and a namespace on both (after every read test: it changes both)."""
+    start = len(found)
+    marquez, ours = sides
+    for route, segments, listing in [
+        (
+            "DELETE /namespaces/{ns}/datasets/{ds}",
+            ["namespaces", "mq-warehouse", "datasets", "mart.scores"],
+            ["namespaces", "mq-warehouse", "datasets"],
+        ),
+        (
+            "DELETE /namespaces/{ns}/jobs/{job}",
+            ["namespaces", "mq-spark", "jobs", "score_customers"],
+            ["namespaces", "mq-spark", "jobs"],
+        ),
+        ("DELETE /namespaces/{ns}", ["namespaces", "mq-kafka"], ["namespaces"]),
+    ]:
+        found.extend(compare(route, marquez.delete(segments), ours.delete(segments)))
+        _ask(sides, f"GET after {route}", segments)
+        _ask(sides, f"GET listing after {route}", listing, limit=1000)
     _check(start)
 
 

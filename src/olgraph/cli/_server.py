@@ -320,7 +320,7 @@ async def _serve(
     try:
         app = create_app(settings, runtime=runtime, runtime_started=True)
         config = uvicorn.Config(app, log_level=uvicorn_level, access_log=False, lifespan="on")
-        server = uvicorn.Server(config)
+        server = _Leader(config)
         task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started and not task.done():
             await asyncio.sleep(0.02)
@@ -328,9 +328,8 @@ async def _serve(
             port = _bound_port(server, settings.server.port)
             click.echo(startup_line(settings, settings.server.host, port))
         if marquez is not None and not task.done():
-            await _serve_follower(
-                server, _marquez_server(settings, runtime, uvicorn_level), marquez, settings
-            )
+            follower = _marquez_server(settings, runtime, uvicorn_level)
+            await _start_follower(server, follower, marquez, settings)
         await task
     finally:
         await runtime.stop()
@@ -346,30 +345,44 @@ class _Follower(uvicorn.Server):
         yield
 
 
+class _Leader(uvicorn.Server):
+    """The main server: on shutdown it stops its followers first, so that they have finished
+    before it re-raises the signal that stopped it (which ends the event loop)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.followers: list[tuple[_Follower, asyncio.Task[None]]] = []
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for follower, _ in self.followers:
+            follower.should_exit = True
+        if self.followers:
+            await asyncio.wait([task for _, task in self.followers])
+        await super().shutdown(sockets=sockets)
+
+
 def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Follower:
     """The Marquez-compatible API's server, sharing the started ``runtime``."""
     from olgraph.api.marquez.app import create_marquez_app  # noqa: PLC0415
 
     app = create_marquez_app(settings, runtime=runtime, owns_runtime=False)
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="off")
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
     return _Follower(config)
 
 
-async def _serve_follower(
-    server: uvicorn.Server, follower: _Follower, listener: socket.socket, settings: Settings
+async def _start_follower(
+    leader: _Leader, follower: _Follower, listener: socket.socket, settings: Settings
 ) -> None:
-    """Run the Marquez-compatible server until the main one is told to stop (a signal), then
-    stop it first: the runtime both share is closed after the main one stops."""
+    """Start the Marquez-compatible server beside the main one; a follower that fails or stops
+    stops the main server too (half a server is not what was asked for)."""
     task = asyncio.create_task(follower.serve(sockets=[listener]))
+    leader.followers.append((follower, task))
+    task.add_done_callback(lambda _: setattr(leader, "should_exit", True))
     while not follower.started and not task.done():
         await asyncio.sleep(0.02)
     if follower.started:
         port = int(listener.getsockname()[1])
         click.echo(f"Marquez-compatible API (Marquez 0.50) on {listening_url(settings.server.host, port)}")
-    while not server.should_exit and not task.done():
-        await asyncio.sleep(0.05)
-    follower.should_exit = server.should_exit = True  # a follower that stopped stops both
-    await task
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -114,14 +114,19 @@ async def list_namespaces(tx: AsyncManagedTransaction, window: Window, include_d
 
 
 GET_NAMESPACES = (
-    "UNWIND $keys AS k MATCH (n:Namespace {key: k}) RETURN n.name AS name, " + public_pairs("n") + " AS props"
+    "UNWIND $keys AS k MATCH (n:Namespace {key: k}) RETURN n.name AS name, "
+    + public_pairs("n")
+    + " AS props, coalesce(n.deleted, false) AS deleted"
 )
 
 
 async def get_namespaces(tx: AsyncManagedTransaction, names: list[str]) -> dict[str, dict[str, PropValue]]:
     """See :meth:`olgraph.store.base.GraphStore.get_namespaces`."""
     found = await records(tx, GET_NAMESPACES, keys=[keys.namespace_key(name) for name in names])
-    return {str(r["name"]): common.public_props(dict(r["props"])) for r in found}
+    return {
+        str(r["name"]): {**common.public_props(dict(r["props"])), "deleted": bool(r["deleted"])}
+        for r in found
+    }
 
 
 LIST_TAGS = """

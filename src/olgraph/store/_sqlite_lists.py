@@ -79,7 +79,10 @@ def get_namespaces(conn: sqlite3.Connection, names: list[str]) -> dict[str, dict
     """See :meth:`olgraph.store.base.GraphStore.get_namespaces`."""
     rows = load_nodes(conn, [keys.namespace_key(name) for name in names])
     return {
-        str(row.props.get("name")): common.public_props(row.props)
+        str(row.props.get("name")): {
+            **common.public_props(row.props),
+            "deleted": bool(row.props.get("deleted")),
+        }
         for row in rows.values()
         if row.label == "Namespace"
     }

@@ -37,11 +37,11 @@ JOB_SCAN_LIMIT = 10_000
 
 @router.get("/namespaces")
 async def list_namespaces(runtime: RuntimeDep, limit: Limit = 100, offset: Offset = 0) -> Json:
-    """Every namespace, by name: ``{"namespaces": [...]}``."""
+    """Every namespace, by name: ``{"namespaces": [...]}``; deleted ones with ``isHidden``."""
     size, start = reads.check_window(limit, offset)
     if size == 0:
         return {"namespaces": []}
-    page = await runtime.store.list_namespaces(size, start)
+    page = await runtime.store.list_namespaces(size, start, include_deleted=True)  # hidden ones too
     props = await runtime.store.get_namespaces(page.items)
     return {"namespaces": [shapes.namespace_out(n, props.get(n, {})) for n in page.items]}
 
@@ -73,7 +73,8 @@ async def list_datasets(runtime: RuntimeDep, namespace: str, limit: Limit = 100,
     await reads.namespace_or_404(runtime.store, name)
     page = await runtime.store.list_nodes(NodeFilter("dataset", name), Window(max(size, 1), start))
     details = await reads.dataset_details(runtime.store, page.items[:size])
-    datasets = await asyncio.gather(*(reads.dataset_json(runtime.store, d) for d in details))
+    cap = runtime.settings.query.max_nodes
+    datasets = await asyncio.gather(*(reads.dataset_json(runtime.store, d, cap) for d in details))
     return {"totalCount": page.total, "datasets": list(datasets)}
 
 
@@ -81,14 +82,14 @@ async def list_datasets(runtime: RuntimeDep, namespace: str, limit: Limit = 100,
 async def get_dataset(runtime: RuntimeDep, namespace: str, dataset: str) -> Json:
     """One dataset."""
     found = await reads.dataset_or_404(runtime.store, segment(namespace), segment(dataset))
-    return await reads.dataset_json(runtime.store, found)
+    return await reads.dataset_json(runtime.store, found, runtime.settings.query.max_nodes)
 
 
 @admin_router.delete("/namespaces/{namespace}/datasets/{dataset}")
 async def delete_dataset(runtime: RuntimeDep, principal: AdminDep, namespace: str, dataset: str) -> Json:
     """Soft-delete a dataset (an event naming it again revives it); answers it as it was."""
     found = await reads.dataset_or_404(runtime.store, segment(namespace), segment(dataset))
-    before = await reads.dataset_json(runtime.store, found)
+    before = await reads.dataset_json(runtime.store, found, runtime.settings.query.max_nodes)
     await delete_node(
         runtime.store, found.node.id, force=True, purge=False, by=principal.name, limits=limits_of(runtime)
     )

@@ -35,7 +35,6 @@ router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_role("read"))
 Json = dict[str, Any]
 DEFAULT_DEPTH = 20
 NODE_PREFIXES = ("dataset:", "datasetField:", "job:", "run:")
-_LEGACY_TYPES = {("DIRECT", "IDENTITY", False): "IDENTITY", ("DIRECT", "TRANSFORMATION", True): "MASKED"}
 
 
 def check_node_id(node_id: str | None) -> str:
@@ -193,11 +192,15 @@ async def column_lineage(
     depth: int = DEFAULT_DEPTH,
     with_downstream: Annotated[bool, Query(alias="withDownstream")] = False,
 ) -> Json:
-    """Column lineage around a dataset's columns or one column, as Marquez draws it."""
+    """Column lineage around a dataset's columns, one column, or a job's outputs' columns, as
+    Marquez draws it."""
     key = check_node_id(node_id)
-    start, dataset = column_start(key)
     settings = runtime.settings.query
     steps = check_depth(depth, settings.max_depth)
+    direction: Direction = "both" if with_downstream else "upstream"
+    if key.startswith("job:"):
+        return await _job_column_lineage(runtime.store, key, direction, steps, settings.max_nodes)
+    start, dataset = column_start(key)
     detail = await runtime.store.get_dataset(dataset)
     if (
         detail is None
@@ -205,25 +208,36 @@ async def column_lineage(
         or (start != dataset and start.split("#", 1)[1] not in detail.fields)
     ):
         raise NotFound("Could not find node")
-    direction: Direction = "both" if with_downstream else "upstream"
     found = await runtime.store.column_lineage(start, direction, steps, settings.max_nodes)
     versions = await _current_versions(runtime.store, found.datasets)
     return {"graph": column_nodes(found.lineage, found.datasets, versions)}
 
 
+async def _job_column_lineage(
+    store: GraphStore, node_id: str, direction: Direction, steps: int, max_nodes: int
+) -> Json:
+    """The column lineage of every dataset a job writes, as one graph."""
+    job = await store.get_job(await _resolve(store, node_id))
+    if job is None:
+        raise NotFound("Could not find node")
+    outputs = sorted({link.node.id for link in job.outputs if link.node.type != "job"})
+    walks = await asyncio.gather(*(store.column_lineage(k, direction, steps, max_nodes) for k in outputs))
+    nodes = {n.id: n for walk in walks for n in walk.lineage.nodes}
+    edges = {(e.source, e.target, e.type): e for walk in walks for e in walk.lineage.edges}
+    datasets = {k: v for walk in walks for k, v in walk.datasets.items()}
+    merged = LineageResult(
+        list(nodes.values()), list(edges.values()), any(w.lineage.truncated for w in walks)
+    )
+    versions = await _current_versions(store, datasets)
+    graph = column_nodes(merged, datasets, versions)
+    if not graph:  # as Marquez: a job whose outputs have no column lineage is not a node of it
+        raise NotFound("Could not find node")
+    return {"graph": graph}
+
+
 async def _current_versions(store: GraphStore, datasets: Mapping[str, NodeView]) -> dict[str, str | None]:
     pages = await asyncio.gather(*(store.list_versions(k, 1, 0) for k in datasets))
     return {k: (p.items[0].version if p.items else None) for k, p in zip(datasets, pages, strict=True)}
-
-
-def _legacy(details: Any) -> tuple[str | None, str | None]:
-    """(transformationType, transformationDescription) as Marquez keeps them: the deprecated
-    per-column values, which olgraph recorded as ``DIRECT/IDENTITY`` or masked ``DIRECT/TRANSFORMATION``."""
-    if not isinstance(details, list) or len(details) != 1 or not isinstance(details[0], dict):
-        return None, None
-    only = details[0]
-    legacy = _LEGACY_TYPES.get((str(only.get("type")), str(only.get("subtype")), bool(only.get("masking"))))
-    return legacy, only.get("description") if legacy else None
 
 
 def column_nodes(
@@ -249,7 +263,7 @@ def column_nodes(
         for edge in sorted((e for e in derives if e.target == key), key=lambda e: e.source):
             source = columns[edge.source]
             s_ns, s_name, s_version, s_field = ident(source)
-            kind, text = _legacy(edge.props.get("transformationDetails"))
+            kind, text = shapes.legacy_transformation(edge.props.get("transformationDetails"))
             inputs.append(
                 {
                     "namespace": s_ns,
@@ -263,6 +277,9 @@ def column_nodes(
         me = marquez_id(column)
         in_edges = sorted(marquez_id(columns[e.source]) for e in derives if e.target == key)
         out_edges = sorted(marquez_id(columns[e.target]) for e in derives if e.source == key)
+        if not in_edges and not out_edges:
+            continue  # Marquez draws only columns that take part in column lineage
+        first = inputs[0] if inputs else {}
         field_type = column.props.get("type")
         out.append(
             {
@@ -274,8 +291,8 @@ def column_nodes(
                     "datasetVersion": version,
                     "field": field,
                     "fieldType": field_type if isinstance(field_type, str) else "",
-                    "transformationDescription": None,
-                    "transformationType": None,
+                    "transformationDescription": first.get("transformationDescription"),
+                    "transformationType": first.get("transformationType"),
                     "inputFields": inputs,
                 },
                 "inEdges": [{"origin": me, "destination": other} for other in in_edges],

@@ -129,9 +129,9 @@ def _time(value: str, field: str) -> str:
 
 
 async def _events(log: EventLog, *, after: str, before: str, namespace: str | None) -> list[tuple[str, Json]]:
-    """``(eventTime, event)`` of the logged events in (after, before), first copy of each only."""
+    """``(eventTime, event)`` of the logged RunEvents in [after, before), every copy (as Marquez
+    keeps every event posted), their ``eventTime`` in UTC as Marquez prints it."""
     found: list[tuple[str, Json]] = []
-    seen: set[str] = set()
     offset, scanned = 0, 0
     while scanned < EVENTS_SCANNED:
         batch = await log.read(offset, READ_BATCH)
@@ -139,16 +139,15 @@ async def _events(log: EventLog, *, after: str, before: str, namespace: str | No
             break
         for logged in batch:
             offset, scanned = logged.offset, scanned + 1
-            if logged.content_id in seen:
-                continue
-            seen.add(logged.content_id)
             event = orjson.loads(logged.raw)
             try:
                 at = normalize_time(str(event.get("eventTime", "")))
             except ValueError:
                 continue
-            if after < at < before and (namespace is None or _mentions(event, namespace)):
-                found.append((at, event))
+            if not isinstance(event.get("run"), dict):
+                continue  # a DatasetEvent or JobEvent: Marquez lists RunEvents only
+            if after <= at < before and (namespace is None or _mentions(event, namespace)):
+                found.append((at, {**event, "eventTime": shapes.event_time(at)}))  # as Marquez prints it
     return found
 
 

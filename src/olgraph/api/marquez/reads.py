@@ -46,7 +46,7 @@ async def dataset_or_404(store: GraphStore, namespace: str, name: str) -> Datase
     """The dataset (or model) after its namespace, or Marquez's 404 for whichever is missing."""
     await namespace_or_404(store, namespace)
     found = await store.get_dataset(keys.dataset_key(namespace, name))
-    if found is None:
+    if found is None or found.node.deleted:  # Marquez hides what was deleted
         raise NotFound(f"Dataset '{name}' not found.")
     return found
 
@@ -68,7 +68,7 @@ async def job_or_404(store: GraphStore, namespace: str, name: str) -> JobView:
     """The job after its namespace, or Marquez's 404 for whichever is missing."""
     await namespace_or_404(store, namespace)
     found = await find_job(store, namespace, name)
-    if found is None:
+    if found is None or found.node.deleted:  # Marquez hides what was deleted
         raise NotFound(f"Job '{name}' not found.")
     return found
 
@@ -134,7 +134,7 @@ async def job_details(store: GraphStore, nodes: Iterable[NodeView]) -> list[JobV
     return [j for j in found if j is not None]
 
 
-async def dataset_json(store: GraphStore, dataset: DatasetDetail) -> dict[str, Any]:
+async def dataset_json(store: GraphStore, dataset: DatasetDetail, max_nodes: int) -> dict[str, Any]:
     """A dataset in Marquez's shape, with the column lineage into its columns."""
-    edges = await store.column_edges([dataset.node.id])
-    return shapes.dataset_out(dataset, shapes.column_lineage_out(dataset.node.id, edges))
+    found = await store.column_lineage(dataset.node.id, "upstream", 1, max_nodes)
+    return shapes.dataset_out(dataset, shapes.column_lineage_out(dataset.node.id, found))

@@ -9,14 +9,17 @@ through the version routes. docs/migrating-from-marquez.md lists each difference
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from olgraph.store.base import ColumnEdges, NodeView, RunView, VersionView
+from olgraph.store.base import ColumnLineageResult, NodeView, RunView, VersionView
 from olgraph.store.detail_views import DatasetDetail, JobView, LinkView, SchemaColumn, VersionIO
 
 Json = dict[str, Any]
+DEFAULT_SOURCE = "default"
+"""The source Marquez gives a dataset whose events carry no ``dataSource`` facet."""
 
 RUN_STATES = {
     "START": "RUNNING",
@@ -30,6 +33,18 @@ RUN_STATES = {
 
 MARQUEZ_RUN_STATES = ("NEW", "RUNNING", "COMPLETED", "FAILED", "ABORTED")
 _UUID_NAMESPACE = uuid.UUID("6f6c6772-6170-682d-6d61-7271757a0000")
+
+
+def event_time(value: str) -> str:
+    """A normalized event time as Marquez prints the ``eventTime`` of a stored event: UTC, as
+    many fraction digits as the producer sent (trailing zeros dropped).
+
+    >>> event_time("2024-06-18T06:52:21.640000000Z"), event_time("2024-01-01T00:00:00.000000000Z")
+    ('2024-06-18T06:52:21.64Z', '2024-01-01T00:00:00Z')
+    """
+    base, _, fraction = value.rstrip("Z").partition(".")
+    fraction = fraction.rstrip("0")
+    return f"{base}.{fraction}Z" if fraction else f"{base}Z"
 
 
 def stand_in_uuid(key: str) -> str:
@@ -100,11 +115,12 @@ def namespace_out(name: str, props: Mapping[str, Any]) -> Json:
 
 
 def source_name(node: NodeView, facets: Mapping[str, Any]) -> str:
-    """The dataset's source: its ``dataSource`` facet's name, else its namespace (as Marquez)."""
+    """The dataset's source: its ``dataSource`` facet's name, else ``default`` (as Marquez)."""
+    del node  # Marquez does not fall back on the namespace
     source = facets.get("dataSource")
     if isinstance(source, dict) and isinstance(source.get("name"), str) and source["name"]:
         return str(source["name"])
-    return node.namespace
+    return DEFAULT_SOURCE
 
 
 def fields_out(columns: Iterable[SchemaColumn]) -> list[Json]:
@@ -158,29 +174,56 @@ def dataset_data(view: DatasetDetail) -> Json:
     }
 
 
-def column_lineage_out(dataset: str, edges: ColumnEdges) -> list[Json] | None:
-    """Marquez's ``columnLineage`` of a dataset: each of its columns derived from other columns,
-    with those input columns (None when it has none)."""
-    columns = {c.id: c for c in edges.columns}
+LEGACY_TYPES = {("DIRECT", "IDENTITY", False): "IDENTITY", ("DIRECT", "TRANSFORMATION", True): "MASKED"}
+"""olgraph's record of the deprecated per-column transformation types, back to Marquez's names."""
+
+
+def legacy_transformation(details: Any) -> tuple[str | None, str | None]:
+    """(transformationType, transformationDescription) as Marquez keeps them: the deprecated
+    per-column values, which olgraph recorded as ``DIRECT/IDENTITY`` or masked ``DIRECT/TRANSFORMATION``
+    (one JSON text per transformation in the edge's ``transformationDetails``).
+
+    >>> legacy_transformation(['{"type":"DIRECT","subtype":"IDENTITY","masking":false,"description":"id"}'])
+    ('IDENTITY', 'id')
+    """
+    if not isinstance(details, list) or len(details) != 1:
+        return None, None
+    only = details[0]
+    if isinstance(only, str):
+        try:
+            only = json.loads(only)
+        except ValueError:
+            return None, None
+    if not isinstance(only, dict):
+        return None, None
+    legacy = LEGACY_TYPES.get((str(only.get("type")), str(only.get("subtype")), bool(only.get("masking"))))
+    description = only.get("description")
+    return legacy, description if legacy and isinstance(description, str) else None
+
+
+def column_lineage_out(dataset: str, found: ColumnLineageResult) -> list[Json] | None:
+    """Marquez's ``columnLineage`` of ``dataset``: each of its columns that other columns flow
+    into, with those input columns (None when there are none). ``found``: the store's column
+    lineage one step upstream of the dataset."""
+    columns = {n.id: n for n in found.lineage.nodes if n.type == "column"}
     inputs: dict[str, list[Json]] = {}
-    for edge in edges.edges:
+    kinds: dict[str, tuple[str | None, str | None]] = {}
+    for edge in sorted(found.lineage.edges, key=lambda e: (e.target, e.source)):
         target, source = columns.get(edge.target), columns.get(edge.source)
-        if (
-            edge.type != "DERIVES"
-            or target is None
-            or source is None
-            or target.props.get("dataset") != dataset
-        ):
+        if target is None or source is None or target.props.get("dataset") != dataset:
             continue
-        source_dataset = str(source.props.get("dataset", ""))
-        name = source_dataset.removeprefix(f"dataset:{source.namespace}:")
+        source_dataset = found.datasets.get(str(source.props.get("dataset")))
+        if source_dataset is None:
+            continue
+        kind, description = legacy_transformation(edge.props.get("transformationDetails"))
+        kinds.setdefault(target.name, (kind, description))
         inputs.setdefault(target.name, []).append(
             {
-                "namespace": source.namespace,
-                "dataset": name,
+                "namespace": source_dataset.namespace,
+                "dataset": source_dataset.name,
                 "field": source.name,
-                "transformationDescription": None,
-                "transformationType": None,
+                "transformationDescription": description,
+                "transformationType": kind,
             }
         )
     if not inputs:
@@ -189,8 +232,8 @@ def column_lineage_out(dataset: str, edges: ColumnEdges) -> list[Json] | None:
         {
             "name": column,
             "inputFields": sorted(refs, key=lambda r: (r["namespace"], r["dataset"], r["field"])),
-            "transformationDescription": None,
-            "transformationType": None,
+            "transformationDescription": kinds[column][1],
+            "transformationType": kinds[column][0],
         }
         for column, refs in sorted(inputs.items())
     ]
@@ -290,7 +333,7 @@ def run_out(
         "startedAt": instant(started),
         "endedAt": instant(run.ended_at),
         "durationMs": duration,
-        "args": {},
+        "args": run_args(run.facets),
         "jobVersion": (
             version_id(job[0], job[1], stand_in_uuid(f"jobVersion:{job[0]}:{job[1]}")) if job else None
         ),
@@ -298,6 +341,25 @@ def run_out(
         "outputDatasetVersions": [io(o) for o in outputs],
         "facets": dict(run.facets),
     }
+
+
+def run_args(facets: Mapping[str, Any]) -> dict[str, str]:
+    """Marquez's run ``args``: the parent run's id, job name and namespace (``parent`` facet)
+    and the nominal times (``nominalTime`` facet), as it records them from events."""
+    args: dict[str, str] = {}
+    parent = facets.get("parent")
+    if isinstance(parent, dict):
+        run, job = parent.get("run"), parent.get("job")
+        if isinstance(run, dict) and isinstance(run.get("runId"), str):
+            args["run_id"] = run["runId"]
+        if isinstance(job, dict):
+            args |= {k: str(job[k]) for k in ("name", "namespace") if isinstance(job.get(k), str)}
+    nominal = facets.get("nominalTime")
+    if isinstance(nominal, dict):
+        for key, arg in (("nominalStartTime", "nominal_start_time"), ("nominalEndTime", "nominal_end_time")):
+            if isinstance(nominal.get(key), str):
+                args[arg] = nominal[key]
+    return args
 
 
 def first_event_time(run: RunView) -> str | None:

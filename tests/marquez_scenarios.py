@@ -1,4 +1,5 @@
-"""Events of the differential scenarios, beyond the shared corpus.
+"""Events of the Marquez-compatibility tests (the unit tests of olgraph.api.marquez and the
+differential suite in tests/marquez), beyond the shared corpus.
 
 Each scenario is a list of OpenLineage events in the order a producer would send them, on
 namespaces of its own (``mq-…``) so that the scenarios and the corpus do not touch:

@@ -68,7 +68,7 @@ test-producers: install
 # every read route asked of both for every node; `make test` runs a sample of it with one Marquez
 # start (docs/migrating-from-marquez.md).
 test-marquez: install
-	OLGRAPH_MARQUEZ_FULL=1 $(BIN)/python -m pytest -m marquez
+	OLGRAPH_MARQUEZ_FULL=1 $(BIN)/python -m pytest tests/marquez
 
 # Screenshots of every explorer page into docs/screenshots (the README shows one): the browser
 # tests take them anyway; this copies them there.

@@ -85,11 +85,15 @@ KNOWN: list[Known] = [
             "*.facets.*",
             "columnLineage",
             "*.columnLineage",
+            "columnLineage[*]",
+            "columnLineage[*].inputFields[*]",
+            "datasets[*].columnLineage[*]",
+            "datasets[*].columnLineage[*].inputFields[*]",
             "tags",
             "*.tags",
         ),
-        "olgraph reads a dataset's description, lifecycle state, tags and facets from every event "
-        "that names it (inputs too); Marquez only from the events that wrote it",
+        "olgraph reads a dataset's description, lifecycle state, tags, facets and column lineage from "
+        "every event that names it (inputs too); Marquez only from the events that wrote it",
     ),
     Known(
         "seeded-rows",
@@ -250,5 +254,12 @@ KNOWN: list[Known] = [
         ("*",),
         "the Marquez 0.50 build answers 500 to GET /sources and GET /runlineage/upstream after "
         "OpenLineage ingestion; olgraph answers them (see the unit tests)",
+    ),
+    Known(
+        "colon-namespaces",
+        r"/lineage",
+        ("<status>", "code", "message", "graph"),
+        "Marquez cannot resolve a nodeId whose namespace holds a colon (an AWS Glue ARN: it takes the "
+        "namespace up to the first colon and answers 404); olgraph resolves it",
     ),
 ]

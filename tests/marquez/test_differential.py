@@ -137,12 +137,12 @@ def test_jobs_and_runs(sides: tuple[Side, Side]) -> None:
         for name in _jobs(sides, namespace):
             base = ["namespaces", namespace, "jobs", name]
             _ask(sides, "GET /namespaces/{ns}/jobs/{job}", base)
-            runs, _ = _ask(sides, "GET /namespaces/{ns}/jobs/{job}/runs", [*base, "runs"])
+            runs, our_runs = _ask(sides, "GET /namespaces/{ns}/jobs/{job}/runs", [*base, "runs"])
             _ask(sides, "GET /namespaces/{ns}/jobs/{job}/versions", [*base, "versions"])
             _ask(
                 sides, "GET /column-lineage?nodeId=job", ["column-lineage"], nodeId=f"job:{namespace}:{name}"
             )
-            for run in runs.body.get("runs", []) if isinstance(runs.body, dict) else []:
+            for run in _listed_by_both(runs, our_runs):  # the others differ in the listing already
                 _ask(sides, "GET /runlineage/upstream", ["runlineage", "upstream"], runId=run["id"], depth=20)
                 _ask(sides, "GET /jobs/runs/{id}", ["jobs", "runs", run["id"]])
                 for kind in ("run", "job"):
@@ -154,6 +154,13 @@ def test_jobs_and_runs(sides: tuple[Side, Side]) -> None:
                     )
     _ask(sides, "GET /jobs/runs/{id} (unknown)", ["jobs", "runs", "0190f000-0000-7000-8fff-000000000000"])
     _check(start)
+
+
+def _listed_by_both(marquez: Answer, ours: Answer) -> list[dict[str, object]]:
+    """The runs of Marquez's listing that olgraph's lists too."""
+    theirs = marquez.body.get("runs", []) if isinstance(marquez.body, dict) else []
+    mine = {r["id"] for r in ours.body.get("runs", [])} if isinstance(ours.body, dict) else set()
+    return [run for run in theirs if run["id"] in mine]
 
 
 @pytest.mark.parametrize("depth", [1, 20] if FULL else [20])

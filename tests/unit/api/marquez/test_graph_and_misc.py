@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from marquez_app_support import STORES, feed, make_settings, scenario_events, store_settings
 
-from conftest import STORES, feed, make_settings, scenario_events, store_settings
 from olgraph.api.auth import hash_api_key
 from olgraph.api.marquez.app import create_marquez_app
 

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from differential import Answer, Difference, Side, compare, unexplained
-from known import KNOWN
-
-from conftest import FULL, REPO, Fed
+from known_differences import KNOWN
+from marquez_peer_support import FULL, REPO, Fed
 
 SCENARIO_NAMESPACE_PREFIX = "mq-"
 SAMPLE_CORPUS = ("my-scheduler-namespace", "my-datasource-namespace", "file", "s3a://test_db-db")
@@ -46,7 +45,7 @@ def _check(differences_before: int) -> None:
         with Path(DUMP).open("a", encoding="utf-8") as out:
             out.writelines(f"{d}\n" for d in rest)
     assert not rest, (
-        "differences from Marquez no entry of tests/marquez/known.py explains:\n"
+        "differences from Marquez no entry of tests/marquez/known_differences.py explains:\n"
         + "\n".join(str(d) for d in rest[:60])
         + (f"\n… and {len(rest) - 60} more" if len(rest) > 60 else "")
     )

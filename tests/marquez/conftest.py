@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from differential import Side
-from marquez_peer_support import Fed, Olgraph, corpus_events, free_port, scenario_events
+from marquez_peer_support import FULL, Fed, Olgraph, corpus_events, free_port, scenario_events
 
 from olgraph.errors import InvalidEvent
 from olgraph.ingest import parse_event
@@ -28,11 +28,19 @@ from service_paths import TEST_SERVICES_CACHE
 E2E = importlib.import_module("e2e_support")  # tests/e2e/, put on the path by marquez_peer_support
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test here talks to the real Marquez."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test here talks to the real Marquez. Marquez Web's tests (a webpack build of minutes
+    on a fresh machine) run with ``make test-marquez`` only: ``make test`` leaves them out."""
+    web: list[pytest.Item] = []
     for item in items:
-        if "tests/marquez/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("marquez/"):
+        path = item.nodeid.replace("\\", "/")
+        if "tests/marquez/" in path or path.startswith("marquez/"):
             item.add_marker(pytest.mark.marquez)
+            if "test_marquez_web.py" in path and not FULL:
+                web.append(item)
+    if web:
+        config.hook.pytest_deselected(items=web)
+        items[:] = [item for item in items if item not in web]
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,20 @@ def test_a_taken_port_is_one_line_naming_it(command: str, taken_port: int, tmp_p
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", ["serve", "api"])
+def test_a_taken_marquez_port_is_one_line_naming_its_option(
+    command: str, taken_port: int, tmp_path: Path
+) -> None:
+    args = ("--port", "0", "--marquez-port", str(taken_port), "--data-dir", str(tmp_path / "d"))
+    result = _olgraph(command, *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: port {taken_port} on 127.0.0.1 is already in use (another olgraph?); "
+        "stop what listens there or choose another with --marquez-port\n"
+    )
+    assert result.stdout == ""
+
+
 def test_an_unreachable_neo4j_is_one_line(taken_port: int, tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -29,7 +29,7 @@ def store_settings(kind: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     auth = (user, password) if user and password else None
     with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
         session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    config: dict[str, Any] = {"uri": uri}
+    config: dict[str, Any] = {"uri": uri, "create_schema": True}
     if auth:
         config |= {"user": user, "password": password}
     return {"kind": "neo4j", "neo4j": config}

@@ -113,7 +113,10 @@ def marquez_web(work_dir: Path, api_host: str, api_port: int, cache_dir: Path | 
     log_path = work_dir / "marquez-web.log"
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "MARQUEZ_HOST": api_host, "MARQUEZ_PORT": str(api_port), "WEB_PORT": str(port)}
-    pid = spawn_detached(["node", str(web / "setupProxy.js")], env, log_path)
+    node = shutil.which("node")
+    if node is None:
+        raise ServiceError("Marquez Web needs Node.js (node) on the PATH")
+    pid = spawn_detached([node, str(web / "setupProxy.js")], env, log_path)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, pid, log_path)

@@ -210,6 +210,7 @@ def test_search_tags_and_events(sides: tuple[Side, Side]) -> None:
         _ask(sides, "GET /search", ["search"], q=term)
         for kind in ("DATASET", "JOB"):
             _ask(sides, "GET /search?filter", ["search"], q=term, filter=kind)
+        _ask(sides, "GET /search?sort=UPDATE_AT", ["search"], q=term, sort="UPDATE_AT", limit=100)
     _ask(sides, "GET /tags", ["tags"])
     _ask(sides, "GET /sources", ["sources"])
     _ask(sides, "GET /sources/{source}", ["sources", "default"])

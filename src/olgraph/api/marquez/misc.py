@@ -89,7 +89,7 @@ async def search(
     """Datasets and jobs whose name contains ``q``: ``{totalCount, results}``."""
     if not q or not q.strip():
         raise InvalidQuery("query param q must not be blank")
-    if sort.lower() not in ("name", "updated_at"):
+    if sort.lower() not in ("name", "updated_at", "update_at"):
         raise InvalidQuery(f"query param sort must be NAME or UPDATE_AT, got {sort!r}")
     if limit < 0:
         raise InvalidQuery("query param limit must be greater than or equal to 0")
@@ -111,7 +111,7 @@ async def search(
         if (first is None or (h.last_seen_at or "") > first)
         and (last is None or (h.last_seen_at or "") < last)
     ]
-    if sort.lower() == "updated_at":
+    if sort.lower() in ("updated_at", "update_at"):  # Marquez Web sends the enum's name
         hits.sort(key=lambda h: h.last_seen_at or "", reverse=True)
     names = await reads.job_names(runtime.store, [h.key for h in hits if h.type == "job"])
     results = [_result(h, names) for h in hits]

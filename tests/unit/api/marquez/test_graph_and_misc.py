@@ -110,6 +110,11 @@ def test_search_by_part_of_a_name(marquez: TestClient) -> None:
     jobs = ok(marquez, "/api/v1/search", q="orders", filter="JOB")["results"]
     assert [(r["type"], r["name"], r["namespace"]) for r in jobs] == [("JOB", "clean_orders", "mq-spark")]
     assert ok(marquez, "/api/v1/search", q="zzz-none") == {"totalCount": 0, "results": []}
+    newest = ok(marquez, "/api/v1/search", q="orders", sort="UPDATE_AT")["results"]  # as Marquez Web asks
+    assert [r["name"] for r in newest] == ["clean.orders", "clean_orders", "raw.orders"]  # ties by name
+    refused = marquez.get("/api/v1/search", params={"q": "orders", "sort": "size"})
+    assert refused.status_code == 400
+    assert "sort" in refused.json()["message"]
 
 
 def test_raw_events_by_time_paged(marquez: TestClient) -> None:

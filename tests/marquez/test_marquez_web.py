@@ -112,7 +112,7 @@ def test_lineage_page_draws_a_corpus_job(
     assert kinds["DATASET"] >= 3
     assert kinds["JOB"] >= 1
     with _page(browser, web) as page:
-        _open(page, f"{web}/lineage/job/my-scheduler-namespace/myjob?depth=2")
+        _open(page, f"{web}/lineage/job/my-scheduler-namespace/myjob?depth=2&isFull=true")  # siblings too
         expect(page.get_by_text("myjob", exact=True).first).to_be_visible()
         # every node of our answer drawn, in the graph and in its minimap
         expect(page.get_by_text("DATASET", exact=True)).to_have_count(2 * kinds["DATASET"])

@@ -46,9 +46,6 @@ LINEAGE_TYPES = (RelType.CONSUMED_BY.value, RelType.PRODUCES.value, RelType.FEED
 ALIAS_TYPE = RelType.ALIAS_OF.value
 """The symlink relationship: zero distance, crossed both ways."""
 
-TRAVERSED_LABELS = (Label.JOB.value, Label.DATASET.value)
-"""Labels of the nodes lineage traversal can reach."""
-
 
 # ---------------------------------------------------------------- views of nodes and edges
 
@@ -470,18 +467,3 @@ def run_view(
         error_message=_opt_str(props.get("errorMessage")),
         timeline=run_timeline(props),
     )
-
-
-def run_sort_key(props: Mapping[str, PropValue]) -> str:
-    """Sort value of a run in ``list_runs``: its start (:func:`run_start`), else ``updatedAt``, else ``""``.
-
-    ``list_runs`` orders by this value descending, then by runId ascending (in Cypher:
-    ``ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, "") DESC, r.runId ASC``).
-    """
-    return str(props.get("startedAt") or props.get("firstSeenAt") or props.get("updatedAt") or "")
-
-
-def order_runs(runs: Iterable[Mapping[str, PropValue]]) -> list[Mapping[str, PropValue]]:
-    """Run property maps in ``list_runs`` order (see :func:`run_sort_key`)."""
-    by_id = sorted(runs, key=lambda p: str(p.get("runId", "")))
-    return sorted(by_id, key=run_sort_key, reverse=True)

@@ -195,16 +195,6 @@ def test_run_view_collects_facets_and_sorts_inputs() -> None:
     assert common.run_view({"job": "job:x"}, None, [], []).job == "job:x"
 
 
-def test_order_runs_newest_first_then_run_id() -> None:
-    runs = [
-        {"runId": "b", "startedAt": "2024-01"},
-        {"runId": "a", "updatedAt": "2024-01"},
-        {"runId": "c", "startedAt": "2024-02", "updatedAt": "2024-09"},
-        {"runId": "d"},
-    ]
-    assert [r["runId"] for r in common.order_runs(runs)] == ["c", "a", "b", "d"]
-
-
 def test_pick_last_run_by_update_time_then_key() -> None:
     assert pick_last_run([]) == (None, None)
     assert pick_last_run([("run:a", "t2", "COMPLETE"), ("run:b", "t2", "FAIL"), ("run:c", "t1", "X")]) == (

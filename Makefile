@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVE_STAMP := $(VENV)/.installed-serve
 
-.PHONY: install run test test-producers lint typecheck pytest fuzz services-up services-down docs clean \
+.PHONY: install run test test-producers test-marquez lint typecheck pytest fuzz services-up services-down docs clean \
         bench bench-quick bench-report bench-plugins bench-hostile ui ui-test chromium screenshots
 
 install: $(STAMP)
@@ -63,6 +63,12 @@ fuzz: install
 # Only the real producers (Spark, dbt, Airflow, the Java client) against olgraph: docs/producers.md.
 test-producers: install
 	$(BIN)/python -m pytest -m producers
+
+# The differential suite against the real Marquez 0.50 (built from source, on a private PostgreSQL):
+# every read route asked of both for every node; `make test` runs a sample of it with one Marquez
+# start (docs/migrating-from-marquez.md).
+test-marquez: install
+	OLGRAPH_MARQUEZ_FULL=1 $(BIN)/python -m pytest tests/marquez
 
 # Screenshots of every explorer page into docs/screenshots (the README shows one): the browser
 # tests take them anyway; this copies them there.

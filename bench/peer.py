@@ -4,7 +4,7 @@ For each graph size up to ``--peer-max-nodes``, the ``mixed`` workload is posted
 request (``POST /api/v1/lineage`` on both) by ``--clients`` concurrent clients of this one
 Python process, in the same order, to:
 
-- **Marquez** (``bench/marquez.py``: its jars from Maven Central, a fresh PostgreSQL): its 201
+- **Marquez** (``bench/marquez.py``: built from its source tarball, a fresh PostgreSQL): its 201
   means stored, so the clock stops at the last answer;
 - **olgraph serve** on the dev Neo4j (emptied first) and **olgraph serve** embedded: the clock
   stops when ``/api/v1/stats`` says every accepted event is applied (queryable).
@@ -14,7 +14,9 @@ lineage (``direction=both``) is timed warm on the same dataset nodes (``lineage_
 at depths 1, 5, 10 and 20 on Marquez and olgraph-on-Neo4j. The node ids are the same strings
 on both sides (``dataset:<namespace>:<name>``: olgraph's keys are Marquez's node ids). Marquez's
 depth counts job-to-job steps while olgraph's counts edges (dataset→job is one), so olgraph is
-also timed at twice the depth (``olgraph_2x``), the comparable walk.
+also timed at twice the depth (``olgraph_2x``), the comparable walk. Both olgraph servers also
+run the Marquez-compatible API (``--marquez-port``), asked exactly what Marquez is asked
+(``nodeId``, ``depth``): its latency is the one a Marquez client sees after switching.
 
     .venv/bin/python bench/peer.py --quick
 """
@@ -27,7 +29,7 @@ import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -51,9 +53,10 @@ from _support import (
     write_result,
 )
 from ceiling import empty
-from marquez import MARQUEZ_VERSION, marquez_server
 from workloads import WorkloadSpec, generate, lineage_anchors
 
+from marquez import MARQUEZ_VERSION, marquez_server
+from olgraph.devservices._common import choose_port
 from olgraph.devservices.neo4j import NEO4J_VERSION
 from olgraph.errors import ServiceError
 
@@ -174,15 +177,34 @@ def marquez_lineage(url: str, node: str, depth: int, calls: int) -> dict[str, An
     return time_lineage(url, {"nodeId": node, "depth": depth}, calls, "graph")
 
 
-def lineage_table(url: str, anchors: dict[int, str], calls: int) -> dict[str, Any]:
-    """Per depth: the anchor and olgraph's latencies and node counts (Marquez's are added later)."""
+def lineage_table(url: str, compat_url: str, anchors: dict[int, str], calls: int) -> dict[str, Any]:
+    """Per depth: the anchor and olgraph's latencies and node counts, on its own API and on its
+    Marquez-compatible one (Marquez's are added later)."""
     table: dict[str, Any] = {}
     for depth, node in sorted(anchors.items()):
         log(f"lineage depth {depth} on {node}")
         row: dict[str, Any] = {"node": node, "olgraph": olgraph_lineage(url, node, depth, calls)}
         row["olgraph_2x"] = olgraph_lineage(url, node, 2 * depth, calls)
+        row["olgraph_marquez_api"] = marquez_lineage(compat_url, node, depth, calls)
         table[str(depth)] = row
     return table
+
+
+def compat_lineage(compat_url: str, anchors: dict[int, str], calls: int) -> dict[str, Any]:
+    """Per depth: the Marquez-compatible API's lineage latencies, asked as Marquez is."""
+    return {
+        str(depth): marquez_lineage(compat_url, node, depth, calls) for depth, node in sorted(anchors.items())
+    }
+
+
+@contextlib.contextmanager
+def olgraph_with_compat(args: list[str], data_dir: Path) -> Iterator[tuple[OlgraphProcess, str, str]]:
+    """``olgraph serve`` with the Marquez-compatible API on a free port: the process, its URL and
+    the compatible API's URL."""
+    port = choose_port(0)
+    with OlgraphProcess.start([*args, "--marquez-port", str(port)], data_dir=data_dir) as server:
+        assert server.url is not None
+        yield server, server.url, f"http://127.0.0.1:{port}"
 
 
 # --- one size ---------------------------------------------------------------------------------------
@@ -212,7 +234,7 @@ def run_marquez(peer: Peer, bodies: Sequence[bytes], anchors: dict[int, str]) ->
     if peer.marquez_error is not None:
         return None
     try:
-        with marquez_server(peer.config.work_dir) as marquez:
+        with marquez_server(peer.config.work_dir, peer.config.services_cache) as marquez:
             log(f"Marquez: posting {len(bodies)} events")
             result = ingest(marquez.url, bodies, peer.clients, wait=False)
             result.peak_rss_mib = marquez.peak_rss_mib()
@@ -230,25 +252,26 @@ def run_olgraph_neo4j(peer: Peer, bodies: Sequence[bytes], anchors: dict[int, st
     """Ingest into ``olgraph serve`` on an emptied Neo4j; time lineage; return both."""
     asyncio.run(_empty_neo4j(peer.neo4j_uri))
     data_dir = peer.fresh_dir("olgraph-neo4j")
-    with OlgraphProcess.start(["serve", "--neo4j-uri", peer.neo4j_uri], data_dir=data_dir) as server:
-        assert server.url is not None
+    with olgraph_with_compat(["serve", "--neo4j-uri", peer.neo4j_uri], data_dir) as (server, url, compat):
         log(f"olgraph (Neo4j): posting {len(bodies)} events")
-        result = ingest(server.url, bodies, peer.clients, wait=True)
+        result = ingest(url, bodies, peer.clients, wait=True)
         result.peak_rss_mib = server.peak_rss_mib()
         log(f"olgraph (Neo4j): {result.rate} events/s, statuses {dict(result.statuses)}")
-        lineage = lineage_table(server.url, anchors, peer.calls)
+        lineage = lineage_table(url, compat, anchors, peer.calls)
     return result, lineage
 
 
-def run_olgraph_embedded(peer: Peer, bodies: Sequence[bytes]) -> Ingest:
-    """Ingest into ``olgraph serve`` with the embedded store."""
-    with OlgraphProcess.start(["serve"], data_dir=peer.fresh_dir("olgraph-embedded")) as server:
-        assert server.url is not None
+def run_olgraph_embedded(
+    peer: Peer, bodies: Sequence[bytes], anchors: dict[int, str]
+) -> tuple[Ingest, dict[str, Any]]:
+    """Ingest into ``olgraph serve`` with the embedded store; time its Marquez-compatible lineage."""
+    with olgraph_with_compat(["serve"], peer.fresh_dir("olgraph-embedded")) as (server, url, compat):
         log(f"olgraph (embedded): posting {len(bodies)} events")
-        result = ingest(server.url, bodies, peer.clients, wait=True)
+        result = ingest(url, bodies, peer.clients, wait=True)
         result.peak_rss_mib = server.peak_rss_mib()
         log(f"olgraph (embedded): {result.rate} events/s")
-    return result
+        lineage = compat_lineage(compat, anchors, peer.calls)
+    return result, lineage
 
 
 async def _empty_neo4j(uri: str) -> None:
@@ -268,9 +291,10 @@ def measure_size(peer: Peer, size: int) -> dict[str, Any]:
     peer.marquez_lineage = {}
     marquez = run_marquez(peer, bodies, anchors)
     ours, lineage = run_olgraph_neo4j(peer, bodies, anchors)
-    embedded = run_olgraph_embedded(peer, bodies)
+    embedded, embedded_compat = run_olgraph_embedded(peer, bodies, anchors)
     for depth, row in lineage.items():
         row["marquez"] = peer.marquez_lineage.get(depth)
+        row["embedded_marquez_api"] = embedded_compat.get(depth)
     return {
         "events": len(bodies),
         "ingest": {"olgraph_neo4j": ours, "olgraph_embedded": embedded, "marquez": marquez},
@@ -326,7 +350,31 @@ def summary_rows(measured: dict[int, dict[str, Any]], marquez_error: str | None)
                     "note": missing or nodes,
                 }
             )
+        rows += _compat_rows(row, size, base, missing)
     return rows
+
+
+def _compat_rows(
+    row: dict[str, Any], size: int, base: dict[str, Any], missing: str | None
+) -> list[dict[str, Any]]:
+    """Depth-10 lineage p95 of the Marquez-compatible API (the same request as Marquez's)."""
+    out = []
+    theirs_p95 = _side(row, "marquez", "p95")
+    for key, store in (("olgraph_marquez_api", "Neo4j"), ("embedded_marquez_api", "embedded")):
+        p95 = _side(row, key, "p95")
+        nodes = f"nodes: olgraph {_side(row, key, 'nodes')}, Marquez {_side(row, 'marquez', 'nodes')}"
+        out.append(
+            {
+                **base,
+                "metric": f"lineage p95, Marquez API on olgraph ({store}), depth 10, {size:,} nodes",
+                "olgraph": p95,
+                "baseline": theirs_p95,
+                "ratio": _ratio(theirs_p95, p95),
+                "unit": "ms",
+                "note": missing or nodes,
+            }
+        )
+    return out
 
 
 def ingest_table(measured: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -366,6 +414,10 @@ def lineage_tables(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         "Marquez p99",
         "Marquez nodes",
         "Marquez/olgraph p95",
+        "Marquez API on olgraph (Neo4j) p95",
+        "Marquez API on olgraph (embedded) p95",
+        "Marquez API on olgraph nodes",
+        "Marquez/Marquez API on olgraph (embedded) p95",
     ]
     tables = []
     for size, m in measured.items():
@@ -385,6 +437,10 @@ def lineage_tables(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                     twice["nodes"],
                     *theirs,
                     _ratio(theirs[1], ours.get("p95")),
+                    _side(row, "olgraph_marquez_api", "p95"),
+                    _side(row, "embedded_marquez_api", "p95"),
+                    _side(row, "olgraph_marquez_api", "nodes"),
+                    _ratio(theirs[1], _side(row, "embedded_marquez_api", "p95")),
                 ]
             )
         tables.append(
@@ -405,6 +461,10 @@ def charts(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
             lines.setdefault(f"olgraph (Neo4j), {size:,}", []).append([int(depth), row["olgraph"].get("p95")])
             if row.get("marquez"):
                 lines.setdefault(f"Marquez, {size:,}", []).append([int(depth), row["marquez"].get("p95")])
+            for key, store in (("olgraph_marquez_api", "Neo4j"), ("embedded_marquez_api", "embedded")):
+                if row.get(key):
+                    label = f"Marquez API on olgraph ({store}), {size:,}"
+                    lines.setdefault(label, []).append([int(depth), row[key].get("p95")])
     return [
         {
             "name": "peer_ingest",
@@ -430,7 +490,7 @@ def charts(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
 def notes(measured: dict[int, dict[str, Any]], marquez_error: str | None, clients: int) -> list[str]:
     """Versions, what each side stores, the depth semantics, and every kind of rejected event."""
     found = [
-        f"Marquez {MARQUEZ_VERSION} (marquez-api from Maven Central, Java 17, heap 2g) on Debian "
+        f"Marquez {MARQUEZ_VERSION} (built from its source with Maven, Java 17, heap 2g) on Debian "
         "PostgreSQL (fresh cluster per size, shared_buffers 1GB, fsync on); olgraph serve on the dev "
         f"Neo4j {NEO4J_VERSION} (emptied per size) and on its embedded SQLite store.",
         f"One Python load process, {clients} concurrent clients, one event per POST /api/v1/lineage, "

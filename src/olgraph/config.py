@@ -52,6 +52,18 @@ class ServerSettings(_Group):
     )
 
 
+class MarquezSettings(_Group):
+    """The Marquez-compatible API: Marquez 0.50's REST API, for Marquez Web and marquez-python."""
+
+    port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="TCP port of the Marquez-compatible API, on `server.host` "
+        "(off when unset; 0: any free port).",
+    )
+
+
 class EmbeddedStoreConfig(_Group):
     """The embedded single-file graph store (SQLite)."""
 
@@ -394,6 +406,9 @@ class Settings(BaseSettings):
         default=Path(".olgraph"), description="Holds the event log and the embedded graph."
     )
     server: ServerSettings = Field(default_factory=ServerSettings, description="HTTP API.")
+    marquez: MarquezSettings = Field(
+        default_factory=MarquezSettings, description="Marquez-compatible API (a second listener)."
+    )
     store: StoreSettings = Field(default_factory=StoreSettings, description="Graph store.")
     log: LogSettings = Field(default_factory=LogSettings, description="Event log.")
     limits: LimitSettings = Field(default_factory=LimitSettings, description="Ingest limits.")

@@ -11,6 +11,7 @@ classes to status codes in exactly one table (``olgraph.api.errors``).
     │   │   └── CypherRefused   an analyst's Cypher query may not run here (400)
     │   ├── NotFound            the node, run or dataset asked for does not exist (404)
     │   └── Conflict            the request conflicts with the graph (a delete with live dependents, 409)
+    ├── MethodNotAllowed        a method olgraph does not take on that route (405)
     ├── AuthenticationRequired  no API key, or an unknown one (401)
     ├── PermissionDenied        the key's role does not allow the operation (403)
     ├── PayloadTooLarge         body or decompressed body over a limit (413)
@@ -76,6 +77,10 @@ class Conflict(FieldError):
     ) -> None:
         super().__init__(message, field)
         self.details = details or {}
+
+
+class MethodNotAllowed(OlgraphError):
+    """The route exists but olgraph does not take this method on it (e.g. Marquez's write routes)."""
 
 
 class AuthenticationRequired(OlgraphError):

@@ -152,6 +152,8 @@ async def test_a_namespace_is_deleted_with_its_datasets_and_jobs(warehouse: Grap
     assert outcome.deleted == [keys.namespace_key("ml"), keys.dataset_key("ml", "churn")]
     assert (await warehouse.list_namespaces(10, 0)).items == ["etl", WH]
     assert (await warehouse.list_namespaces(10, 0, include_deleted=True)).items == ["etl", "hive", "ml", WH]
+    hidden = await warehouse.get_namespaces(["ml", "etl"])
+    assert (hidden["ml"]["deleted"], hidden["etl"]["deleted"]) == (True, False)
     purged = await delete_namespace(warehouse, "ml", force=False, purge=True, by="ops", at=NOW)
     assert purged.removed == 3  # the namespace, the model and its version
     with pytest.raises(NotFound):

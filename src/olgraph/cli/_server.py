@@ -14,10 +14,10 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import uvicorn
@@ -26,6 +26,9 @@ from pydantic import ValidationError
 from olgraph.cli._output import fail
 from olgraph.config import Settings, check_serving_security
 from olgraph.errors import InsecureSettings, OlgraphError
+
+if TYPE_CHECKING:
+    from olgraph.runtime import Runtime
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -53,6 +56,7 @@ def build_settings(
     kafka_bootstrap: str | None = None,
     kafka_topic: str | None = None,
     retention_days: int | None = None,
+    marquez_port: int | None = None,
 ) -> Settings:
     """Settings from the environment, overridden by the options that were given.
 
@@ -82,6 +86,8 @@ def build_settings(
         overrides["log"] = log
     if retention_days is not None:
         overrides["retention"] = {"days": retention_days}
+    if marquez_port is not None:
+        overrides["marquez"] = {"port": marquez_port}
     settings = Settings(**overrides)
     if default_store_kind and "kind" not in settings.store.model_fields_set:
         overrides["store"] = store | {"kind": default_store_kind}
@@ -121,7 +127,7 @@ def _apply(decorator: F, options: list[Callable[[F], F]]) -> F:
 
 
 def server_options(command: F) -> F:
-    """``--host`` and ``--port``."""
+    """``--host``, ``--port`` and ``--marquez-port``."""
     return _apply(
         command,
         [
@@ -135,6 +141,13 @@ def server_options(command: F) -> F:
                 type=click.IntRange(0, 65535),
                 default=None,
                 help="TCP port [env OLGRAPH_SERVER__PORT; 5000].",
+            ),
+            click.option(
+                "--marquez-port",
+                type=click.IntRange(0, 65535),
+                default=None,
+                help="Also serve Marquez's API (for Marquez Web and marquez-python) on this port "
+                "[env OLGRAPH_MARQUEZ__PORT; default: off].",
             ),
         ],
     )
@@ -234,6 +247,11 @@ def run_server(settings: Settings, log_level: str, startup_line: StartupLine) ->
     """
     # Bound before anything else starts, so a taken port is one line, not uvicorn's traceback.
     listener = bind_listener(settings.server.host, settings.server.port)
+    marquez = (
+        bind_listener(settings.server.host, settings.marquez.port, option="--marquez-port")
+        if settings.marquez.port is not None
+        else None
+    )
     uvicorn_level = configure_logging(log_level.lower())
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and
     # re-raises the signal. Turning SIGTERM into the same KeyboardInterrupt as Ctrl-C makes a
@@ -241,7 +259,7 @@ def run_server(settings: Settings, log_level: str, startup_line: StartupLine) ->
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(listener, settings, uvicorn_level, startup_line))
+            asyncio.run(_serve(listener, settings, uvicorn_level, startup_line, marquez))
     finally:
         signal.signal(signal.SIGTERM, previous)
         listener.close()
@@ -256,7 +274,7 @@ def _bound_port(server: uvicorn.Server, fallback: int) -> int:
     return fallback
 
 
-def bind_listener(host: str, port: int) -> socket.socket:
+def bind_listener(host: str, port: int, option: str = "--port") -> socket.socket:
     """A TCP socket bound to ``host:port`` for the server, or a one-line error (exit status 1).
 
     The message names the address and what to do, e.g. ``Error: port 5000 on 127.0.0.1 is
@@ -276,7 +294,7 @@ def bind_listener(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise fail(
                 f"port {port} on {host} is already in use (another olgraph?); "
-                "stop what listens there or choose another with --port",
+                f"stop what listens there or choose another with {option}",
                 code=1,
             ) from exc
         raise fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", code=1) from exc
@@ -284,7 +302,11 @@ def bind_listener(host: str, port: int) -> socket.socket:
 
 
 async def _serve(
-    listener: socket.socket, settings: Settings, uvicorn_level: str, startup_line: StartupLine
+    listener: socket.socket,
+    settings: Settings,
+    uvicorn_level: str,
+    startup_line: StartupLine,
+    marquez: socket.socket | None = None,
 ) -> None:
     """Open the runtime (a failure is one line, exit status 1), then serve until stopped."""
     from olgraph.api.app import create_app  # noqa: PLC0415  (keeps `olgraph impact` start-up fast)
@@ -298,16 +320,69 @@ async def _serve(
     try:
         app = create_app(settings, runtime=runtime, runtime_started=True)
         config = uvicorn.Config(app, log_level=uvicorn_level, access_log=False, lifespan="on")
-        server = uvicorn.Server(config)
+        server = _Leader(config)
         task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started and not task.done():
             await asyncio.sleep(0.02)
         if server.started:
             port = _bound_port(server, settings.server.port)
             click.echo(startup_line(settings, settings.server.host, port))
+        if marquez is not None and not task.done():
+            follower = _marquez_server(settings, runtime, uvicorn_level)
+            await _start_follower(server, follower, marquez, settings)
         await task
     finally:
         await runtime.stop()
+        if marquez is not None:
+            marquez.close()
+
+
+class _Follower(uvicorn.Server):
+    """A second server in the process: the first one handles the signals and tells it to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _Leader(uvicorn.Server):
+    """The main server: on shutdown it stops its followers first, so that they have finished
+    before it re-raises the signal that stopped it (which ends the event loop)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.followers: list[tuple[_Follower, asyncio.Task[None]]] = []
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for follower, _ in self.followers:
+            follower.should_exit = True
+        if self.followers:
+            await asyncio.wait([task for _, task in self.followers])
+        await super().shutdown(sockets=sockets)
+
+
+def _marquez_server(settings: Settings, runtime: Runtime, log_level: str) -> _Follower:
+    """The Marquez-compatible API's server, sharing the started ``runtime``."""
+    from olgraph.api.marquez.app import create_marquez_app  # noqa: PLC0415
+
+    app = create_marquez_app(settings, runtime=runtime, owns_runtime=False)
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    return _Follower(config)
+
+
+async def _start_follower(
+    leader: _Leader, follower: _Follower, listener: socket.socket, settings: Settings
+) -> None:
+    """Start the Marquez-compatible server beside the main one; a follower that fails or stops
+    stops the main server too (half a server is not what was asked for)."""
+    task = asyncio.create_task(follower.serve(sockets=[listener]))
+    leader.followers.append((follower, task))
+    task.add_done_callback(lambda _: setattr(leader, "should_exit", True))
+    while not follower.started and not task.done():
+        await asyncio.sleep(0.02)
+    if follower.started:
+        port = int(listener.getsockname()[1])
+        click.echo(f"Marquez-compatible API (Marquez 0.50) on {listening_url(settings.server.host, port)}")
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:

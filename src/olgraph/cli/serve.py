@@ -59,6 +59,7 @@ def serve_command(
     *,
     host: str | None,
     port: int | None,
+    marquez_port: int | None,
     data_dir: Path | None,
     neo4j_uri: str | None,
     neo4j_user: str | None,
@@ -71,6 +72,7 @@ def serve_command(
     settings = checked_settings(
         host=host,
         port=port,
+        marquez_port=marquez_port,
         data_dir=data_dir,
         neo4j_uri=neo4j_uri,
         neo4j_user=neo4j_user,

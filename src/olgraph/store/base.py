@@ -243,6 +243,12 @@ class GraphStore(Protocol):
     async def impact(self, key: str, depth: int, max_nodes: int, *, as_of: str | None = None) -> ImpactResult:
         """Every live dataset, model and job downstream of ``key`` (which must exist)."""
 
+    async def connected(self, key: str, depth: int, max_nodes: int) -> LineageResult:
+        """Live jobs and datasets linked to ``key`` (which must exist) through jobs' inputs and
+        outputs, each ``CONSUMED_BY``/``PRODUCES`` followed in either direction, at most
+        ``depth`` of them away: jobs sharing a dataset are two apart whichever way data flows
+        (Marquez's notion of lineage). No symlinks, no ``FEEDS``."""
+
     async def column_lineage(
         self,
         key: str,
@@ -271,6 +277,10 @@ class GraphStore(Protocol):
         self, limit: int, offset: int, *, include_deleted: bool = False, after: tuple[str, str] | None = None
     ) -> Page:
         """Namespace names (``Page.items``: ``str``), sorted; ``after``: (name, key) keyset position."""
+
+    async def get_namespaces(self, names: Sequence[str]) -> dict[str, dict[str, PropValue]]:
+        """The namespaces among ``names`` that exist (deleted or not): name → their properties
+        (``firstSeenAt``, ``lastSeenAt``, ``deleted``…)."""
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
         """Live datasets and models of a namespace (``NodeView``), sorted by name."""

@@ -41,13 +41,15 @@ class Traversal:
     """What a walk follows.
 
     ``hop_types`` cost one step of distance, followed forward downstream and backward
-    upstream. ``alias_types`` cost nothing: followed both ways, or, when ``alias_directed``,
-    only from their source to their target.
+    upstream (``undirected``: both ways at every step, whatever the walk's direction).
+    ``alias_types`` cost nothing: followed both ways, or, when ``alias_directed``, only from
+    their source to their target.
     """
 
     hop_types: tuple[str, ...] = LINEAGE_TYPES
     alias_types: tuple[str, ...] = (ALIAS_TYPE,)
     alias_directed: bool = False
+    undirected: bool = False
 
 
 DATASET_LINEAGE = Traversal()
@@ -62,6 +64,12 @@ COLUMN_IMPACT = Traversal(
     alias_directed=True,
 )
 """Column lineage where a dataset influenced as a whole passes it on through all its columns."""
+
+CONNECTED = Traversal(
+    hop_types=(RelType.CONSUMED_BY.value, RelType.PRODUCES.value), alias_types=(), undirected=True
+)
+"""Jobs and the datasets they read and write, each relationship followed both ways: everything
+linked to the start through jobs' inputs and outputs (what Marquez calls lineage)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +157,8 @@ class LineageWalk:
         self.distances: dict[str, int] = {s.id: 0 for s in starts}
         self.views: dict[str, NodeView] = {s.id: self._at_time(s) for s in starts}
         steps: tuple[Step, ...] = ("downstream", "upstream") if direction == "both" else (direction,)
+        if traversal.undirected:
+            steps = ("downstream",)  # one kind of state: every step goes both ways
         self._seen: set[tuple[str, Step]] = {(s.id, step) for s in starts for step in steps}
         self._level: set[tuple[str, Step]] = set(self._seen)
         self._level_new: set[str] = set(self.starts)
@@ -180,6 +190,8 @@ class LineageWalk:
             return None
         down = sorted({k for k, s in self._level if s == "downstream" and self._crossable(k)})
         up = sorted({k for k, s in self._level if s == "upstream" and self._crossable(k)})
+        if self.traversal.undirected:
+            up = down
         if not down and not up:
             self._done = True
             return None
@@ -321,9 +333,10 @@ class LineageWalk:
         for edge in response.edges:
             if edge.type not in self.traversal.hop_types or not self._edge_visible(edge):
                 continue
+            back: Step = "downstream" if self.traversal.undirected else "upstream"
             ends: tuple[tuple[str, str, Step], ...] = (
                 (edge.source, edge.target, "downstream"),
-                (edge.target, edge.source, "upstream"),
+                (edge.target, edge.source, back),
             )
             for near, far, step in ends:
                 if (near, step) not in frontier:

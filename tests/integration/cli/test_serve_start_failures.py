@@ -51,6 +51,20 @@ def test_a_taken_port_is_one_line_naming_it(command: str, taken_port: int, tmp_p
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("command", ["serve", "api"])
+def test_a_taken_marquez_port_is_one_line_naming_its_option(
+    command: str, taken_port: int, tmp_path: Path
+) -> None:
+    args = ("--port", "0", "--marquez-port", str(taken_port), "--data-dir", str(tmp_path / "d"))
+    result = _olgraph(command, *args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: port {taken_port} on 127.0.0.1 is already in use (another olgraph?); "
+        "stop what listens there or choose another with --marquez-port\n"
+    )
+    assert result.stdout == ""
+
+
 def test_an_unreachable_neo4j_does_not_stop_serve_and_readiness_says_so(tmp_path: Path) -> None:
     """Neo4j down is not a start failure (docs/durability.md): serve starts, one warning line says
     queries answer 503 until the store answers, /readyz is 503 naming the store, and events are

@@ -9,10 +9,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from olgraph import keys
+from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
 from olgraph.store.base import Page
 from olgraph.store.detail_views import TagCount
-from olgraph.store.embedded.rows import loads
+from olgraph.store.embedded.rows import load_nodes, loads
 from olgraph.store.listing import NodeFilter, Window
 
 
@@ -74,6 +76,19 @@ def list_namespaces(conn: sqlite3.Connection, window: Window, include_deleted: b
         f"SELECT name FROM nodes WHERE {where} ORDER BY name, key LIMIT :limit OFFSET :offset", params
     )
     return Page(items=[str(name) for (name,) in rows], total=int(total))
+
+
+def get_namespaces(conn: sqlite3.Connection, names: list[str]) -> dict[str, dict[str, PropValue]]:
+    """See :meth:`olgraph.store.base.GraphStore.get_namespaces`."""
+    rows = load_nodes(conn, [keys.namespace_key(name) for name in names])
+    return {
+        str(row.props.get("name")): {
+            **common.public_props(row.props),
+            "deleted": bool(row.props.get("deleted")),
+        }
+        for row in rows.values()
+        if row.label == "Namespace"
+    }
 
 
 def list_tags(conn: sqlite3.Connection, limit: int, offset: int) -> Page:

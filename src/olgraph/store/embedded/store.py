@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from olgraph.errors import OlgraphError, StoreError, StoreUnavailable
 from olgraph.filesystem import prepare_directory, sqlite_error_is_environmental, write_problem
-from olgraph.normalize.mutations import Mutation
+from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store.base import (
     ColumnEdges,
     ColumnLineageResult,
@@ -45,7 +45,7 @@ from olgraph.store.embedded.apply import apply_batch
 from olgraph.store.embedded.schema import connect
 from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.search import SearchPage, SearchQuery
-from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, CONNECTED, WalkSpec
 
 T = TypeVar("T")
 
@@ -197,6 +197,10 @@ class EmbeddedStore:
         """Every live dataset, model and job downstream of ``key``."""
         return await self._call(q.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of))
 
+    async def connected(self, key: str, depth: int, max_nodes: int) -> LineageResult:
+        """Jobs and datasets linked to ``key`` through jobs' inputs and outputs, either way."""
+        return await self._call(q.lineage, key, WalkSpec("downstream", depth, max_nodes, traversal=CONNECTED))
+
     async def column_lineage(
         self,
         key: str,
@@ -231,6 +235,10 @@ class EmbeddedStore:
     ) -> Page:
         """Namespace names, sorted."""
         return await self._call(lists.list_namespaces, Window(limit, offset, after), include_deleted)
+
+    async def get_namespaces(self, names: Sequence[str]) -> dict[str, dict[str, PropValue]]:
+        """The namespaces among ``names`` that exist: name → properties."""
+        return await self._call(lists.get_namespaces, list(names))
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
         """Live datasets and models of ``namespace``, by name."""

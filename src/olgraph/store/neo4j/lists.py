@@ -12,11 +12,13 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
+from olgraph import keys
+from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
 from olgraph.store.base import Page
 from olgraph.store.detail_views import TagCount
 from olgraph.store.listing import NodeFilter, Window
-from olgraph.store.neo4j.cypher import label_name
+from olgraph.store.neo4j.cypher import label_name, public_pairs
 from olgraph.store.neo4j.read import node_map, records, skip_limit
 
 
@@ -119,6 +121,22 @@ async def list_namespaces(tx: AsyncManagedTransaction, window: Window, include_d
     }
     found = (await records(tx, _namespaces(include_deleted, window.after is not None), **params))[0]
     return Page(items=[str(n) for n in found["items"]], total=int(found["total"]))
+
+
+GET_NAMESPACES = (
+    "UNWIND $keys AS k MATCH (n:Namespace {key: k}) RETURN n.name AS name, "
+    + public_pairs("n")
+    + " AS props, coalesce(n.deleted, false) AS deleted"
+)
+
+
+async def get_namespaces(tx: AsyncManagedTransaction, names: list[str]) -> dict[str, dict[str, PropValue]]:
+    """See :meth:`olgraph.store.base.GraphStore.get_namespaces`."""
+    found = await records(tx, GET_NAMESPACES, keys=[keys.namespace_key(name) for name in names])
+    return {
+        str(r["name"]): {**common.public_props(dict(r["props"])), "deleted": bool(r["deleted"])}
+        for r in found
+    }
 
 
 LIST_TAGS = """

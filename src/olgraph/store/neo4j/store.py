@@ -27,7 +27,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 import neo4j
 
 from olgraph.errors import SchemaMissing, StoreError, StoreUnavailable
-from olgraph.normalize.mutations import Mutation
+from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store.base import (
     ColumnEdges,
     ColumnLineageResult,
@@ -51,7 +51,7 @@ from olgraph.store.neo4j.errors import mapped_errors
 from olgraph.store.neo4j.schema import apply_schema
 from olgraph.store.neo4j.write import apply_batch
 from olgraph.store.search import SearchPage, SearchQuery
-from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, WalkSpec
+from olgraph.store.walk import COLUMN_IMPACT, COLUMN_LINEAGE, CONNECTED, WalkSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -248,6 +248,11 @@ class Neo4jStore:
             "impact", read.impact, key, WalkSpec("downstream", depth, max_nodes, as_of=as_of)
         )
 
+    async def connected(self, key: str, depth: int, max_nodes: int) -> LineageResult:
+        """Jobs and datasets linked to ``key`` through jobs' inputs and outputs, either way."""
+        spec = WalkSpec("downstream", depth, max_nodes, traversal=CONNECTED)
+        return await self._read("connected", read.lineage, key, spec)
+
     async def column_lineage(
         self,
         key: str,
@@ -284,6 +289,10 @@ class Neo4jStore:
         return await self._read(
             "list_namespaces", lists.list_namespaces, Window(limit, offset, after), include_deleted
         )
+
+    async def get_namespaces(self, names: Sequence[str]) -> dict[str, dict[str, PropValue]]:
+        """The namespaces among ``names`` that exist: name → properties."""
+        return await self._read("get_namespaces", lists.get_namespaces, list(names))
 
     async def list_datasets(self, namespace: str, limit: int, offset: int) -> Page:
         """Live datasets and models of ``namespace``, by name."""

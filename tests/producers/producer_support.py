@@ -3,14 +3,15 @@ view of the graph it holds.
 
 **Toolchains.** Each producer runs unmodified from its own registry package, in its own
 virtualenv (pyspark, Airflow and dbt conflict with olgraph's dev dependencies and with each
-other) or Maven lib folder. They are built by the fixtures themselves on first use, under the
-services cache (``$OLGRAPH_SERVICES_CACHE`` or ``~/.cache/olgraph/services``) in
-``producers/<name>-<digest>``, the digest covering what is installed, exactly as the Neo4j
-jars are cached: a fresh machine's ``make test`` provisions everything, later runs reuse it,
-and changing a pinned version builds afresh. A lock file keeps two sessions from building the
-same one at once; ``producers/provision.log`` records how long each build took.
+other) or Maven lib folder. They are built by the fixtures themselves on first use, in the
+checkout's private test-services folder beside the test Neo4j and Kafka
+(``<checkout>/.cache/test-services`` or ``$OLGRAPH_TEST_SERVICES_CACHE``), in
+``producers/<name>-<digest>``, the digest covering what is installed: a fresh clone's ``make
+test`` provisions everything, later runs reuse it, and changing a pinned version builds
+afresh. A lock file keeps two sessions from building the same one at once;
+``producers/provision.log`` records how long each build took.
 
-**The server.** ``olgraph serve`` (embedded store) with two API keys: ``ingest`` for the
+**The server.** ``olgraph serve`` (embedded store, in ``conftest.py``) with two API keys: ``ingest`` for the
 producer and ``read`` for the assertions, behind a recording proxy so the tests see each
 request as the producer put it on the wire (gzip, Bearer key).
 
@@ -42,9 +43,9 @@ from olgraph.devservices._common import (
     fetch_jars,
     file_lock,
     find_java_home,
-    services_root,
     tail,
 )
+from service_paths import TEST_SERVICES_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 1800.0  # seconds: a cold pip install of Airflow or pyspark on a busy machine
@@ -76,8 +77,8 @@ READ = E2E.ApiKeySpec("tests", "read", "producer-read-secret")
 
 
 def producers_cache() -> Path:
-    """``<services cache>/producers``: one folder per toolchain, plus the lock files and the log."""
-    root = services_root() / "producers"
+    """``<test services>/producers``: one folder per toolchain, plus the lock files and the log."""
+    root = TEST_SERVICES_CACHE / "producers"
     root.mkdir(parents=True, exist_ok=True)
     return root
 

@@ -81,7 +81,7 @@ async def test_names_at_the_limit_are_stored_and_answered(store: GraphStore) -> 
     assert dataset is not None
     assert dataset.fields == [FIELD]
     assert dataset.owners == [OWNER]
-    assert dataset.tags == [f"{TAG}={TAG}"]
+    assert [(t.key, t.value, t.field) for t in dataset.tags] == [(TAG, TAG, None)]
     assert [v.version for v in dataset.versions] == [VERSION]
 
 

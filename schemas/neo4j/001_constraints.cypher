@@ -1,7 +1,7 @@
 // olgraph Neo4j schema: uniqueness constraints and indexes.
 // Applied idempotently every time the Neo4j store opens (every statement is IF NOT EXISTS),
 // one statement at a time (schema commands cannot share a transaction with writes).
-// Canonical copy: src/olgraph/store/cypher/001_constraints.cypher; schemas/neo4j/001_constraints.cypher
+// Canonical copy: src/olgraph/store/neo4j/001_constraints.cypher; schemas/neo4j/001_constraints.cypher
 // is an identical copy for readers of schemas/ (a unit test keeps them equal).
 // Statements end with a semicolon; lines starting with // are comments.
 

@@ -1,6 +1,6 @@
 -- olgraph embedded store: the property graph in one SQLite file.
 -- Applied idempotently every time the store opens (every statement is IF NOT EXISTS).
--- Canonical copy: src/olgraph/store/sql/001_graph.sql; schemas/sqlite/001_graph.sql is
+-- Canonical copy: src/olgraph/store/embedded/sql/001_graph.sql; schemas/sqlite/001_graph.sql is
 -- an identical copy for readers of schemas/ (a unit test keeps them equal).
 
 -- One row per node. `label` is the primary label; `labels` the sorted JSON array of all

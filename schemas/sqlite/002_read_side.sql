@@ -4,7 +4,7 @@
 --   nodes.search  TEXT      the lower-cased name of a dataset, job, column or namespace
 --   nodes.hidden  INTEGER   1 when the node is deleted (dropped or soft-deleted), else 0
 -- and rows written before schema 2 are back-filled once (PRAGMA user_version records it).
--- Canonical copy: src/olgraph/store/sql/002_read_side.sql; schemas/sqlite/002_read_side.sql is
+-- Canonical copy: src/olgraph/store/embedded/sql/002_read_side.sql; schemas/sqlite/002_read_side.sql is
 -- an identical copy for readers of schemas/ (a unit test keeps them equal).
 
 -- Listings across namespaces, by name.

@@ -27,9 +27,9 @@ import time
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from olgraph.applier import backoff_delay
 from olgraph.config import Settings
-from olgraph.consumer import DEFAULT_CONSUMER, Consumer
+from olgraph.consume.applier import backoff_delay
+from olgraph.consume.consumer import DEFAULT_CONSUMER, Consumer
 from olgraph.errors import NotFound, OlgraphError
 from olgraph.log.base import EventLog, EventSink
 from olgraph.log.dead_letters import DeadLetterQueue

@@ -81,7 +81,7 @@ async def test_names_at_the_limit_are_stored_and_answered(store: GraphStore) -> 
     assert dataset is not None
     assert dataset.fields == [FIELD]
     assert dataset.owners == [OWNER]
-    assert [(t.key, t.value, t.field) for t in dataset.tags] == [(TAG, TAG, None)]
+    assert [(tag.key, tag.value) for tag in dataset.tags] == [(TAG, TAG)]
     assert [v.version for v in dataset.versions] == [VERSION]
 
 

@@ -110,3 +110,16 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(catalog: GraphSto
         after = page.next
     assert seen == [h.key for h in whole.hits]
     assert pages == 4  # 8 hits, 2 per page
+
+
+async def test_a_query_with_a_nul_finds_the_names_that_hold_it(store: GraphStore) -> None:
+    """Names may hold a NUL (they round-trip byte for byte); so may a search for them. The embedded
+    store's full-text index cannot read such a query, so it compares the terms instead."""
+    await apply_events(
+        store,
+        [dataset_event(1, dataset("s", "raw\x00orders")), dataset_event(1, dataset("s", "orders"))],
+    )
+    page = await store.search(SearchQuery("w\x00ord", limit=10))
+    assert (_ranked(page), page.total) == ([("substring", "dataset", "dataset:s:raw\x00orders")], 1)
+    page = await store.search(SearchQuery("raw\x00", limit=10))
+    assert (_ranked(page), page.total) == ([("prefix", "dataset", "dataset:s:raw\x00orders")], 1)

@@ -47,7 +47,7 @@ def api_paths() -> set[str]:
 @pytest.fixture(scope="session")
 def consume_paths() -> set[str]:
     """The paths the health endpoint of `olgraph consume` serves."""
-    from olgraph.consume_health import create_health_app  # noqa: PLC0415
+    from olgraph.consume.health import create_health_app  # noqa: PLC0415
     from olgraph.metrics import Metrics  # noqa: PLC0415
 
     return {getattr(route, "path", "") for route in create_health_app({}, Metrics()).routes}
@@ -56,7 +56,7 @@ def consume_paths() -> set[str]:
 @pytest.fixture(scope="session")
 def consume_health_port() -> Iterator[int]:
     """Port of the real health app of `olgraph consume` (no probes: ready), served on 127.0.0.1."""
-    from olgraph.consume_health import create_health_app  # noqa: PLC0415
+    from olgraph.consume.health import create_health_app  # noqa: PLC0415
     from olgraph.metrics import Metrics  # noqa: PLC0415
 
     config = uvicorn.Config(create_health_app({}, Metrics()), host="127.0.0.1", port=0, log_level="warning")

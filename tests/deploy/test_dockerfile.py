@@ -194,7 +194,7 @@ def test_the_build_copies_existing_files_that_dockerignore_lets_through(stages: 
     for source in sources:
         assert (REPO / source).exists(), source
         assert not is_dockerignored(source, patterns), f".dockerignore leaves out {source}"
-    assert not is_dockerignored("src/olgraph/store/cypher/001_constraints.cypher", patterns)
+    assert not is_dockerignored("src/olgraph/store/neo4j/001_constraints.cypher", patterns)
 
 
 @pytest.mark.parametrize(
@@ -238,7 +238,7 @@ def test_the_wheel_builds_from_exactly_what_the_build_stage_copies(stages: list[
     assert {
         "olgraph/cli/__init__.py",
         "olgraph/py.typed",
-        "olgraph/store/cypher/001_constraints.cypher",
+        "olgraph/store/neo4j/001_constraints.cypher",
         "olgraph/api/static/explorer/index.html",
         "olgraph/api/static/vendor/redoc/redoc.standalone.js",
     } <= names

@@ -1,6 +1,6 @@
 """The tree is the architecture: imports point one way along the data flow.
 
-ingest → normalize → store → (consumer, query) → runtime → api → cli. A module may import
+ingest → normalize → store → (consume, query) → runtime → api → cli. A module may import
 from its own layer or layers to its left, never to its right. ``normalize`` is pure: no I/O,
 no clock, no concurrency.
 """
@@ -26,11 +26,7 @@ RANKS: dict[str, int] = {
     "log": 3,
     "config": 3,
     "metrics": 3,
-    "consumer": 4,
-    "applier": 4,
-    "kafka_consumer": 4,
-    "kafka_backoff": 4,
-    "consume_health": 5,
+    "consume": 4,
     "query": 4,
     "runtime": 5,
     "api": 6,

@@ -3,7 +3,7 @@
 Run as many as the events topic has partitions, all in one consumer group: Kafka spreads the
 partitions over them and hands a stopped replica's partitions to the others. Each applies its
 partitions' events to the graph store (Neo4j in production) and commits offsets only after
-the store committed (see :mod:`olgraph.kafka_consumer`). Events that cannot be applied go to
+the store committed (see :mod:`olgraph.consume.kafka_consumer`). Events that cannot be applied go to
 the dead-letter topic with the reason in their headers.
 
 It serves ``/healthz``, ``/readyz`` (the store answers, Kafka answers, the consumer is in its
@@ -36,7 +36,6 @@ import click
 from pydantic import ValidationError
 
 from olgraph import __version__
-from olgraph.applier import backoff_delay
 from olgraph.cli._output import fail
 from olgraph.cli._server import (
     configure_logging,
@@ -46,9 +45,10 @@ from olgraph.cli._server import (
     neo4j_options,
 )
 from olgraph.config import Settings
-from olgraph.consume_health import HealthServer, Probe, create_health_app
+from olgraph.consume.applier import backoff_delay
+from olgraph.consume.health import HealthServer, Probe, create_health_app
+from olgraph.consume.kafka_consumer import KafkaConsumerWorker
 from olgraph.errors import EventLogUnavailable, OlgraphError
-from olgraph.kafka_consumer import KafkaConsumerWorker
 from olgraph.metrics import Metrics
 from olgraph.runtime import build_store
 from olgraph.store.base import GraphStore

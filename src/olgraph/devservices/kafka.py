@@ -1,4 +1,6 @@
-"""Run a local single-node Kafka broker (KRaft) from Maven Central jars, without Docker (DESIGN section 8).
+"""Run a local single-node Kafka broker (KRaft) from Maven Central jars, without Docker.
+
+Why and how tests use it: docs/architecture.md, "Real services in tests".
 
 Layout under ``<services cache>/kafka/`` (see :func:`olgraph.devservices._common.services_root`)::
 

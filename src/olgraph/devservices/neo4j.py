@@ -1,4 +1,6 @@
-"""Run a local Neo4j Community server from Maven Central jars, without Docker (DESIGN section 8).
+"""Run a local Neo4j Community server from Maven Central jars, without Docker.
+
+Why and how tests use it: docs/architecture.md, "Real services in tests".
 
 Layout under ``<services cache>/neo4j/`` (see :func:`olgraph.devservices._common.services_root`)::
 

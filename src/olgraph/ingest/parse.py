@@ -1,14 +1,14 @@
 """Decoding and validating OpenLineage events: bytes → JSON → :class:`ParsedEvent`.
 
-Liberal in what we accept (DESIGN §3): every event the official schema of its version
-accepts is accepted, and so are the common deviations of real producers — ``eventTime``
-without a timezone or with nanoseconds, no ``schemaURL``, no ``eventType``, no producer,
-unknown facets and extra fields. Rejected, with an :class:`InvalidEvent` naming the field,
-is only what cannot be stored meaningfully: a body that is not a JSON object, a job or
-dataset without namespace/name, a RunEvent without a ``run.runId`` (any non-empty string
-is one; UUIDs are lower-cased), an unparseable ``eventTime``, a malformed standard facet,
-containers of the wrong JSON type, or a name too long for a store to index
-(:mod:`olgraph.ingest.identity`).
+Liberal in what we accept (docs/architecture.md, "What ingest accepts"): every event the
+official schema of its version accepts is accepted, and so are the common deviations of real
+producers — ``eventTime`` without a timezone or with nanoseconds, no ``schemaURL``, no
+``eventType``, no producer, unknown facets and extra fields. Rejected, with an
+:class:`InvalidEvent` naming the field, is only what cannot be stored meaningfully: a body that
+is not a JSON object, a job or dataset without namespace/name, a RunEvent without a
+``run.runId`` (any non-empty string is one; UUIDs are lower-cased), an unparseable
+``eventTime``, a malformed standard facet, containers of the wrong JSON type, or a name too long
+for a store to index (:mod:`olgraph.ingest.identity`).
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def parse_event(data: Any) -> ParsedEvent:
 
 
 def detect_kind(data: dict[str, Any]) -> EventKind:
-    """The event's type: by its ``schemaURL`` suffix, else by its shape (DESIGN §3)."""
+    """The event's type: by its ``schemaURL`` suffix, else by its shape (docs/architecture.md)."""
     schema_url = data.get("schemaURL")
     if isinstance(schema_url, str):
         for suffix, kind in _KIND_BY_SUFFIX.items():

@@ -16,8 +16,8 @@ import pytest
 from consume_support import ConsumeProcess, ProcessFactory, WorkerFactory
 
 from olgraph.config import ConsumerSettings, KafkaConfig
+from olgraph.consume.kafka_consumer import KafkaConsumerWorker, KafkaTuning
 from olgraph.ingest.reader import EventReader
-from olgraph.kafka_consumer import KafkaConsumerWorker, KafkaTuning
 from olgraph.metrics import Metrics
 from olgraph.store.base import GraphStore
 from olgraph.store.neo4j import Neo4jStore

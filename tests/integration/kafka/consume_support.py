@@ -28,9 +28,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import Driver
 
+from olgraph.consume.kafka_consumer import KafkaConsumerWorker
 from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import parse_event
-from olgraph.kafka_consumer import KafkaConsumerWorker
 
 REPO = Path(__file__).resolve().parents[3]
 CORPUS = REPO / ".." / "shared" / "corpus"

@@ -39,8 +39,8 @@ from consume_support import (
 from neo4j import Driver
 
 from faulty_store import FaultyStore, always, touching
-from olgraph.applier import event_mutations
 from olgraph.config import KafkaConfig
+from olgraph.consume.applier import event_mutations
 from olgraph.errors import StoreError, StoreUnavailable
 from olgraph.ingest.parse import parse_event
 from olgraph.metrics import Metrics

@@ -18,7 +18,7 @@ import pytest
 from ingest_app_support import JSON, api_keys, bearer, isolated_env, make_settings, run_event, running_app
 
 from faulty_store import FaultyStore, touching
-from olgraph.consumer import Consumer
+from olgraph.consume.consumer import Consumer
 from olgraph.errors import StoreError
 from olgraph.log import LocalEventLog
 from olgraph.log.base import event_from_raw

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from olgraph.config import ConsumerSettings
-from olgraph.consumer import Consumer
+from olgraph.consume.consumer import Consumer
 from olgraph.log import DeadLetter, LocalEventLog, NewEvent
 from olgraph.log.base import event_from_raw
 from olgraph.log.dead_letters import DeadLetterQueue

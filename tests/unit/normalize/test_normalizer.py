@@ -1,4 +1,4 @@
-"""The normalizer, rule by rule (DESIGN §4, docs/graph-model.md)."""
+"""The normalizer, rule by rule (docs/graph-model.md, docs/decisions/0001)."""
 
 from __future__ import annotations
 

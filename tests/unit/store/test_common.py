@@ -195,16 +195,6 @@ def test_run_view_collects_facets_and_sorts_inputs() -> None:
     assert common.run_view({"job": "job:x"}, None, [], []).job == "job:x"
 
 
-def test_order_runs_newest_first_then_run_id() -> None:
-    runs = [
-        {"runId": "b", "startedAt": "2024-01"},
-        {"runId": "a", "updatedAt": "2024-01"},
-        {"runId": "c", "startedAt": "2024-02", "updatedAt": "2024-09"},
-        {"runId": "d"},
-    ]
-    assert [r["runId"] for r in common.order_runs(runs)] == ["c", "a", "b", "d"]
-
-
 def test_pick_last_run_by_update_time_then_key() -> None:
     assert pick_last_run([]) == (None, None)
     assert pick_last_run([("run:a", "t2", "COMPLETE"), ("run:b", "t2", "FAIL"), ("run:c", "t1", "X")]) == (
@@ -270,6 +260,15 @@ CHAIN = [("d1", C, "j1"), ("j1", P, "d2"), ("d2", C, "j2"), ("j2", P, "d3"), ("d
 
 def _ids(walk: LineageWalk) -> list[tuple[str, int]]:
     return [(n.id, walk.distances[n.id]) for n in walk.result().nodes]
+
+
+def test_hop_requests_say_how_far_and_how_many_more_the_walk_may_go() -> None:
+    graph = MemoryGraph(CHAIN)
+    graph.walk("d1", depth=3, max_nodes=10)
+    hops = [(r.downstream, r.ahead, r.room) for r in graph.requests if r.downstream and not r.probe]
+    assert hops == [(("d1",), 2, 9), (("j1",), 1, 8), (("d2",), 0, 7)]
+    probes = [r for r in graph.requests if r.probe]
+    assert [(r.downstream, r.ahead) for r in probes] == [(("j2",), 0)]
 
 
 def test_walk_downstream_counts_lineage_edges() -> None:

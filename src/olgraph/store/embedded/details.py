@@ -1,0 +1,132 @@
+"""Detail reads of the embedded store (private): neighbourhoods, run statistics and paged
+lists of versions and child runs. Answers are assembled by :mod:`olgraph.store.details`."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from olgraph import keys
+from olgraph.normalize.mutations import Label
+from olgraph.store import common, details
+from olgraph.store.base import Page
+from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
+from olgraph.store.embedded.rows import load_nodes, loads
+
+
+def _order(props: Sequence[str]) -> str:
+    if not props:
+        return "ORDER BY n.key"
+    values = ", ".join(f"json_extract(n.props, '$.{p}')" for p in props)
+    return f"ORDER BY coalesce({values}, '') DESC, n.key"
+
+
+def _edges(incoming: bool) -> tuple[str, str, str]:
+    """(table with index hint, column matched to the node, column of the neighbour)."""
+    return ("edges e INDEXED BY edges_by_dst", "dst", "src") if incoming else ("edges e", "src", "dst")
+
+
+def neighbours(conn: sqlite3.Connection, key: str, spec: NeighbourSpec, offset: int = 0) -> list[Neighbour]:
+    """The neighbours of ``key`` that ``spec`` asks for (``offset`` skips the first ones)."""
+    table, near, far = _edges(spec.incoming)
+    limit = "" if spec.limit is None else f" LIMIT {int(spec.limit)} OFFSET {int(offset)}"
+    rows = conn.execute(
+        f"SELECT n.key, n.labels, n.props, e.props FROM {table} CROSS JOIN nodes n ON n.key = e.{far} "
+        f"WHERE e.type = ? AND e.{near} = ? {_order(spec.order)}{limit}",
+        (spec.rel, key),
+    )
+    return [
+        Neighbour(k, frozenset(loads(labels)), loads(props), loads(edge)) for k, labels, props, edge in rows
+    ]
+
+
+def count(conn: sqlite3.Connection, key: str, spec: NeighbourSpec) -> int:
+    """How many neighbours ``spec`` would find without its limit."""
+    table, near, _ = _edges(spec.incoming)
+    (found,) = conn.execute(
+        f"SELECT count(*) FROM {table} WHERE e.type = ? AND e.{near} = ?", (spec.rel, key)
+    ).fetchone()
+    return int(found)
+
+
+def neighbourhood(
+    conn: sqlite3.Connection, key: str, label: Label, specs: Sequence[NeighbourSpec]
+) -> Neighbourhood | None:
+    """The node ``key`` (if it has ``label``) and its neighbours by spec."""
+    row = load_nodes(conn, [key]).get(key)
+    if row is None or row.label != label.value:
+        return None
+    hood = Neighbourhood(key, frozenset(row.labels), details.clean(row.props))
+    for spec in specs:
+        hood.found[spec.name] = neighbours(conn, key, spec) if spec.limit != 0 else []
+        if spec.limit is not None:
+            hood.counts[spec.name] = count(conn, key, spec)
+    return hood
+
+
+_RUN_STATS = (
+    "SELECT json_extract(r.props, '$.state'), count(*), max(json_extract(r.props, '$.endedAt')), "
+    "max(coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
+    "json_extract(r.props, '$.updatedAt'))) "
+    "FROM edges e INDEXED BY edges_by_dst CROSS JOIN nodes r ON r.key = e.src "
+    "WHERE e.type = 'RUN_OF' AND e.dst = ? GROUP BY 1"
+)
+
+
+def get_job(conn: sqlite3.Connection, key: str) -> JobView | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_job`."""
+    hood = neighbourhood(conn, key, Label.JOB, details.JOB_SPECS)
+    if hood is None:
+        return None
+    return details.job_view(hood, details.run_stats(conn.execute(_RUN_STATS, (key,)).fetchall()))
+
+
+def get_run_detail(conn: sqlite3.Connection, run_id: str) -> RunDetail | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_run_detail`."""
+    hood = neighbourhood(conn, keys.run_key(keys.normalize_run_id(run_id)), Label.RUN, details.RUN_SPECS)
+    if hood is None:
+        return None
+    root_id = hood.props.get("rootRunId")
+    root = None
+    if root_id is not None:
+        root_key = keys.run_key(str(root_id))
+        row = load_nodes(conn, [root_key]).get(root_key)
+        root = (root_key, row.props) if row is not None else None
+    return details.run_detail(hood, root)
+
+
+def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetDetail | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
+    hood = neighbourhood(conn, key, Label.DATASET, details.DATASET_SPECS)
+    return details.dataset_detail(hood) if hood is not None else None
+
+
+def get_version(conn: sqlite3.Connection, dataset: str, version: str) -> VersionDetail | None:
+    """See :meth:`olgraph.store.base.GraphStore.get_version`."""
+    key = keys.dataset_version_key(dataset, version)
+    hood = neighbourhood(conn, key, Label.DATASET_VERSION, details.VERSION_SPECS)
+    if hood is None or hood.props.get("dataset") != dataset:
+        return None
+    writers = hood.of("writers")
+    inputs = neighbours(conn, writers[0].key, details.WRITER_INPUT_SPECS[0]) if writers else []
+    return details.version_detail(hood, inputs)
+
+
+_VERSIONS = details.NeighbourSpec("versions", "VERSION_OF", incoming=True, order=("createdAt",))
+_CHILDREN = details.NeighbourSpec("children", "CHILD_OF", incoming=True, order=details.RUN_START)
+
+
+def list_versions(conn: sqlite3.Connection, key: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_versions`."""
+    spec = NeighbourSpec(_VERSIONS.name, _VERSIONS.rel, True, _VERSIONS.order, limit)
+    found = neighbours(conn, key, spec, offset)
+    return Page(items=[common.version_view(n.key, n.props) for n in found], total=count(conn, key, spec))
+
+
+def list_child_runs(conn: sqlite3.Connection, run_id: str, limit: int, offset: int) -> Page:
+    """See :meth:`olgraph.store.base.GraphStore.list_child_runs`."""
+    key = keys.run_key(keys.normalize_run_id(run_id))
+    spec = NeighbourSpec(_CHILDREN.name, _CHILDREN.rel, True, _CHILDREN.order, limit)
+    found = neighbours(conn, key, spec, offset)
+    return Page(items=[details.run_summary(n.key, n.props) for n in found], total=count(conn, key, spec))

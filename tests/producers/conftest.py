@@ -1,6 +1,8 @@
-"""Fixtures of the producer scenarios: an ``olgraph serve`` with API keys behind a recording proxy.
+"""Fixtures of the producer scenarios: an ``olgraph serve`` with API keys behind a recording proxy,
+and the distributed deployment (``producer_kafka.distributed``).
 
-Helpers and toolchain provisioning live in ``producer_support`` (a module name unique in the tree).
+Helpers and toolchain provisioning live in ``producer_support``, the graph's reading in
+``producer_graph`` (module names unique in the tree).
 """
 
 from __future__ import annotations
@@ -9,7 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from producer_support import E2E, INGEST, READ, Graph
+from producer_graph import Graph
+from producer_kafka import distributed
+from producer_support import E2E, INGEST, READ
+
+__all__ = ["distributed", "served"]
 
 pytest_runtest_makereport = E2E.pytest_runtest_makereport
 
@@ -20,7 +26,7 @@ class Served:
     def __init__(self, server: object, proxy: object) -> None:
         self.server = server
         self.proxy = proxy
-        self.graph = Graph(server)
+        self.graph = Graph(str(server.url), READ.secret)  # type: ignore[attr-defined]
 
     @property
     def url(self) -> str:

@@ -3,25 +3,23 @@ view of the graph it holds.
 
 **Toolchains.** Each producer runs unmodified from its own registry package, in its own
 virtualenv (pyspark, Airflow and dbt conflict with olgraph's dev dependencies and with each
-other) or Maven lib folder. They are built by the fixtures themselves on first use, under the
-services cache (``$OLGRAPH_SERVICES_CACHE`` or ``~/.cache/olgraph/services``) in
-``producers/<name>-<digest>``, the digest covering what is installed, exactly as the Neo4j
-jars are cached: a fresh machine's ``make test`` provisions everything, later runs reuse it,
-and changing a pinned version builds afresh. A lock file keeps two sessions from building the
-same one at once; ``producers/provision.log`` records how long each build took.
+other) or Maven lib folder. They are built by the fixtures themselves on first use, in the
+checkout's private test-services folder beside the test Neo4j and Kafka
+(``<checkout>/.cache/test-services`` or ``$OLGRAPH_TEST_SERVICES_CACHE``), in
+``producers/<name>-<digest>``, the digest covering what is installed: a fresh clone's ``make
+test`` provisions everything, later runs reuse it, and changing a pinned version builds
+afresh. A lock file keeps two sessions from building the same one at once;
+``producers/provision.log`` records how long each build took.
 
-**The server.** ``olgraph serve`` (embedded store) with two API keys: ``ingest`` for the
+**The server.** ``olgraph serve`` (embedded store, in ``conftest.py``) with two API keys: ``ingest`` for the
 producer and ``read`` for the assertions, behind a recording proxy so the tests see each
 request as the producer put it on the wire (gzip, Bearer key).
 
-**The graph.** Assertions go through the HTTP API (runs, lineage, datasets); what the API does
-not expose yet (column lineage, symlinks, static flags) is read from the store in-process
-(:meth:`Graph.dump`).
+**The graph.** Assertions go only through the public query API (``producer_graph.Graph``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import importlib.util
@@ -40,17 +38,14 @@ from typing import Any
 
 import pytest
 
-from olgraph.config import Settings
 from olgraph.devservices._common import (
     choose_port,
     fetch_jars,
     file_lock,
     find_java_home,
-    services_root,
     tail,
 )
-from olgraph.store.base import GraphDump
-from olgraph.store.embedded import EmbeddedStore
+from service_paths import TEST_SERVICES_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_TIMEOUT = 1800.0  # seconds: a cold pip install of Airflow or pyspark on a busy machine
@@ -82,8 +77,8 @@ READ = E2E.ApiKeySpec("tests", "read", "producer-read-secret")
 
 
 def producers_cache() -> Path:
-    """``<services cache>/producers``: one folder per toolchain, plus the lock files and the log."""
-    root = services_root() / "producers"
+    """``<test services>/producers``: one folder per toolchain, plus the lock files and the log."""
+    root = TEST_SERVICES_CACHE / "producers"
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -190,69 +185,7 @@ def producer_env(bin_dir: Path | None = None, **extra: str) -> dict[str, str]:
     return env | extra
 
 
-# --- the graph ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Graph:
-    """What olgraph holds, read through its HTTP API with the ``read`` key (and the store)."""
-
-    server: Any  # e2e_support.OlgraphServer
-
-    def get(self, path: str, **params: Any) -> Any:
-        """``GET path`` with the read key; the JSON answer (fails on anything but 200)."""
-        with self.server.client(READ.secret) as client:
-            response = client.get(path, params=params)
-        assert response.status_code == 200, f"GET {path} {params}: {response.status_code} {response.text}"
-        return response.json()
-
-    def status(self, path: str, **params: Any) -> int:
-        with self.server.client(READ.secret) as client:
-            return int(client.get(path, params=params).status_code)
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.get(f"/api/v1/runs/{run_id}"))
-
-    def runs_of(self, job: str) -> list[dict[str, Any]]:
-        return list(self.get("/api/v1/jobs/runs", nodeId=job, limit=100)["items"])
-
-    def dataset(self, key: str) -> dict[str, Any]:
-        return dict(self.get("/api/v1/datasets", nodeId=key))
-
-    def edges(self, key: str, direction: str = "both", depth: int = 10) -> set[tuple[str, str, str]]:
-        """``(source, type, target)`` of the lineage around ``key``."""
-        answer = self.get("/api/v1/lineage", nodeId=key, direction=direction, depth=depth)
-        assert not answer["truncated"]
-        return {(e["source"], e["type"], e["target"]) for e in answer["edges"]}
-
-    def jobs(self, namespace: str) -> set[str]:
-        return {item["name"] for item in self.get(f"/api/v1/namespaces/{namespace}/jobs", limit=500)["items"]}
-
-    def datasets(self, namespace: str) -> set[str]:
-        items = self.get(f"/api/v1/namespaces/{namespace}/datasets", limit=500)["items"]
-        return {item["name"] for item in items}
-
-    def dump(self) -> GraphDump:
-        """The whole stored graph (column lineage, symlinks…), read from the embedded store file."""
-        return asyncio.run(_dump(Settings(data_dir=self.server.data_dir).embedded_store_path()))
-
-
-async def _dump(path: Path) -> GraphDump:
-    store = EmbeddedStore(path)
-    await store.open()
-    try:
-        return await store.dump()
-    finally:
-        await store.close()
-
-
-def derives(dump: GraphDump) -> dict[tuple[str, str], list[str]]:
-    """Column lineage as ``(source field key, target field key) → transformations``."""
-    return {
-        (source, target): sorted(props.get("transformations") or [])  # type: ignore[arg-type]
-        for (kind, source, target), props in dump.edges.items()
-        if kind == "DERIVES"
-    }
+# --- helpers -----------------------------------------------------------------------------------------
 
 
 def wait_for(condition: Any, what: str, timeout: float = 120.0) -> Any:

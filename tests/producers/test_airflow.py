@@ -1,6 +1,9 @@
 """Airflow, unmodified: Airflow 3.3.2 with ``apache-airflow-providers-openlineage`` 2.20 (and the
 postgres provider), configured only by the provider's documented ``AIRFLOW__OPENLINEAGE__*``
-settings: an HTTP transport with gzip and an API key, and a namespace.
+settings: a namespace and a composite transport sending each event over HTTP (gzip, API key) to
+``olgraph serve`` and to ``olgraph api`` (→ Kafka → ``olgraph consume`` → Neo4j), and with the
+client's Kafka transport (confluent-kafka) straight onto the distributed deployment's topic.
+Both deployments must hold the same graph, read through their public query routes.
 
 The DAG (``airflow_dags/shop_orders.py``) runs SQL on a private PostgreSQL cluster (Debian's)
 and a Python task with Asset inlets and outlets. It runs under the scheduler, as in production:
@@ -25,11 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from producer_graph import Graph
+from producer_kafka import Distributed
 from producer_support import (
     INGEST,
     PROVISION_TIMEOUT,
     Postgres,
-    derives,
     field_key,
     postgres_cluster,
     producer_env,
@@ -40,13 +44,20 @@ from producer_support import (
 
 from olgraph.devservices._common import choose_port, tail
 
-pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
+pytestmark = [
+    pytest.mark.producers,
+    pytest.mark.kafka,
+    pytest.mark.neo4j,
+    pytest.mark.timeout(PROVISION_TIMEOUT),
+]
 
 REQUIREMENTS = [
     "apache-airflow==3.3.2",
     "apache-airflow-providers-openlineage==2.20.*",
     "apache-airflow-providers-postgres",
+    "confluent-kafka",  # for the client's Kafka transport
 ]
+EVENTS = 8  # the DAG run's START and COMPLETE, and each task's
 DAGS = Path(__file__).parent / "airflow_dags"
 NS = "airflow-shop"
 DAG = f"job:{NS}:shop_orders"
@@ -60,6 +71,16 @@ INSERT INTO public.orders VALUES
   (3, 11, 7.0, 'refunded', '2026-11-21'), (4, 12, 30.0, 'paid', '2026-11-21');
 """
 RUN_TIMEOUT = 600.0
+SCHEMAS = {  # PostgreSQL's type names (udt_name), read by the provider from information_schema
+    "orders": {
+        "order_id": "int4",
+        "customer_id": "int4",
+        "amount": "numeric",
+        "status": "text",
+        "ordered_at": "date",
+    },
+    "daily_revenue": {"day": "date", "revenue": "numeric"},
+}
 
 
 @dataclass(frozen=True)
@@ -85,17 +106,23 @@ def postgres() -> Iterator[Postgres]:
 
 
 @pytest.fixture(scope="module")
-def airflow_run(served: Any, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> AirflowRun:
+def airflow_run(
+    served: Any, distributed: Distributed, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> AirflowRun:
     bin_dir = python_env("airflow", REQUIREMENTS)
     work = tmp_path_factory.mktemp("airflow")
     shutil.copytree(DAGS, work / "dags")
     export_file = work / "export" / "daily_revenue.csv"
     api_port = choose_port(18080)  # a fixed preference, or any free port
+    http = {"type": "http", "compression": "gzip", "auth": {"type": "api_key", "apiKey": INGEST.secret}}
     transport = {
-        "type": "http",
-        "url": served.url,
-        "compression": "gzip",
-        "auth": {"type": "api_key", "apiKey": INGEST.secret},
+        "type": "composite",
+        "continue_on_failure": False,
+        "transports": {
+            "serve": http | {"url": served.url},
+            "api": http | {"url": distributed.api_url},
+            "kafka": distributed.python_kafka_transport(),
+        },
     }
     env = producer_env(
         bin_dir,
@@ -145,6 +172,7 @@ def airflow_run(served: Any, postgres: Postgres, tmp_path_factory: pytest.TempPa
         for process in processes.values():
             _stop_group(process)
     served.wait_applied()
+    distributed.wait_consumed()
     return AirflowRun(f"postgres://127.0.0.1:{postgres.port}", export_file)
 
 
@@ -184,37 +212,51 @@ def _stop_group(process: subprocess.Popen[bytes]) -> None:
 # --- what olgraph holds -------------------------------------------------------------------------------
 
 
+@pytest.fixture(params=["serve", "distributed"])
+def graph(
+    request: pytest.FixtureRequest, airflow_run: AirflowRun, served: Any, distributed: Distributed
+) -> Graph:
+    """The graph of ``olgraph serve`` (embedded store), then of ``olgraph api`` (Neo4j)."""
+    return served.graph if request.param == "serve" else distributed.graph
+
+
 def test_every_request_was_gzipped_with_the_api_key_and_accepted(
     airflow_run: AirflowRun, served: Any
 ) -> None:
     requests = served.proxy.requests
-    assert len(requests) == 8  # the DAG run's START and COMPLETE, and each task's
+    assert len(requests) == EVENTS
     assert {
         (r.path, r.status, r.headers["content-encoding"], r.headers["authorization"]) for r in requests
     } == {("/api/v1/lineage", 201, "gzip", f"Bearer {INGEST.secret}")}
 
 
-def test_task_runs_are_children_of_the_dag_run_which_completed(airflow_run: AirflowRun, served: Any) -> None:
-    graph = served.graph
+def test_each_event_reached_kafka_through_olgraph_api_and_the_kafka_transport(
+    airflow_run: AirflowRun, distributed: Distributed
+) -> None:
+    distributed.check_messages(events=EVENTS)
+
+
+def test_task_runs_are_children_of_the_dag_run_which_completed(airflow_run: AirflowRun, graph: Graph) -> None:
     [dag_run] = graph.runs_of(DAG)
     dag_detail = graph.run(dag_run["runId"])
     assert dag_detail["state"] == "COMPLETE"
-    assert dag_detail["startedAt"] is not None  # the scheduler sends the DAG run's START
+    assert dag_detail["startedAtSource"] == "START"  # the scheduler sends the DAG run's START
     for task in TASKS:
         [run] = graph.runs_of(f"job:{NS}:shop_orders.{task}")
         detail = graph.run(run["runId"])
         assert (detail["state"], detail["parentRunId"]) == ("COMPLETE", dag_run["runId"]), task
         assert dag_detail["startedAt"] <= detail["startedAt"] <= detail["endedAt"] <= dag_detail["endedAt"]
+    assert graph.job(f"job:{NS}:shop_orders.{TASKS[0]}")["parent"]["id"] == DAG
 
 
-def test_tables_from_the_sql_and_assets_from_the_python_task(airflow_run: AirflowRun, served: Any) -> None:
+def test_tables_from_the_sql_and_assets_from_the_python_task(airflow_run: AirflowRun, graph: Graph) -> None:
     orders, revenue, export = (
         airflow_run.table("orders"),
         airflow_run.table("daily_revenue"),
         airflow_run.export,
     )
     build, refunds, export_task = (f"job:{NS}:shop_orders.{task}" for task in TASKS)
-    assert served.graph.edges(orders, "downstream") == {
+    assert graph.edges(orders, "downstream") == {
         (orders, "CONSUMED_BY", build),
         (build, "PRODUCES", revenue),
         (orders, "CONSUMED_BY", refunds),
@@ -222,28 +264,23 @@ def test_tables_from_the_sql_and_assets_from_the_python_task(airflow_run: Airflo
         (revenue, "CONSUMED_BY", export_task),
         (export_task, "PRODUCES", export),
     }
-    sql = served.graph.dump().nodes[build][1]["sql"]
-    assert isinstance(sql, str)
-    assert sql.startswith("CREATE TABLE public.daily_revenue AS SELECT ordered_at AS day")
+    assert graph.job(build)["sql"] == (
+        "CREATE TABLE public.daily_revenue AS SELECT ordered_at AS day, SUM(amount) AS revenue "
+        "FROM public.orders WHERE status = 'paid' GROUP BY ordered_at"
+    )
 
 
-def test_columns_from_the_sql(airflow_run: AirflowRun, served: Any) -> None:
+def test_columns_from_the_sql(airflow_run: AirflowRun, graph: Graph) -> None:
     namespace = airflow_run.pg_namespace
-    graph = served.graph
-    assert sorted(graph.dataset(airflow_run.table("orders"))["fields"]) == [
-        "amount",
-        "customer_id",
-        "order_id",
-        "ordered_at",
-        "status",
-    ]
-    assert sorted(graph.dataset(airflow_run.table("daily_revenue"))["fields"]) == ["day", "revenue"]
+    orders, revenue = airflow_run.table("orders"), airflow_run.table("daily_revenue")
+    assert graph.schema(orders) == SCHEMAS["orders"]
+    assert graph.schema(revenue) == SCHEMAS["daily_revenue"]
 
     def field(table: str, column: str) -> str:
         return field_key(namespace, f"shop.public.{table}", column)
 
     # the provider's SQL parser (openlineage-sql 1.54) names the columns, without transformation types
-    assert derives(graph.dump()) == {
-        (field("orders", "ordered_at"), field("daily_revenue", "day")): [],
-        (field("orders", "amount"), field("daily_revenue", "revenue")): [],
+    assert graph.column_edges(orders, revenue) == {
+        ("DERIVES", field("orders", "ordered_at"), field("daily_revenue", "day")): [],
+        ("DERIVES", field("orders", "amount"), field("daily_revenue", "revenue")): [],
     }

@@ -10,38 +10,27 @@ out by hand from what the program emits.
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from producer_graph import Graph
+from producer_kafka import Distributed
 from producer_support import (
     INGEST,
     PROVISION_TIMEOUT,
-    REPO,
-    derives,
     field_key,
     java_home,
     maven_lib,
     producer_env,
     run_logged,
-    wait_for,
 )
 
-from olgraph.config import KafkaConfig
 from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import parse_event
-from olgraph.store.neo4j import Neo4jStore
 
 pytestmark = [pytest.mark.producers, pytest.mark.timeout(PROVISION_TIMEOUT)]
 
@@ -66,14 +55,18 @@ REPORT = f"dataset:{LAKE}:reports/daily_revenue"
 HIVE = "dataset:hive://metastore:9083:analytics.daily_revenue"
 DASHBOARD = "dataset:https://dashboards.example.com:revenue"
 COLUMN_LINEAGE = {
-    (field_key(DB, "shop.public.orders", "amount"), field_key(LAKE, "reports/daily_revenue", "revenue")): [
-        "DIRECT/AGGREGATION"
-    ],
-    (field_key(DB, "shop.public.orders", "ordered_at"), field_key(LAKE, "reports/daily_revenue", "day")): [
-        "DIRECT/TRANSFORMATION"
-    ],
+    (
+        "DERIVES",
+        field_key(DB, "shop.public.orders", "amount"),
+        field_key(LAKE, "reports/daily_revenue", "revenue"),
+    ): ["DIRECT/AGGREGATION"],
+    (
+        "DERIVES",
+        field_key(DB, "shop.public.orders", "ordered_at"),
+        field_key(LAKE, "reports/daily_revenue", "day"),
+    ): ["DIRECT/TRANSFORMATION"],
+    ("INFLUENCES", field_key(DB, "shop.public.orders", "status"), REPORT): ["INDIRECT/FILTER"],
 }
-STATUS_FILTER = (field_key(DB, "shop.public.orders", "status"), REPORT)
 
 
 @pytest.fixture(scope="module")
@@ -127,156 +120,78 @@ def test_every_request_was_gzipped_with_the_api_key_and_accepted(over_http: Any)
     assert kinds == ["START", "COMPLETE", "static", "static"]
 
 
-def test_the_run_has_its_state_times_parent_and_versions(over_http: Any) -> None:
-    run = over_http.graph.run(RUN_ID)
+def check_run(graph: Graph, run_id: str, parent_run_id: str) -> None:
+    """The run's exact state, times, parent, versions and output statistics."""
+    run = graph.run(run_id)
     assert run["job"] == JOB
     assert run["state"] == "COMPLETE"
     assert run["startedAt"] == "2026-11-20T10:00:00.000000000Z"
     assert run["endedAt"] == "2026-11-20T10:03:00.000000000Z"
-    assert run["parentRunId"] == PARENT_RUN_ID
+    assert run["parentRunId"] == parent_run_id
     assert [v["dataset"] for v in run["inputs"]] == [ORDERS]
-    assert [(v["dataset"], v["version"]) for v in run["outputs"]] == [(REPORT, f"run:{RUN_ID}")]
-    report = over_http.graph.dataset(REPORT)
+    assert [(v["dataset"], v["version"]) for v in run["outputs"]] == [(REPORT, f"run:{run_id}")]
+    report = graph.dataset(REPORT)
     [version] = report["versions"]
     assert (version["rowCount"], version["size"], version["fileCount"]) == (31, 2048, 1)
     assert sorted(report["fields"]) == ["day", "revenue"]
-    assert sorted(over_http.graph.dataset(ORDERS)["fields"]) == ["amount", "id", "ordered_at", "status"]
+    assert sorted(graph.dataset(ORDERS)["fields"]) == ["amount", "id", "ordered_at", "status"]
 
 
-def test_runtime_and_design_time_lineage(over_http: Any) -> None:
-    assert over_http.graph.edges(ORDERS, "downstream") == {
+def check_lineage(graph: Graph) -> None:
+    """Runtime and design-time lineage, the symlink, column lineage with transformation types."""
+    assert graph.edges(ORDERS, "downstream") == {
         (ORDERS, "CONSUMED_BY", JOB),
         (JOB, "PRODUCES", REPORT),
         (REPORT, "CONSUMED_BY", PUBLISH),
         (PUBLISH, "PRODUCES", DASHBOARD),
         (REPORT, "ALIAS_OF", HIVE),  # the symlink: one table under two names
     }
-    dump = over_http.graph.dump()
-    assert dump.edges[("CONSUMED_BY", REPORT, PUBLISH)]["static"] is True
-    assert dump.edges[("PRODUCES", JOB, REPORT)]["runtime"] is True
-    assert dump.edges[("ALIAS_OF", REPORT, HIVE)]["type"] == "TABLE"
-    assert ("CHILD_OF", f"run:{RUN_ID}", f"run:{PARENT_RUN_ID}") in dump.edges
+    # the JobEvent's lineage is design-time (declared), the run's observed
+    publish = graph.job(PUBLISH)
+    assert [(i["id"], i["declared"], i["observed"]) for i in publish["inputs"]] == [(REPORT, True, False)]
+    assert [(o["id"], o["declared"], o["observed"]) for o in publish["outputs"]] == [(DASHBOARD, True, False)]
+    job = graph.job(JOB)
+    assert [(o["id"], o["declared"], o["observed"]) for o in job["outputs"]] == [(REPORT, False, True)]
+    assert graph.dataset(REPORT)["aliases"] == [HIVE]
+    assert graph.column_edges(REPORT) == COLUMN_LINEAGE
 
 
-def test_column_lineage_with_transformations(over_http: Any) -> None:
-    dump = over_http.graph.dump()
-    assert derives(dump) == COLUMN_LINEAGE
-    assert dump.edges[("INFLUENCES", *STATUS_FILTER)]["transformations"] == ["INDIRECT/FILTER"]
+def test_the_run_has_its_state_times_parent_and_versions(over_http: Any) -> None:
+    check_run(over_http.graph, RUN_ID, PARENT_RUN_ID)
+
+
+def test_runtime_and_design_time_lineage_symlink_and_column_lineage(over_http: Any) -> None:
+    check_lineage(over_http.graph)
 
 
 # --- over the client's Kafka transport into olgraph consume and Neo4j --------------------------------
 
 
-@pytest.fixture
-def consume(kafka_config: KafkaConfig, neo4j_uri: str, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A real ``olgraph consume`` replica on the test's topic, writing to the session's Neo4j."""
-    log = tmp_path / "consume.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OLGRAPH_", "OPENLINEAGE"))}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "olgraph", "consume", "--kafka-bootstrap", kafka_config.bootstrap_servers]
-    argv += ["--topic", kafka_config.topic, "--dead-letter-topic", kafka_config.dead_letter_topic]
-    argv += ["--group", kafka_config.group_id, "--neo4j-uri", neo4j_uri, "--neo4j-create-schema"]
-    argv += ["--health-port", "0"]
-    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
-    if user and password:
-        argv += ["--neo4j-user", user, "--neo4j-password", password]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        wait_for(
-            lambda: "consume: kafka" in log.read_text() or process.poll() is not None, "consume to start"
-        )
-        assert process.poll() is None, log.read_text()
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, log.read_text()
-
-
-async def read_topic(config: KafkaConfig, expected: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        config.topic, bootstrap_servers=config.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        records: list[Any] = []
-        deadline = time.monotonic() + 60
-        while len(records) < expected and time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            records.extend(r for rs in batch.values() for r in rs)
-        return records
-    finally:
-        await consumer.stop()
-
-
 @pytest.mark.kafka
 @pytest.mark.neo4j
-@pytest.mark.usefixtures("clean_neo4j")
 def test_the_kafka_transport_feeds_neo4j_through_olgraph_consume(
-    java_program: list[str], kafka_config: KafkaConfig, neo4j_uri: str, consume: Any, tmp_path: Path
+    java_program: list[str], distributed: Distributed, tmp_path: Path
 ) -> None:
     config = f"""transport:
   type: kafka
-  topicName: {kafka_config.topic}
+  topicName: {distributed.topic}
   properties:
-    bootstrap.servers: {kafka_config.bootstrap_servers}
+    bootstrap.servers: {distributed.bootstrap}
     acks: all
     key.serializer: org.apache.kafka.common.serialization.StringSerializer
     value.serializer: org.apache.kafka.common.serialization.StringSerializer
 """
     emit(java_program, config, tmp_path / "java-kafka", KAFKA_RUN_ID, KAFKA_PARENT_RUN_ID)
+    assert distributed.wait_consumed() == 4
 
-    records = asyncio.run(read_topic(kafka_config, expected=4))
-    keys = [r.key.decode() for r in sorted(records, key=lambda r: (r.partition, r.offset))]
+    messages = distributed.messages()
     # the run's events are keyed by their parent job (the client's rule, and olgraph's)
-    assert sorted(keys) == sorted(
+    assert sorted(key for key, _ in messages) == sorted(
         [f"run:{NS}/orders_pipeline"] * 2
         + [f"dataset:{LAKE}/reports/daily_revenue", f"job:{NS}/reports.publish"]
     )
-    for record in records:
-        assert record.key.decode() == kafka_key(parse_event(orjson.loads(record.value)))
+    for key, event in messages:
+        assert key == kafka_key(parse_event(event))
 
-    run, dump = asyncio.run(_applied(neo4j_uri))
-    assert run.state == "COMPLETE"
-    assert run.parent_run_id == KAFKA_PARENT_RUN_ID
-    assert (run.started_at, run.ended_at) == (
-        "2026-11-20T10:00:00.000000000Z",
-        "2026-11-20T10:03:00.000000000Z",
-    )
-    assert derives(dump) == COLUMN_LINEAGE
-    assert dump.edges[("ALIAS_OF", REPORT, HIVE)]["type"] == "TABLE"
-    assert dump.edges[("CONSUMED_BY", REPORT, PUBLISH)]["static"] is True
-    assert {(kind, s, t) for (kind, s, t) in dump.edges if kind in ("CONSUMED_BY", "PRODUCES")} == {
-        ("CONSUMED_BY", ORDERS, JOB),
-        ("PRODUCES", JOB, REPORT),
-        ("CONSUMED_BY", REPORT, PUBLISH),
-        ("PRODUCES", PUBLISH, DASHBOARD),
-    }
-
-
-async def _applied(neo4j_uri: str) -> Any:
-    """The Kafka run once COMPLETE in Neo4j and the symlink arrived (bounded wait), and the dump."""
-    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
-    store = Neo4jStore(neo4j_uri, user=user, password=password)
-    await store.open()
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            run = await store.get_run(KAFKA_RUN_ID)
-            dump = await store.dump()
-            if (
-                run is not None
-                and run.state == "COMPLETE"
-                and ("CONSUMED_BY", REPORT, PUBLISH) in dump.edges
-                and (
-                    "ALIAS_OF",
-                    REPORT,
-                    HIVE,
-                )
-                in dump.edges
-            ):
-                return run, dump
-            await asyncio.sleep(0.5)
-        raise AssertionError(f"not applied within 120s: {run}")
-    finally:
-        await store.close()
+    check_run(distributed.graph, KAFKA_RUN_ID, KAFKA_PARENT_RUN_ID)
+    check_lineage(distributed.graph)

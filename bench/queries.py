@@ -376,7 +376,24 @@ async def run_neo4j(config: BenchConfig, plan: Plan) -> dict[str, Any]:
         local = await measure_store(
             Neo4jStore(uri, *neo4j_store_options(uri)), plan, config, f"neo4j {plan.size}"
         )
-    return {"build": built, "http": http, "in_process": local}
+        per_level = await measure_per_level(uri, plan, config)
+    return {"build": built, "http": http, "in_process": local, "per_level": per_level}
+
+
+async def measure_per_level(uri: str, plan: Plan, config: BenchConfig) -> dict[Query, Timing]:
+    """The lineage and impact queries again with the walk's look-ahead off: one statement per
+    level, as the Neo4j store walked before issue 12. Same server, same run: the before/after."""
+    from olgraph.store.neo4j import read  # noqa: PLC0415 (the switch of this comparison only)
+
+    saved, read.PREFETCH_NODES = read.PREFETCH_NODES, 0
+    store = Neo4jStore(uri, *neo4j_store_options(uri))
+    await store.open()
+    try:
+        call = store_call(store, plan, QuerySettings().max_nodes)
+        return await measure(call, query_set(plan, http=False), config, f"neo4j {plan.size} per level")
+    finally:
+        await store.close()
+        read.PREFETCH_NODES = saved
 
 
 async def run_embedded(config: BenchConfig, plan: Plan) -> dict[str, Any]:
@@ -442,14 +459,40 @@ def read_side_rows(store: str, size: int, timings: dict[Query, Timing]) -> list[
     return rows
 
 
+def look_ahead_rows(size: int, parts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Neo4j walks with the look-ahead against one statement per level (same server, same run)."""
+    rows = []
+    for anchor, label, depth in (
+        ("chain-middle", "both", 20),
+        ("chain-middle", "both", 10),
+        ("fan-out", "both", 10),
+    ):
+        now = p95_of(parts["in_process"], anchor, label, depth)
+        before = p95_of(parts["per_level"], anchor, label, depth)
+        rows.append(
+            {
+                "metric": f"neo4j {size} nodes: depth-{depth} lineage {label} p95, {anchor}, look-ahead",
+                "olgraph": now,
+                "baseline": before,
+                "baseline_name": "one statement per level",
+                "ratio": round(before / now, 2) if now and before else None,
+                "unit": "ms",
+                "note": "in-process store API, warm, same run",
+            }
+        )
+    return rows
+
+
 def summary_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Headline rows: depth-10 ``both`` lineage and impact p95 on the largest graph per store,
-    then search and column lineage."""
+    then search and column lineage, and Neo4j's look-ahead against one statement per level."""
     rows = []
     for store, by_size in results.items():
         size = max(by_size)
         timings = by_size[size]["in_process"]
         rows += read_side_rows(store, size, timings)
+        if "per_level" in by_size[size]:
+            rows += look_ahead_rows(size, by_size[size])
         for anchor in ("chain-middle", "fan-out"):
             for label in ("both", "impact"):
                 p95 = p95_of(timings, anchor, label, HEADLINE_DEPTH)
@@ -499,12 +542,15 @@ def document(plans: list[Plan], results: dict[str, dict[int, dict[str, Any]]]) -
     """The section's result document (see ``bench/_support.py``)."""
     local: list[list[Any]] = []
     http: list[list[Any]] = []
+    per_level: list[list[Any]] = []
     builds: list[list[Any]] = []
     for store, by_size in results.items():
         for plan in plans:
             parts = by_size[plan.size]
             local += rows_of(store, plan, parts["in_process"], cold=False)
             http += rows_of(store, plan, parts["http"], cold=True)
+            if "per_level" in parts:
+                per_level += rows_of(f"{store} per level", plan, parts["per_level"], cold=False)
             b = parts["build"]
             builds.append([store, plan.size, b["events"], b["seconds"], b["events_per_second"], b["reused"]])
     return {
@@ -516,6 +562,11 @@ def document(plans: list[Plan], results: dict[str, dict[int, dict[str, Any]]]) -
                 "title": "HTTP API of olgraph serve (cold = first call after restart)",
                 "columns": COLUMNS,
                 "rows": http,
+            },
+            {
+                "title": "Neo4j, one statement per level (the walk before its look-ahead; same run)",
+                "columns": COLUMNS,
+                "rows": per_level,
             },
             {
                 "title": "Graph builds",

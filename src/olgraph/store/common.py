@@ -398,7 +398,8 @@ def sort_versions(versions: Iterable[VersionView]) -> list[VersionView]:
     return dated + undated
 
 
-def _opt_str(value: PropValue) -> str | None:
+def opt_str(value: object) -> str | None:
+    """``value`` as a string, None staying None."""
     return None if value is None else str(value)
 
 
@@ -447,23 +448,23 @@ def run_view(
 ) -> RunView:
     """The :class:`RunView` of a Run node. ``job``: the RUN_OF target (falls back to the ``job`` prop)."""
     started, source = run_start(props)
-    ended = _opt_str(props.get("endedAt"))
+    ended = opt_str(props.get("endedAt"))
     return RunView(
         run_id=str(props.get("runId", "")),
-        job=job if job is not None else _opt_str(props.get("job")),
-        state=_opt_str(props.get("state")),
+        job=job if job is not None else opt_str(props.get("job")),
+        state=opt_str(props.get("state")),
         started_at=started,
         ended_at=ended,
-        updated_at=_opt_str(props.get("updatedAt")),
-        parent_run_id=_opt_str(props.get("parentRunId")),
+        updated_at=opt_str(props.get("updatedAt")),
+        parent_run_id=opt_str(props.get("parentRunId")),
         inputs=sort_version_refs(inputs),
         outputs=sort_version_refs(outputs),
         facets=facets_from_props(props),
         started_at_source=source,
         duration_ms=duration_ms(started, ended),
-        root_run_id=_opt_str(props.get("rootRunId")),
-        nominal_start_time=_opt_str(props.get("nominalStartTime")),
-        nominal_end_time=_opt_str(props.get("nominalEndTime")),
-        error_message=_opt_str(props.get("errorMessage")),
+        root_run_id=opt_str(props.get("rootRunId")),
+        nominal_start_time=opt_str(props.get("nominalStartTime")),
+        nominal_end_time=opt_str(props.get("nominalEndTime")),
+        error_message=opt_str(props.get("errorMessage")),
         timeline=run_timeline(props),
     )

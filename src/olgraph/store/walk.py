@@ -83,6 +83,10 @@ class ExpandRequest:
     whether anything lies beyond its depth (its answer adds nothing to the result): the store
     leaves out relationships to the nodes in ``exclude`` and answers at most
     :data:`PROBE_LIMIT` of them.
+
+    Hints for a store that fetches ahead (they never change what the answer must hold):
+    ``ahead`` — how many more levels past this one the walk may still expand; ``room`` — how
+    many more nodes the walk may still add before its node cap.
     """
 
     downstream: tuple[str, ...] = ()
@@ -91,6 +95,8 @@ class ExpandRequest:
     traversal: Traversal = DATASET_LINEAGE
     probe: bool = False
     exclude: frozenset[str] = frozenset()
+    ahead: int = 0
+    room: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +198,13 @@ class LineageWalk:
         self._awaiting = "probe" if probe else "hop"
         exclude = frozenset(self.distances) if probe else frozenset()
         return ExpandRequest(
-            downstream=tuple(down), upstream=tuple(up), traversal=self.traversal, probe=probe, exclude=exclude
+            downstream=tuple(down),
+            upstream=tuple(up),
+            traversal=self.traversal,
+            probe=probe,
+            exclude=exclude,
+            ahead=max(self.depth - self._distance - 1, 0),
+            room=max(self.max_nodes - len(self.distances), 0),
         )
 
     def feed(self, response: ExpandResponse) -> None:

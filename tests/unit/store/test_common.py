@@ -262,6 +262,15 @@ def _ids(walk: LineageWalk) -> list[tuple[str, int]]:
     return [(n.id, walk.distances[n.id]) for n in walk.result().nodes]
 
 
+def test_hop_requests_say_how_far_and_how_many_more_the_walk_may_go() -> None:
+    graph = MemoryGraph(CHAIN)
+    graph.walk("d1", depth=3, max_nodes=10)
+    hops = [(r.downstream, r.ahead, r.room) for r in graph.requests if r.downstream and not r.probe]
+    assert hops == [(("d1",), 2, 9), (("j1",), 1, 8), (("d2",), 0, 7)]
+    probes = [r for r in graph.requests if r.probe]
+    assert [(r.downstream, r.ahead) for r in probes] == [(("j2",), 0)]
+
+
 def test_walk_downstream_counts_lineage_edges() -> None:
     walk = MemoryGraph(CHAIN).walk("d1")
     assert _ids(walk) == [("d1", 0), ("j1", 1), ("d2", 2), ("j2", 3), ("d3", 4)]

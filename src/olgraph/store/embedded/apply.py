@@ -220,11 +220,7 @@ def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[common.V
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND coalesce(json_extract(n.props, '$.implicit'), 0) != 1",
         (dataset,),
     )
-    return [(key, _opt_str(created), _opt_str(writer)) for key, created, writer in rows]
-
-
-def _opt_str(value: object) -> str | None:
-    return None if value is None else str(value)
+    return [(key, common.opt_str(created), common.opt_str(writer)) for key, created, writer in rows]
 
 
 def _ensure_initial(conn: sqlite3.Connection, dataset: str) -> None:

@@ -331,7 +331,9 @@ class DatasetReads:
         cls, key: str, node_id: str, versions: Iterable[Sequence[Any]], reads: Iterable[Sequence[Any]]
     ) -> DatasetReads:
         """Parse the ``versions`` and ``reads`` lists ``READS_STATE`` returns."""
-        candidates = [(str(v), _opt_str(created), _opt_str(writer)) for v, created, writer in versions]
+        candidates = [
+            (str(v), common.opt_str(created), common.opt_str(writer)) for v, created, writer in versions
+        ]
         state = cls(key, node_id, candidates, {}, {})
         for run, version, at, run_id, version_id, stored in reads:
             state.current[str(run)] = (str(version), str(at))
@@ -397,7 +399,3 @@ def relink(
         props = stored_form(None, {**extra, **common.implicit_read_props(reads[run])}, versions)
         out.fresh.append({"v": target, "r": run_id, "props": props})
     out.unused.append(initial)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)

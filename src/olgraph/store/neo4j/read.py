@@ -1,16 +1,21 @@
 """Read queries of the Neo4j store (private): transaction functions for ``execute_read``.
 
 Listings, runs and datasets are one Cypher statement each. Lineage and impact walk the
-graph breadth-first with :class:`olgraph.store.LineageWalk`, one statement per
-level covering the whole frontier, inside one read transaction. Why not one
-variable-length Cypher pattern: the node cap must cut a level by id, distances must be
-shortest (``both`` is the union of two walks), ``ALIAS_OF`` costs no distance and deleted
-nodes are neither returned nor crossed. A single ``*1..N`` pattern enumerates paths
-(exponential on diamond-shaped lineage) and cannot express the cap exactly, while the
-walk shared with the embedded store guarantees identical answers. Each level's statement
-also returns the ``ALIAS_OF`` relationships of the nodes it reaches, so the walk's alias
-requests are answered from that cache: a walk costs one statement for the start node
-plus about one per level, and impact one more for owners and last runs.
+graph breadth-first with :class:`olgraph.store.LineageWalk`, inside one read transaction. Why
+not one variable-length Cypher pattern for the answer: the node cap must cut a level by id,
+distances must be shortest (``both`` is the union of two walks), ``ALIAS_OF`` costs no distance
+and deleted nodes are neither returned nor crossed, while the walk shared with the embedded
+store guarantees identical answers.
+
+What the walk asks for is fetched ahead (:func:`reach_query`): one statement answers the
+frontier and also expands up to :data:`AHEAD` levels past it (at most :data:`PREFETCH_NODES`
+more nodes, and never past the walk's depth or node cap), with every relationship of each node
+it expands in the walk's direction. Later
+levels whose nodes were all expanded are answered from that cache, so a depth-20 walk over a
+small answer costs a few statements rather than twenty. Only nodes whose relationships were all
+fetched are cached, so the walk sees exactly what one statement per level would show it. Each
+reached node comes with its alias relationships, which answers the walk's alias requests from
+cache too; impact costs one more statement for owners and last runs.
 
 Traversal starts at the start node's unique-key index and then moves by element id
 (``NodeByElementIdSeek``), never by a label scan. Facet JSON is filtered out on the server
@@ -100,26 +105,74 @@ def start_query(traversal: Traversal) -> str:
 
 
 @functools.cache
-def hop_query(traversal: Traversal, probe: bool) -> str:
-    """One level of a walk: the relationships out of ``$down`` / into ``$up`` (element ids).
+def probe_query(traversal: Traversal) -> str:
+    """Is anything past the depth? Relationships out of ``$down`` / into ``$up`` (element ids).
 
-    Each reached node comes with its alias relationships, which answers the walk's next
-    alias request from cache. A probe (is there anything past the depth?) skips nodes in
-    ``$exclude`` (keys), returns at most ``PROBE_LIMIT`` rows and no aliases.
+    Only those to nodes not in ``$exclude`` (keys), at most ``PROBE_LIMIT`` rows, no aliases.
     """
     hops = _types(traversal.hop_types)
-    where = "WHERE NOT b.key IN $exclude " if probe else ""
-    union = f"""
+    return f"""
 CALL () {{
-  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id MATCH (a)-[e:{hops}]->(b) {where}RETURN e, b
+  UNWIND $down AS id MATCH (a) WHERE elementId(a) = id
+  MATCH (a)-[e:{hops}]->(b) WHERE NOT b.key IN $exclude RETURN e, b
   UNION ALL
-  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id MATCH (a)<-[e:{hops}]-(b) {where}RETURN e, b
+  UNWIND $up AS id MATCH (a) WHERE elementId(a) = id
+  MATCH (a)<-[e:{hops}]-(b) WHERE NOT b.key IN $exclude RETURN e, b
 }}
+RETURN {EDGE_FIELDS} AS edge, {node_map("b")} AS node, [] AS aliases LIMIT {PROBE_LIMIT}
 """
-    fields = f"{EDGE_FIELDS} AS edge, {node_map('b')} AS node"
-    if probe:
-        return f"{union}RETURN {fields}, [] AS aliases LIMIT {PROBE_LIMIT}"
-    return f"{union}{_aliases_of('b', traversal)}\nRETURN {fields}, aliases"
+
+
+AHEAD = 8
+"""Levels past the frontier that one walk statement expands ahead (literal in the pattern)."""
+
+PREFETCH_NODES = 1000
+"""Most nodes past the frontier that one walk statement expands ahead."""
+
+
+def _ahead(ids: str, pattern: str) -> str:
+    """Up to ``$extra`` distinct nodes reachable from the nodes ``$<ids>`` along ``pattern``."""
+    return f"""CALL () {{
+    UNWIND ${ids} AS id MATCH (a) WHERE elementId(a) = id
+    MATCH (a){pattern}(m) WHERE NOT elementId(m) IN ${ids}
+    RETURN DISTINCT m LIMIT $extra
+  }}"""
+
+
+@functools.cache
+def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
+    """The relationships out of ``$down`` / into ``$up`` (element ids), and of nodes past them.
+
+    Each row is one node the statement expanded: its key, element id, direction (``down``) and
+    all its ``traversal.hop_types`` relationships in that direction, each with the node at the
+    other end and that node's alias relationships. The asked nodes are always expanded; up to
+    ``$extra`` nodes reachable within ``levels`` levels of them are expanded too (distinct nodes,
+    not paths: a pruning expansion, so diamonds cost nothing). ``levels`` 0: the asked nodes only.
+    """
+    hops = _types(traversal.hop_types)
+    branches = [
+        "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id RETURN m, true AS down",
+        "UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down",
+    ]
+    if levels > 0:
+        branches.append(f"{_ahead('down', f'-[:{hops}*1..{levels}]->')}\n  RETURN m, true AS down")
+        branches.append(f"{_ahead('up', f'<-[:{hops}*1..{levels}]-')}\n  RETURN m, false AS down")
+    union = "\n  UNION ALL\n  ".join(branches)
+    return f"""
+CALL () {{
+  {union}
+}}
+CALL (m, down) {{
+  CALL (m, down) {{
+    MATCH (m)-[e:{hops}]->(b) WHERE down RETURN e, b
+    UNION ALL
+    MATCH (m)<-[e:{hops}]-(b) WHERE NOT down RETURN e, b
+  }}
+  {_aliases_of("b", traversal)}
+  RETURN collect({{edge: {EDGE_FIELDS}, node: {node_map("b")}, aliases: aliases}}) AS hops
+}}
+RETURN m.key AS key, elementId(m) AS id, down, hops
+"""
 
 
 @functools.cache
@@ -187,12 +240,15 @@ def skip_limit(limit: int, offset: int) -> dict[str, int]:
 
 
 class Expander:
-    """Answers a :class:`LineageWalk`'s requests, one statement per hop, aliases cached."""
+    """Answers a :class:`LineageWalk`'s requests: levels fetched ahead, aliases cached."""
 
     def __init__(self, tx: AsyncManagedTransaction) -> None:
         self.tx = tx
         self.ids: dict[str, str] = {}
         self.aliases: dict[str, list[tuple[EdgeView, NodeView]]] = {}
+        self.hops: dict[tuple[str, bool], list[tuple[EdgeView, NodeView]]] = {}
+        self._traversal: Traversal | None = None
+        self.statements = 0
 
     def remember(self, node: dict[str, Any], aliases: Iterable[dict[str, Any]]) -> NodeView | None:
         """Record a node's element id and its alias relationships; return its view."""
@@ -213,17 +269,18 @@ class Expander:
     async def __call__(self, request: ExpandRequest) -> ExpandResponse:
         edges: list[EdgeView] = []
         nodes: dict[str, NodeView] = {}
-        if request.downstream or request.upstream:
-            down = [self.ids[k] for k in request.downstream]
-            up = [self.ids[k] for k in request.upstream]
-            query = hop_query(request.traversal, request.probe)
-            for r in await records(self.tx, query, down=down, up=up, exclude=sorted(request.exclude)):
-                view = self.remember(r["node"], r["aliases"])
-                if view is not None:
-                    edges.append(edge_of(r["edge"]))
+        if request.probe:
+            await self._probe(request, edges, nodes)
+        elif request.downstream or request.upstream:
+            await self._reach(request)
+            wanted = [(k, True) for k in request.downstream] + [(k, False) for k in request.upstream]
+            for want in wanted:
+                for edge, view in self.hops[want]:
+                    edges.append(edge)
                     nodes[view.id] = view
         missing = [self.ids[k] for k in request.aliases if k not in self.aliases]
         if missing:
+            self.statements += 1
             for r in await records(self.tx, aliases_query(request.traversal), ids=missing):
                 self.remember_aliases(r["key"], r["aliases"])
         for key in request.aliases:
@@ -231,6 +288,39 @@ class Expander:
                 edges.append(edge)
                 nodes[view.id] = view
         return ExpandResponse(edges=edges, nodes=nodes)
+
+    async def _probe(self, request: ExpandRequest, edges: list[EdgeView], nodes: dict[str, NodeView]) -> None:
+        """Is anything past the depth? One statement, at most ``PROBE_LIMIT`` rows."""
+        down = [self.ids[k] for k in request.downstream]
+        up = [self.ids[k] for k in request.upstream]
+        self.statements += 1
+        query = probe_query(request.traversal)
+        for r in await records(self.tx, query, down=down, up=up, exclude=sorted(request.exclude)):
+            view = self.remember(r["node"], r["aliases"])
+            if view is not None:
+                edges.append(edge_of(r["edge"]))
+                nodes[view.id] = view
+
+    async def _reach(self, request: ExpandRequest) -> None:
+        """Fetch the relationships of the asked nodes not expanded yet, and of nodes past them."""
+        if self._traversal != request.traversal:
+            self._traversal = request.traversal
+            self.hops.clear()
+        down = [self.ids[k] for k in request.downstream if (k, True) not in self.hops]
+        up = [self.ids[k] for k in request.upstream if (k, False) not in self.hops]
+        if not down and not up:
+            return
+        self.statements += 1
+        extra = min(PREFETCH_NODES, request.room)
+        query = reach_query(request.traversal, min(AHEAD, request.ahead) if extra > 0 else 0)
+        for r in await records(self.tx, query, down=down, up=up, extra=extra):
+            self.ids[r["key"]] = r["id"]
+            found = []
+            for hop in r["hops"]:
+                view = self.remember(hop["node"], hop["aliases"])
+                if view is not None:
+                    found.append((edge_of(hop["edge"]), view))
+            self.hops[(r["key"], r["down"])] = found
 
 
 async def walk_from(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> tuple[LineageWalk, Expander]:

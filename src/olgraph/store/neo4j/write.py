@@ -34,6 +34,7 @@ from neo4j import AsyncManagedTransaction
 from olgraph.normalize.mutations import Label, RelType
 from olgraph.store.neo4j import batch as b
 from olgraph.store.neo4j import cypher as cy
+from olgraph.store.neo4j.read import records as read_records
 
 _PRIMARY = frozenset(label.value for label in Label)
 _TYPES = frozenset(t.value for t in RelType)
@@ -53,11 +54,6 @@ def by_name(rows: list[dict[str, Any]], field_name: str) -> dict[str, list[dict[
         rest = dict(row)
         out.setdefault(rest.pop(field_name), []).append(rest)
     return dict(sorted(out.items()))
-
-
-async def _records(tx: AsyncManagedTransaction, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    result = await tx.run(query, params)
-    return await result.data()
 
 
 async def _collected(tx: AsyncManagedTransaction, query: str, params: dict[str, Any]) -> list[list[Any]]:
@@ -214,7 +210,7 @@ async def _relink_reads(
 ) -> None:
     datasets = sorted(set(reads) | set(touched))
     rows = [{"key": d, "runs": sorted(reads.get(d, {})), "since": touched.get(d)} for d in datasets]
-    records = await _records(tx, cy.READS_STATE, {"rows": rows})
+    records = await read_records(tx, cy.READS_STATE, rows=rows)
     node_ids = {key: state.id for key, state in states.items()}
     relink = b.Relink()
     props = b.read_props(batch)

@@ -126,8 +126,9 @@ def _every_statement() -> dict[str, str]:
     for traversal_name in ("DATASET_LINEAGE", "COLUMN_LINEAGE", "COLUMN_IMPACT"):
         traversal = getattr(walk, traversal_name)
         statements[f"start {traversal_name}"] = read.start_query(traversal)
-        statements[f"hop {traversal_name}"] = read.hop_query(traversal, probe=False)
-        statements[f"probe {traversal_name}"] = read.hop_query(traversal, probe=True)
+        statements[f"reach {traversal_name}"] = read.reach_query(traversal)
+        statements[f"reach one level {traversal_name}"] = read.reach_query(traversal, 0)
+        statements[f"probe {traversal_name}"] = read.probe_query(traversal)
         statements[f"aliases {traversal_name}"] = read.aliases_query(traversal)
     for tier in ("exact", "prefix", "substring"):
         for namespace in (False, True):

@@ -229,3 +229,24 @@ async def test_tags_with_counts_and_runs_by_state(runs: GraphStore) -> None:
     ]
     failed = await runs.list_runs(REPORT_JOB, 10, 0, state="FAIL")
     assert ([r.run_id for r in failed.items], failed.total) == ([run_id(2)], 1)
+
+
+async def test_details_of_many_nodes_answer_as_one_by_one(runs: GraphStore) -> None:
+    jobs = [TRANSFORM, REPORT_JOB, keys.job_key("etl", "nope"), TRANSFORM]
+    datasets = [CLEAN, RAW, REPORT, keys.dataset_key(WH, "nope")]
+    found = await runs.get_details(jobs, datasets, 2)
+
+    assert found.jobs == {k: await runs.get_job(k) for k in (TRANSFORM, REPORT_JOB)}
+    assert found.datasets == {k: await runs.get_dataset(k) for k in (CLEAN, RAW, REPORT)}
+    assert set(found.latest_runs) == {TRANSFORM, REPORT_JOB}
+    for job in (TRANSFORM, REPORT_JOB):
+        page = await runs.list_runs(job, 2, 0)
+        assert found.latest_runs[job] == [await runs.get_run_detail(r.run_id) for r in page.items]
+    assert len(found.latest_runs[TRANSFORM]) == 2
+    assert {d.run.job for d in found.latest_runs[REPORT_JOB]} == {REPORT_JOB}
+    assert found.nodes == {k: await runs.get_node(k) for k in (CLEAN, RAW, REPORT)}
+
+
+async def test_details_of_no_nodes_are_empty(runs: GraphStore) -> None:
+    found = await runs.get_details([], [], 1)
+    assert (found.jobs, found.datasets, found.latest_runs, found.nodes) == ({}, {}, {}, {})

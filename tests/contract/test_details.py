@@ -262,3 +262,24 @@ async def test_jobs_listed_by_job_type(store: GraphStore) -> None:
     assert [n.id for n in rest.items] == [keys.job_key("ml", "train")]
     assert (await store.list_nodes(NodeFilter("job", job_type="DAG"), Window(10))).total == 0
     assert (await store.list_nodes(NodeFilter("job"), Window(10))).total == 4
+
+
+async def test_details_of_many_nodes_answer_as_one_by_one(runs: GraphStore) -> None:
+    jobs = [TRANSFORM, REPORT_JOB, keys.job_key("etl", "nope"), TRANSFORM]
+    datasets = [CLEAN, RAW, REPORT, keys.dataset_key(WH, "nope")]
+    found = await runs.get_details(jobs, datasets, 2)
+
+    assert found.jobs == {k: await runs.get_job(k) for k in (TRANSFORM, REPORT_JOB)}
+    assert found.datasets == {k: await runs.get_dataset(k) for k in (CLEAN, RAW, REPORT)}
+    assert set(found.latest_runs) == {TRANSFORM, REPORT_JOB}
+    for job in (TRANSFORM, REPORT_JOB):
+        page = await runs.list_runs(job, 2, 0)
+        assert found.latest_runs[job] == [await runs.get_run_detail(r.run_id) for r in page.items]
+    assert len(found.latest_runs[TRANSFORM]) == 2
+    assert {d.run.job for d in found.latest_runs[REPORT_JOB]} == {REPORT_JOB}
+    assert found.nodes == {k: await runs.get_node(k) for k in (CLEAN, RAW, REPORT)}
+
+
+async def test_details_of_no_nodes_are_empty(runs: GraphStore) -> None:
+    found = await runs.get_details([], [], 1)
+    assert (found.jobs, found.datasets, found.latest_runs, found.nodes) == ({}, {}, {}, {})

@@ -150,3 +150,12 @@ def test_events_page_lists_events(web: str, browser: Browser, tmp_path: Path) ->
         for job in ("build_dim_users", "score_customers"):  # the newest, on the first page
             expect(page.get_by_text(job).first).to_be_visible()
         _shot(page, tmp_path, "events")
+
+
+def test_dashboard_charts_olgraphs_stats(web: str, browser: Browser, tmp_path: Path) -> None:
+    with _page(browser, web) as page:
+        with page.expect_response(lambda r: "/api/v1/stats/lineage-events" in r.url) as answer:
+            _open(page, f"{web}/")
+        assert answer.value.status == 200
+        assert len(answer.value.json()) == 24  # the dashboard opens on the last day, per hour
+        _shot(page, tmp_path, "dashboard")

@@ -27,7 +27,7 @@ from olgraph.normalize.mutations import Mutation, PropValue
 from olgraph.store.search import SearchPage, SearchQuery
 
 if TYPE_CHECKING:
-    from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+    from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
     from olgraph.store.listing import NodeFilter, Window
 
 Direction = Literal["upstream", "downstream", "both"]
@@ -311,6 +311,10 @@ class GraphStore(Protocol):
 
     async def get_dataset(self, key: str) -> DatasetDetail | None:
         """One dataset or model in full, with its newest versions."""
+
+    async def get_details(self, jobs: Sequence[str], datasets: Sequence[str], runs: int) -> NodeDetails:
+        """Many jobs and datasets in full in one read (as :meth:`get_job`/:meth:`get_dataset`),
+        with each job's ``runs`` newest runs in full and the datasets those runs touched."""
 
     async def list_versions(self, key: str, limit: int, offset: int) -> Page:
         """Versions of a dataset (``VersionView``), newest first."""

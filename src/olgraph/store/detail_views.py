@@ -186,3 +186,18 @@ class TagCount:
 
 
 PropMap = dict[str, PropValue]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDetails:
+    """Many jobs and datasets in full, read together (:meth:`~olgraph.store.base.GraphStore.get_details`).
+
+    ``jobs``/``datasets``: those of the asked keys that exist (deleted or not); ``latest_runs``:
+    each found job's newest runs in full, newest first; ``nodes``: the datasets those runs read
+    or wrote (so their names need no further read).
+    """
+
+    jobs: dict[str, JobView]
+    datasets: dict[str, DatasetDetail]
+    latest_runs: dict[str, list[RunDetail]]
+    nodes: dict[str, NodeView]

@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from olgraph import __version__
 from olgraph.api import ingest, ops
 from olgraph.api.ingest import IngestWorker
-from olgraph.api.marquez import catalog, graph, misc, versions
+from olgraph.api.marquez import catalog, graph, misc, stats, versions
 from olgraph.api.marquez.errors import install_marquez_error_handlers
 from olgraph.api.marquez.paths import EncodedSegments
 from olgraph.config import Settings, check_serving_security
@@ -76,6 +76,7 @@ def create_marquez_app(
     app.include_router(catalog.admin_router)
     app.include_router(graph.router)
     app.include_router(misc.router)
+    app.include_router(stats.router)
     app.include_router(versions.router)
     app.include_router(misc.writes)
     app.include_router(ops.router)

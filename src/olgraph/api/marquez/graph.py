@@ -122,24 +122,26 @@ async def _start_job(store: GraphStore, key: str) -> str | None:
 
 
 async def _nodes_json(store: GraphStore, nodes: list[NodeView], edges: list[EdgeView]) -> list[Json]:
-    dataset_keys = [n.id for n in nodes if n.type != "job"]
-    job_keys = [n.id for n in nodes if n.type == "job"]
-    datasets, jobs = await asyncio.gather(
-        asyncio.gather(*(store.get_dataset(k) for k in dataset_keys)),
-        asyncio.gather(*(store.get_job(k) for k in job_keys)),
+    """The graph's nodes in Marquez's shape, everything they show read in one store call."""
+    found = await store.get_details(
+        [n.id for n in nodes if n.type == "job"], [n.id for n in nodes if n.type != "job"], 1
     )
-    found_jobs = [j for j in jobs if j is not None]
-    latest = await asyncio.gather(*(reads.latest_runs(store, j.node.id, 1) for j in found_jobs))
     ids = {n.id: n.id for n in nodes}
-    ids |= {j.node.id: f"job:{j.node.namespace}:{shapes.job_name(j)}" for j in found_jobs}
+    ids |= {k: f"job:{j.node.namespace}:{shapes.job_name(j)}" for k, j in found.jobs.items()}
+    jobs = {k: (j.node.namespace, shapes.job_name(j)) for k, j in found.jobs.items()}
+    names = {k: (n.namespace, n.name) for k, n in found.nodes.items()}
     lineage_edges = [e for e in edges if e.type in ("CONSUMED_BY", "PRODUCES")]
     out: list[Json] = []
-    for job, runs in zip(found_jobs, latest, strict=True):
-        data = _job_data(job, lineage_edges, runs[0] if runs else None)
-        out.append(_node(ids, job.node.id, "JOB", data, lineage_edges))
-    for dataset in datasets:
-        if dataset is not None:
-            out.append(_node(ids, dataset.node.id, "DATASET", shapes.dataset_data(dataset), lineage_edges))
+    for key, job in found.jobs.items():
+        runs = found.latest_runs.get(key, [])
+        latest = (
+            shapes.run_out(runs[0].run, jobs.get(key), names, runs[0].inputs, runs[0].outputs)
+            if runs
+            else None
+        )
+        out.append(_node(ids, key, "JOB", _job_data(job, lineage_edges, latest), lineage_edges))
+    for key, dataset in found.datasets.items():
+        out.append(_node(ids, key, "DATASET", shapes.dataset_data(dataset), lineage_edges))
     return sorted(out, key=lambda node: node["id"])
 
 

@@ -128,7 +128,9 @@ def _time(value: str, field: str) -> str:
         raise InvalidQuery(f"query param {field} must be an ISO-8601 date-time, got {value!r}") from exc
 
 
-async def _events(log: EventLog, *, after: str, before: str, namespace: str | None) -> list[tuple[str, Json]]:
+async def run_events(
+    log: EventLog, *, after: str, before: str, namespace: str | None
+) -> list[tuple[str, Json]]:
     """``(eventTime, event)`` of the logged RunEvents in [after, before), every copy (as Marquez
     keeps every event posted), their ``eventTime`` in UTC as Marquez prints it."""
     found: list[tuple[str, Json]] = []
@@ -170,7 +172,7 @@ async def _event_page(
     if direction.lower() not in ("asc", "desc"):
         raise InvalidQuery(f"query param sortDirection must be asc or desc, got {direction!r}")
     log = runtime.local_log("GET /api/v1/events/lineage")
-    found = await _events(
+    found = await run_events(
         log, after=_time(after, "after"), before=_time(before, "before"), namespace=namespace
     )
     found.sort(key=lambda pair: pair[0], reverse=direction.lower() == "desc")

@@ -10,8 +10,9 @@ from olgraph import keys
 from olgraph.normalize.mutations import Label
 from olgraph.store import common, details
 from olgraph.store.base import Page
-from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
+from olgraph.store.embedded.query import get_node, list_runs
 from olgraph.store.embedded.rows import load_nodes, loads
 
 
@@ -130,3 +131,16 @@ def list_child_runs(conn: sqlite3.Connection, run_id: str, limit: int, offset: i
     spec = NeighbourSpec(_CHILDREN.name, _CHILDREN.rel, True, _CHILDREN.order, limit)
     found = neighbours(conn, key, spec, offset)
     return Page(items=[details.run_summary(n.key, n.props) for n in found], total=count(conn, key, spec))
+
+
+def get_details(conn: sqlite3.Connection, jobs: list[str], datasets: list[str], runs: int) -> NodeDetails:
+    """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction)."""
+    found_jobs = {k: j for k in dict.fromkeys(jobs) if (j := get_job(conn, k)) is not None}
+    found_datasets = {k: d for k in dict.fromkeys(datasets) if (d := get_dataset(conn, k)) is not None}
+    latest: dict[str, list[RunDetail]] = {}
+    for key in found_jobs:
+        page = list_runs(conn, key, runs, 0)
+        latest[key] = [rd for r in page.items if (rd := get_run_detail(conn, r.run_id)) is not None]
+    refs = {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
+    nodes = {k: n for k in sorted(refs) if (n := get_node(conn, k)) is not None}
+    return NodeDetails(found_jobs, found_datasets, latest, nodes)

@@ -36,7 +36,7 @@ from olgraph.store.base import (
     Page,
     RunView,
 )
-from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.embedded import admin, columns, lists
 from olgraph.store.embedded import details as detail
 from olgraph.store.embedded import query as q
@@ -279,6 +279,10 @@ class EmbeddedStore:
     async def get_dataset(self, key: str) -> DatasetDetail | None:
         """One dataset or model in full."""
         return await self._call(detail.get_dataset, key)
+
+    async def get_details(self, jobs: Sequence[str], datasets: Sequence[str], runs: int) -> NodeDetails:
+        """Many jobs and datasets in full, with their latest runs, in one read."""
+        return await self._call(detail.get_details, list(jobs), list(datasets), runs)
 
     async def list_versions(self, key: str, limit: int, offset: int) -> Page:
         """Versions of a dataset, newest first."""

@@ -14,10 +14,10 @@ from olgraph import keys
 from olgraph.normalize.mutations import Label
 from olgraph.store import common, details
 from olgraph.store.base import Page
-from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
 from olgraph.store.neo4j.cypher import label_name, rel_name
-from olgraph.store.neo4j.read import records
+from olgraph.store.neo4j.read import get_node, list_runs, records
 
 _ITEM = "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}"
 
@@ -175,3 +175,18 @@ async def list_child_runs(tx: AsyncManagedTransaction, run_id: str, limit: int, 
     key = keys.run_key(keys.normalize_run_id(run_id))
     total, found = await _page(tx, Label.RUN, _CHILDREN, key, limit=limit, offset=offset)
     return Page(items=[details.run_summary(n.key, n.props) for n in found], total=total)
+
+
+async def get_details(
+    tx: AsyncManagedTransaction, jobs: list[str], datasets: list[str], runs: int
+) -> NodeDetails:
+    """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction)."""
+    found_jobs = {k: j for k in dict.fromkeys(jobs) if (j := await get_job(tx, k)) is not None}
+    found_datasets = {k: d for k in dict.fromkeys(datasets) if (d := await get_dataset(tx, k)) is not None}
+    latest: dict[str, list[RunDetail]] = {}
+    for key in found_jobs:
+        page = await list_runs(tx, key, runs, 0)
+        latest[key] = [rd for r in page.items if (rd := await get_run_detail(tx, r.run_id)) is not None]
+    refs = {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
+    nodes = {k: n for k in sorted(refs) if (n := await get_node(tx, k)) is not None}
+    return NodeDetails(found_jobs, found_datasets, latest, nodes)

@@ -40,7 +40,7 @@ from olgraph.store.base import (
     RunView,
 )
 from olgraph.store.cypher_guard import CypherQuery, CypherResult
-from olgraph.store.detail_views import DatasetDetail, JobView, RunDetail, VersionDetail
+from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.listing import NodeFilter, Window
 from olgraph.store.neo4j import admin, columns, lists, read
 from olgraph.store.neo4j import details as detail
@@ -333,6 +333,10 @@ class Neo4jStore:
     async def get_dataset(self, key: str) -> DatasetDetail | None:
         """One dataset or model in full."""
         return await self._read("get_dataset", detail.get_dataset, key)
+
+    async def get_details(self, jobs: Sequence[str], datasets: Sequence[str], runs: int) -> NodeDetails:
+        """Many jobs and datasets in full, with their latest runs, in one read."""
+        return await self._read("get_details", detail.get_details, list(jobs), list(datasets), runs)
 
     async def list_versions(self, key: str, limit: int, offset: int) -> Page:
         """Versions of a dataset, newest first."""

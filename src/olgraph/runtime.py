@@ -173,10 +173,10 @@ class Runtime:
             raise
         if self.consumer is not None:
             self.consumer.start()
-        if self.pruner is not None:
-            self.pruner.start()
             if self.settings.retention.days is not None:
                 self._retention = asyncio.create_task(self._retain_periodically(), name="olgraph-retention")
+        if self.pruner is not None:
+            self.pruner.start()
 
     async def _retain_periodically(self) -> None:
         """``settings.retention``: a retention pass now and then every interval; failures are logged."""

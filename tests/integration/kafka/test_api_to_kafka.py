@@ -271,7 +271,12 @@ async def test_one_batch_element_over_the_message_limit_fails_alone(
     element fails now, reported in ``failed_events`` as the OpenLineage batch API describes."""
     corpus = corpus_events()[:3]
     huge = orjson.loads(corpus[0][0])
-    huge["job"]["facets"] = {"documentation": {"description": "x" * 1_100_000}}
+    # Over the 1 MB message, but each string under limits.max_string_chars (1 MiB), so that the
+    # Kafka refusal, not the ingest limit, is what this element meets.
+    huge["job"]["facets"] = {
+        "documentation": {"description": "x" * 600_000},
+        "sourceCode": {"language": "python", "sourceCode": "y" * 600_000},
+    }
     batch = [orjson.loads(corpus[0][0]), huge, orjson.loads(corpus[1][0])]
     async with api_app(api_settings(tmp_path, kafka_config)) as (app, client):
         answer = await client.post("/api/v1/lineage/batch", content=orjson.dumps(batch), headers=JSON)

@@ -152,8 +152,10 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
         column_answer = api.get(
             "/api/v1/column-lineage", params={"nodeId": node_id(CLEAN), "direction": "both", "depth": 2}
         ).json()
-    page.get_by_role("checkbox", name="Columns").check()
+    # click, then wait: the box is controlled by the URL, and check() may look before React re-renders
+    page.get_by_role("checkbox", name="Columns").click()
     expect(page).to_have_url(re.compile("columns=1"))
+    expect(page.get_by_role("checkbox", name="Columns")).to_be_checked()
     expected = len(column_answer["nodes"])
     expect(page.get_by_test_id("graph-counts")).to_have_text(
         f"{expected} nodes, {len(column_answer['edges'])} edges"
@@ -166,7 +168,8 @@ def dataset_to_impact(page: Page, url: str, shots: Path, prefix: str = "") -> No
     )
     expect(edges.filter(has_text="→ marts/daily_revenue.revenue_eur")).to_contain_text("DIRECT/AGGREGATION")
     screenshot(page, f"{prefix}lineage-columns", shots)
-    page.get_by_role("checkbox", name="Columns").uncheck()
+    page.get_by_role("checkbox", name="Columns").click()
+    expect(page.get_by_role("checkbox", name="Columns")).not_to_be_checked()
     expect(page.get_by_test_id("graph-counts")).to_have_text("8 nodes, 7 edges")
 
     page.get_by_role("button", name="public.orders", exact=True).click()

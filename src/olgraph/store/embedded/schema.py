@@ -22,7 +22,7 @@ from olgraph.store.merge import derive_props
 logger = logging.getLogger(__name__)
 
 SCHEMA_FILES = ("001_graph.sql", "002_read_side.sql")
-"""The DDL files, in order, shipped in ``olgraph/store/sql`` (``schemas/sqlite`` holds copies)."""
+"""The DDL files, in order, shipped in ``olgraph/store/embedded/sql`` (``schemas/sqlite`` holds copies)."""
 
 VERSION = 2
 """The schema version this olgraph writes (``PRAGMA user_version``)."""

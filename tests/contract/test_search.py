@@ -123,3 +123,26 @@ async def test_a_query_with_a_nul_finds_the_names_that_hold_it(store: GraphStore
     assert (_ranked(page), page.total) == ([("substring", "dataset", "dataset:s:raw\x00orders")], 1)
     page = await store.search(SearchQuery("raw\x00", limit=10))
     assert (_ranked(page), page.total) == ([("prefix", "dataset", "dataset:s:raw\x00orders")], 1)
+
+
+async def test_the_count_stops_at_the_cap_and_the_answer_stays_the_same(catalog: GraphStore) -> None:
+    """Over the cap the count says so (``total_exact`` false) and the substring tier walks the name
+    index instead of the trigram index: the same hits in the same order, page after page."""
+    whole = await catalog.search(SearchQuery("order", limit=50))
+    assert (whole.total, whole.total_exact) == (8, True)
+    for cap in (1, 3, 7):
+        capped = await catalog.search(SearchQuery("order", limit=50, count_cap=cap))
+        assert (capped.total, capped.total_exact) == (cap, False)
+        assert _ranked(capped) == _ranked(whole)
+        seen, after = [], None
+        for _ in range(10):
+            page = await catalog.search(SearchQuery("order", limit=3, after=after, count_cap=cap))
+            seen += _ranked(page)
+            if page.next is None:
+                break
+            after = page.next
+        assert seen == _ranked(whole)
+    exactly = await catalog.search(SearchQuery("order", limit=50, count_cap=8))
+    assert (exactly.total, exactly.total_exact) == (8, True)
+    short = await catalog.search(SearchQuery("or", limit=50, count_cap=2))
+    assert (short.total, short.total_exact, len(short.hits)) == (2, False, 6)

@@ -12,7 +12,7 @@ from olgraph.api.errors import error_responses
 from olgraph.api.params import CursorParam, IncludeDeletedParam, RuntimeDep
 from olgraph.api.wire import WireModel
 from olgraph.query.search import DEFAULT_LIMIT, MAX_LIMIT, next_cursor, run_search, search_query
-from olgraph.store.search import SearchHit, SearchType, Tier
+from olgraph.store.search import COUNT_CAP, SearchHit, SearchType, Tier
 
 router = APIRouter(
     prefix="/api/v1",
@@ -43,7 +43,12 @@ class SearchOut(WireModel):
     """A page of search hits, ranked exact, prefix, substring, then by name and id."""
 
     items: list[SearchHitOut]
-    total: int = Field(description="Every match of the query, not only this page's")
+    total: int = Field(
+        description=f"Every match of the query, not only this page's, counted up to {COUNT_CAP:,}"
+    )
+    total_exact: bool = Field(
+        description=f"False when there are more than {COUNT_CAP:,} matches (`total` is then {COUNT_CAP:,})"
+    )
     limit: int
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last")
 
@@ -89,6 +94,7 @@ async def search(
     return SearchOut(
         items=[_hit_out(h) for h in page.hits],
         total=page.total,
+        total_exact=page.total_exact,
         limit=query.limit,
         next_cursor=next_cursor(query, page),
     )

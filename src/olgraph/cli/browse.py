@@ -61,7 +61,10 @@ def search_table(document: Mapping[str, Any]) -> str:
         if document["total"] > len(items)
         else ""
     )
-    return f"{render_table(['match', 'type', 'id', 'state'], rows)}\n\n{document['total']} matches{more}"
+    total, exact = document["total"], document.get("totalExact", True)
+    noun = "match" if total == 1 and exact else "matches"
+    count = f"{total:,}{'' if exact else '+'} {noun}"
+    return f"{render_table(['match', 'type', 'id', 'state'], rows)}\n\n{count}{more}"
 
 
 @click.command(

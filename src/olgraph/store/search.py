@@ -6,11 +6,19 @@ datasets, models, jobs, columns (by path) and namespaces, in three tiers: **exac
 ``q`` of three characters or more, which is what the trigram indexes can answer). Results
 are ordered by (tier, name, key), so paging is keyset paging on that triple: a store is
 asked for one tier at a time, after a position, and never scans.
+
+The total is counted up to ``SearchQuery.count_cap`` matches (``SearchPage.total_exact`` says
+whether it is complete): a type-ahead box needs "1,000+", and counting every name that holds
+``"ord"`` among a million would cost more than the page itself. The capped count also picks the
+substring tier's path: a *sparse* query (fewer matches than the cap) reads its few matches from
+the trigram index and sorts them; a *dense* one walks the name-ordered index and keeps the names
+that contain ``q``, which finds a page after reading about ``limit * names / matches`` entries.
+Both paths give the same order, so pages of one query may mix them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -19,6 +27,8 @@ SEARCH_TYPES: tuple[SearchType, ...] = ("dataset", "model", "job", "column", "na
 Tier = Literal["exact", "prefix", "substring"]
 TIERS: tuple[Tier, ...] = ("exact", "prefix", "substring")
 SUBSTRING_MIN = 3
+COUNT_CAP = 1000
+"""Matches counted at most (see the module docstring)."""
 """Shortest ``q`` matched as a substring (a trigram index needs three characters)."""
 PREFIX_END = "\U0010ffff"
 """Appended to ``q``: the upper bound of the names starting with ``q``."""
@@ -43,6 +53,12 @@ class SearchQuery:
     include_deleted: bool = False
     limit: int = 20
     after: SearchPosition | None = None
+    count_cap: int = COUNT_CAP
+
+    def dense(self, counted: int) -> bool:
+        """Whether ``counted`` (matches counted up to ``count_cap + 1``) makes the substring
+        tier dense (see above)."""
+        return counted > self.count_cap
 
     def tiers(self) -> tuple[Tier, ...]:
         """The tiers this query can match, in rank order."""
@@ -66,20 +82,21 @@ class SearchHit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """A page of hits, the number of all matches, and where the next page starts (None: last)."""
+    """A page of hits, the number of all matches (up to the query's ``count_cap``;
+    ``total_exact`` false when the cap stopped the count), and where the next page starts
+    (None: the last page)."""
 
     hits: list[SearchHit]
     total: int
     next: SearchPosition | None
+    total_exact: bool = True
 
 
 TierFetch = Callable[[Tier, SearchPosition | None, int], Sequence[SearchHit]]
 """A store's answer for one tier: up to ``limit`` hits after the position (same tier), in order."""
 
-AsyncTierFetch = Callable[[Tier, SearchPosition | None, int], Awaitable[Sequence[SearchHit]]]
 
-
-def _tiers_from(query: SearchQuery) -> list[tuple[Tier, SearchPosition | None]]:
+def tiers_from(query: SearchQuery) -> list[tuple[Tier, SearchPosition | None]]:
     """The tiers still to read, from the query's position on (each with the position inside it)."""
     tiers = query.tiers()
     if query.after is None:
@@ -90,33 +107,26 @@ def _tiers_from(query: SearchQuery) -> list[tuple[Tier, SearchPosition | None]]:
     return [(tier, query.after if i == start else None) for i, tier in enumerate(tiers) if i >= start]
 
 
-def _page(query: SearchQuery, hits: list[SearchHit], total: int) -> SearchPage:
-    """The page of ``hits`` (one more than the page holds means another page follows)."""
-    page = hits[: query.limit]
+def page_of(query: SearchQuery, hits: Sequence[SearchHit], counted: int) -> SearchPage:
+    """The page of ``hits`` (one more than the page holds means another page follows);
+    ``counted``: the matches counted, up to the query's ``count_cap + 1`` (one more than the cap
+    means the count stopped)."""
+    page = list(hits[: query.limit])
     last = page[-1] if page and len(hits) > query.limit else None
     position = SearchPosition(last.tier, last.term, last.key) if last is not None else None
-    return SearchPage(hits=page, total=total, next=position)
+    capped = counted > query.count_cap
+    return SearchPage(hits=page, total=min(counted, query.count_cap), next=position, total_exact=not capped)
 
 
-def collect_page(query: SearchQuery, fetch: TierFetch, total: int) -> SearchPage:
+def collect_page(query: SearchQuery, fetch: TierFetch, counted: int) -> SearchPage:
     """Walk the tiers from the query's position, asking ``fetch`` for one more hit than the page
     holds, so the page knows whether another follows."""
     hits: list[SearchHit] = []
-    for tier, after in _tiers_from(query):
+    for tier, after in tiers_from(query):
         hits.extend(fetch(tier, after, query.limit + 1 - len(hits)))
         if len(hits) > query.limit:
             break
-    return _page(query, hits, total)
-
-
-async def collect_page_async(query: SearchQuery, fetch: AsyncTierFetch, total: int) -> SearchPage:
-    """:func:`collect_page` with an asynchronous ``fetch``."""
-    hits: list[SearchHit] = []
-    for tier, after in _tiers_from(query):
-        hits.extend(await fetch(tier, after, query.limit + 1 - len(hits)))
-        if len(hits) > query.limit:
-            break
-    return _page(query, hits, total)
+    return page_of(query, hits, counted)
 
 
 def after_bound(after: SearchPosition | None) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from olgraph.api.auth import hash_api_key
 from olgraph.cli import main
+from olgraph.cli.browse import search_table
 from olgraph.config import Settings
 from served_app import serve_in_thread
 
@@ -58,8 +59,17 @@ def test_search_prints_ranked_matches(server_url: str) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["match", "type", "id", "state"]
     assert lines[2].split() == ["prefix", "column", "field:file:/spark-test/result_test#total_count"]
-    assert lines[-1] == "1 matches"
+    assert lines[-1] == "1 match"
     assert run("search", "zzzz-nothing", "--url", server_url).stdout.strip() == "no match"
+
+
+def test_search_says_when_the_count_stopped_at_the_cap() -> None:
+    hit = {"match": "prefix", "type": "dataset", "id": "dataset:s:orders", "deleted": False}
+    document = {"items": [hit], "total": 1000, "totalExact": False, "limit": 1, "nextCursor": "c"}
+    assert search_table(document).splitlines()[-1] == (
+        "1,000+ matches (showing 1; --limit or the API's cursor for more)"
+    )
+    assert search_table({**document, "total": 2, "totalExact": True}).splitlines()[-1].startswith("2 matches")
 
 
 def test_column_lineage_prints_transformations(server_url: str) -> None:

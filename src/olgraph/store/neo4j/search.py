@@ -1,47 +1,50 @@
 """Search in the Neo4j store (private): RANGE and TEXT indexes on ``searchName``.
 
-Exact and prefix matches seek the RANGE index of each label in name order (each branch is
-ordered and limited on its own, then merged); substring matches use the TEXT index
-(``CONTAINS``, trigram based) and are sorted by name. One statement per tier and one for the
-total, each with one ``UNION ALL`` branch per type asked for.
+Two statements per search. The first counts the matches up to the query's cap (streamed from the
+TEXT index for ``CONTAINS``, from the RANGE index for prefixes). The second answers every tier
+still to read at once: one ``UNION ALL`` branch per tier and type, each ordered and limited on
+its own, then merged. Exact and prefix branches seek the RANGE index in name order; substring
+branches use the TEXT index (``CONTAINS``, trigram based) and sort when the query is sparse, or
+walk the RANGE index in name order, keeping the names that contain ``q``, when it is dense (see
+:mod:`olgraph.store.search`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 
 from neo4j import AsyncManagedTransaction
 
 from olgraph.store.neo4j.read import records
 from olgraph.store.search import (
+    TIERS,
     SearchHit,
     SearchPage,
-    SearchPosition,
     SearchQuery,
     SearchType,
     Tier,
-    after_bound,
-    collect_page_async,
+    page_of,
+    tiers_from,
 )
 
-_MATCH: dict[SearchType, str] = {
-    "dataset": "MATCH (n:Dataset) WHERE NOT n:Model AND",
-    "model": "MATCH (n:Dataset) WHERE n:Model AND",
-    "job": "MATCH (n:Job) WHERE",
-    "column": "MATCH (n:Field) WHERE",
-    "namespace": "MATCH (n:Namespace) WHERE",
+_LABEL: dict[SearchType, tuple[str, str]] = {
+    "dataset": ("Dataset", "NOT n:Model AND "),
+    "model": ("Dataset", "n:Model AND "),
+    "job": ("Job", ""),
+    "column": ("Field", ""),
+    "namespace": ("Namespace", ""),
 }
 _TIER: dict[Tier, str] = {
     "exact": "n.searchName = $q",
     "prefix": "n.searchName STARTS WITH $q AND n.searchName <> $q",
     "substring": "n.searchName CONTAINS $q AND NOT n.searchName STARTS WITH $q",
 }
-_AFTER = "(n.searchName > $afterTerm OR (n.searchName = $afterTerm AND n.key > $afterKey))"
+# Inside the tier of the page's position: names after it (the first conjunct seeks the index).
+_AFTER = " AND n.searchName >= $afterTerm AND (n.searchName > $afterTerm OR n.key > $afterKey)"
 _HIT = (
-    "{key: n.key, type: $kind, namespace: CASE WHEN n:Namespace THEN n.name ELSE n.namespace END, "
+    "{{key: n.key, type: {kind!r}, namespace: CASE WHEN n:Namespace THEN n.name ELSE n.namespace END, "
     "name: n.name, term: n.searchName, dataset: n.dataset, deleted: coalesce(n.deleted, false), "
-    "lastSeenAt: n.lastSeenAt}"
+    "lastSeenAt: n.lastSeenAt, tier: {tier!r}, rank: {rank}}}"
 )
 
 
@@ -54,56 +57,83 @@ def _filters(kind: SearchType, namespace: bool, include_deleted: bool) -> str:
     return "".join(f" AND {p}" for p in parts)
 
 
+def _branch(
+    kind: SearchType, tier: Tier, after: bool, *, dense: bool, namespace: bool, include_deleted: bool
+) -> str:
+    label, label_filter = _LABEL[kind]
+    # A dense substring walks the RANGE index in name order from the position (or from the
+    # start: every name is >= ''); the hint keeps the planner off the TEXT index and its sort.
+    walk = tier == "substring" and dense
+    hint = f" USING RANGE INDEX n:{label}(searchName)" if walk else ""
+    bound = _AFTER if after else (" AND n.searchName >= ''" if walk else "")
+    hit = _HIT.format(kind=kind, tier=tier, rank=TIERS.index(tier))
+    return (
+        f"MATCH (n:{label}){hint} WHERE {label_filter}{_TIER[tier]}{bound}"
+        f"{_filters(kind, namespace, include_deleted)}\n"
+        f"  RETURN {hit} AS hit ORDER BY n.searchName, n.key LIMIT $limit"
+    )
+
+
 @functools.cache
-def tier_query(types: tuple[SearchType, ...], tier: Tier, namespace: bool, include_deleted: bool) -> str:
-    """The statement answering one tier: per type, the first ``$limit`` after the position."""
+def page_query(
+    types: tuple[SearchType, ...],
+    tiers: tuple[tuple[Tier, bool], ...],
+    dense: bool,
+    namespace: bool,
+    include_deleted: bool,
+) -> str:
+    """The statement answering ``tiers`` ((tier, whether it starts after the page's position)):
+    per tier and type the first ``$limit`` names, merged in rank order."""
     branches = [
-        f"{_MATCH[kind]} {_TIER[tier]}{_filters(kind, namespace, include_deleted)} AND {_AFTER}\n"
-        f"  RETURN {_HIT.replace('$kind', repr(kind))} AS hit ORDER BY n.searchName, n.key LIMIT $limit"
+        _branch(kind, tier, after, dense=dense, namespace=namespace, include_deleted=include_deleted)
+        for tier, after in tiers
         for kind in types
     ]
     union = "\n  UNION ALL\n  ".join(branches)
-    return f"CALL () {{\n  {union}\n}}\nRETURN hit ORDER BY hit.term, hit.key LIMIT $limit"
+    return f"CALL () {{\n  {union}\n}}\nRETURN hit ORDER BY hit.rank, hit.term, hit.key LIMIT $limit"
 
 
 @functools.cache
-def total_query(
+def count_query(
     types: tuple[SearchType, ...], substring: bool, namespace: bool, include_deleted: bool
 ) -> str:
-    """The statement counting every match of every tier."""
+    """The statement counting the matches of every tier, up to ``$cap``."""
     match = "n.searchName CONTAINS $q" if substring else "n.searchName STARTS WITH $q"
-    branches = [
-        f"{_MATCH[kind]} {match}{_filters(kind, namespace, include_deleted)} RETURN count(n) AS c"
-        for kind in types
-    ]
+    branches = []
+    for kind in types:
+        label, label_filter = _LABEL[kind]
+        branches.append(
+            f"MATCH (n:{label}) WHERE {label_filter}{match}{_filters(kind, namespace, include_deleted)} "
+            "RETURN n LIMIT $cap"
+        )
     union = "\n  UNION ALL\n  ".join(branches)
-    return f"CALL () {{\n  {union}\n}}\nRETURN sum(c) AS total"
+    return f"CALL () {{\n  {union}\n}}\nWITH n LIMIT $cap\nRETURN count(n) AS counted"
 
 
 async def search(tx: AsyncManagedTransaction, query: SearchQuery) -> SearchPage:
     """See :meth:`olgraph.store.base.GraphStore.search`."""
     flags = (query.namespace is not None, query.include_deleted)
+    types = tuple(query.types)
     params = {"q": query.text, "namespace": query.namespace}
     substring = "substring" in query.tiers()
-    found = await records(tx, total_query(tuple(query.types), substring, *flags), **params)
-    total = int(found[0]["total"]) if found else 0
+    found = await records(tx, count_query(types, substring, *flags), **params, cap=query.count_cap + 1)
+    counted = int(found[0]["counted"]) if found else 0
+    tiers = tiers_from(query)
+    if not tiers:
+        return page_of(query, [], counted)
+    after = query.after
+    rows = await records(
+        tx,
+        page_query(types, tuple((t, a is not None) for t, a in tiers), query.dense(counted), *flags),
+        **params,
+        afterTerm=None if after is None else after.term,
+        afterKey=None if after is None else after.key,
+        limit=query.limit + 1,
+    )
+    return page_of(query, [_hit(r["hit"]) for r in rows], counted)
 
-    async def fetch(tier: Tier, after: SearchPosition | None, limit: int) -> Sequence[SearchHit]:
-        term, key = after_bound(after)
-        rows = await records(
-            tx,
-            tier_query(tuple(query.types), tier, *flags),
-            **params,
-            afterTerm=term,
-            afterKey=key,
-            limit=limit,
-        )
-        return [_hit(r["hit"], tier) for r in rows]
 
-    return await collect_page_async(query, fetch, total)
-
-
-def _hit(row: dict[str, object], tier: Tier) -> SearchHit:
+def _hit(row: dict[str, object]) -> SearchHit:
     seen = row.get("lastSeenAt")
     dataset = row.get("dataset")
     namespace = row.get("namespace")
@@ -113,7 +143,7 @@ def _hit(row: dict[str, object], tier: Tier) -> SearchHit:
         namespace=None if namespace is None else str(namespace),
         name=str(row["name"]),
         term=str(row["term"]),
-        tier=tier,
+        tier=row["tier"],  # type: ignore[arg-type]
         dataset=None if dataset is None else str(dataset),
         deleted=bool(row["deleted"]),
         last_seen_at=None if seen is None else str(seen),

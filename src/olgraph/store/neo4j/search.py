@@ -1,12 +1,12 @@
 """Search in the Neo4j store (private): RANGE and TEXT indexes on ``searchName``.
 
-Two statements per search. The first counts the matches up to the query's cap (streamed from the
-TEXT index for ``CONTAINS``, from the RANGE index for prefixes). The second answers every tier
-still to read at once: one ``UNION ALL`` branch per tier and type, each ordered and limited on
-its own, then merged. Exact and prefix branches seek the RANGE index in name order; substring
-branches use the TEXT index (``CONTAINS``, trigram based) and sort when the query is sparse, or
-walk the RANGE index in name order, keeping the names that contain ``q``, when it is dense (see
-:mod:`olgraph.store.search`).
+Two statements per search. The first counts the matches of each type up to the query's cap
+(streamed from the TEXT index for ``CONTAINS``, from the RANGE index for prefixes). The
+second answers every tier still to read at once: one ``UNION ALL`` branch per tier and type,
+each ordered and limited on its own, then merged. Exact and prefix branches seek the RANGE
+index in name order; substring branches of a type with few matches use the TEXT index
+(``CONTAINS``, trigram based) and sort them, those of a type with many walk the RANGE index in
+name order, keeping the names that contain ``q`` (see :mod:`olgraph.store.search`).
 """
 
 from __future__ import annotations
@@ -81,14 +81,15 @@ def _branch(
 def page_query(
     types: tuple[SearchType, ...],
     tiers: tuple[tuple[Tier, bool], ...],
-    dense: bool,
+    dense: tuple[SearchType, ...],
     namespace: bool,
     include_deleted: bool,
 ) -> str:
     """The statement answering ``tiers`` ((tier, whether it starts after the page's position)):
-    per tier and type the first ``$limit`` names, merged in rank order."""
+    per tier and type the first ``$limit`` names, merged in rank order. ``dense``: the types
+    whose substrings are read by walking the RANGE index."""
     branches = [
-        _branch(kind, tier, after, dense=dense, namespace=namespace, include_deleted=include_deleted)
+        _branch(kind, tier, after, dense=kind in dense, namespace=namespace, include_deleted=include_deleted)
         for tier, after in tiers
         for kind in types
     ]
@@ -100,34 +101,40 @@ def page_query(
 def count_query(
     types: tuple[SearchType, ...], substring: bool, namespace: bool, include_deleted: bool
 ) -> str:
-    """The statement counting the matches of every tier, up to ``$cap``."""
+    """The statement counting the matches of every tier per type, each up to ``$cap``."""
     match = "n.searchName CONTAINS $q" if substring else "n.searchName STARTS WITH $q"
     branches = []
     for kind in types:
         label, label_filter = _LABEL[kind]
         branches.append(
             f"MATCH (n:{label}) WHERE {label_filter}{match}{_filters(kind, namespace, include_deleted)} "
-            "RETURN n LIMIT $cap"
+            f"WITH n LIMIT $cap RETURN {kind!r} AS kind, count(n) AS counted"
         )
     union = "\n  UNION ALL\n  ".join(branches)
-    return f"CALL () {{\n  {union}\n}}\nWITH n LIMIT $cap\nRETURN count(n) AS counted"
+    return f"CALL () {{\n  {union}\n}}\nRETURN kind, counted"
 
 
 async def search(tx: AsyncManagedTransaction, query: SearchQuery) -> SearchPage:
-    """See :meth:`olgraph.store.base.GraphStore.search`."""
+    """See :meth:`olgraph.store.base.GraphStore.search`.
+
+    Density is decided per type: each type's branch walks its own index, so a query common
+    among datasets but rare among columns walks the dataset names and reads the column
+    matches from the TEXT index."""
     flags = (query.namespace is not None, query.include_deleted)
     types = tuple(query.types)
     params = {"q": query.text, "namespace": query.namespace}
     substring = "substring" in query.tiers()
     found = await records(tx, count_query(types, substring, *flags), **params, cap=query.count_cap + 1)
-    counted = int(found[0]["counted"]) if found else 0
+    per_type = {row["kind"]: int(row["counted"]) for row in found}
+    counted = sum(per_type.values())
     tiers = tiers_from(query)
     if not tiers:
         return page_of(query, [], counted)
+    dense = tuple(kind for kind in types if query.dense(per_type.get(kind, 0)))
     after = query.after
     rows = await records(
         tx,
-        page_query(types, tuple((t, a is not None) for t, a in tiers), query.dense(counted), *flags),
+        page_query(types, tuple((t, a is not None) for t, a in tiers), dense, *flags),
         **params,
         afterTerm=None if after is None else after.term,
         afterKey=None if after is None else after.key,

@@ -130,13 +130,17 @@ def _every_statement() -> dict[str, str]:
         statements[f"reach one level {traversal_name}"] = read.reach_query(traversal, 0)
         statements[f"probe {traversal_name}"] = read.probe_query(traversal)
         statements[f"aliases {traversal_name}"] = read.aliases_query(traversal)
-    for tier in ("exact", "prefix", "substring"):
-        for namespace in (False, True):
-            statements[f"search {tier} ns={namespace}"] = search.tier_query(
-                SEARCH_TYPES, tier, namespace, False
-            )
-    statements["search total"] = search.total_query(SEARCH_TYPES, True, True, False)
-    statements["search total prefix"] = search.total_query(SEARCH_TYPES, False, False, True)
+    tiers = (("exact", False), ("prefix", False), ("substring", False))
+    for namespace, dense in itertools.product((False, True), repeat=2):
+        kinds = SEARCH_TYPES if dense else ()
+        statements[f"search page ns={namespace} dense={dense}"] = search.page_query(
+            SEARCH_TYPES, tiers, kinds, namespace, False
+        )
+        statements[f"search next page ns={namespace} dense={dense}"] = search.page_query(
+            SEARCH_TYPES, (("prefix", True), ("substring", False)), kinds, namespace, True
+        )
+    statements["search count"] = search.count_query(SEARCH_TYPES, True, True, False)
+    statements["search count prefix"] = search.count_query(SEARCH_TYPES, False, False, True)
     statements |= {name: getattr(read, name) for name in ("LIST_RUNS", "GET_RUN")}
     statements |= _read_side_statements()
     return statements | {
@@ -164,7 +168,8 @@ def _read_side_statements() -> dict[str, str]:
         out[f"neighbourhood {label.value}"] = neo4j_details.neighbourhood_query(label, tuple(specs))
     out["versions page"] = neo4j_details.page_query(Label.DATASET, neo4j_details._VERSIONS)
     out["children page"] = neo4j_details.page_query(Label.RUN, neo4j_details._CHILDREN)
-    out |= {"run stats": neo4j_details.RUN_STATS, "root run": neo4j_details.ROOT_RUN}
+    out |= {"run stats": neo4j_details.RUN_STATS, "root runs": neo4j_details.ROOT_RUNS}
+    out["nodes of details"] = neo4j_details.GET_NODES
     for namespace, owner, tag in itertools.product((True, False), repeat=3):
         if not (namespace or owner or tag):
             continue  # every dataset of every namespace: reads the name index (see below)

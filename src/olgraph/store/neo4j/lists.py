@@ -1,11 +1,11 @@
 """Filtered listings of the Neo4j store (private): datasets/models/jobs, namespaces, tags.
 
 Each is one statement: the count and the page (ordered by name, then key, or by
-``lastSeenAt``, then key; ascending or descending). The match starts where the filter is most
-selective: the owner or tag node, else the label's name or (namespace, name) index, or its
-``lastSeenAt`` index for that order (which returns the nodes in order in either direction).
-Nodes without the sort value are not in the index: they follow, by key, read only by the
-pages that reach them.
+``lastSeenAt``, then key; ascending or both descending). The match starts where the filter is
+most selective: the owner or tag node, else the label's name or (namespace, name) index; by
+``lastSeenAt`` across namespaces, its index, which returns the nodes in order in either
+direction from the keyset position on. Nodes without the sort value are not in that index:
+a second statement reads them (by key) only for a page that reaches past the others.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ _SORT_PROPS = {"name": "name", "lastSeenAt": "lastSeenAt"}
 """The properties a listing sorts on (the only text put into the statement from the order)."""
 
 
-def _match(label: str, *, owner: bool, tag: bool) -> str:
+def _match(label: str, *, owner: bool, tag: bool, hint: str | None = None) -> str:
     node = f"(n:{label_name(label)})"
     if owner:
         return f"MATCH (:Owner {{key: $owner}})-[:OWNS]->{node}"
@@ -37,7 +37,36 @@ def _match(label: str, *, owner: bool, tag: bool) -> str:
             f"MATCH (t:Tag)<-[:TAGGED]-{node} WHERE t.key >= $tagLow AND t.key < $tagHigh "
             "WITH DISTINCT n MATCH (n)"
         )
-    return f"MATCH {node}"
+    return f"MATCH {node}" + (f" USING INDEX n:{label_name(label)}({hint})" if hint else "")
+
+
+def _where(
+    *,
+    namespace: bool,
+    models: bool | None,
+    owner: bool,
+    tag: bool,
+    deleted: bool,
+    job_type: bool,
+    by_name: bool,
+) -> str:
+    # ``name IS NOT NULL`` lets the planner seek the (namespace, name) index (identity
+    # properties: it excludes nothing), or read the name index in order across namespaces;
+    # left out of other orders, where it would draw the planner to the name index.
+    conditions = ["n.namespace = $namespace"] if namespace else []
+    if by_name or namespace:
+        conditions.append("n.name IS NOT NULL")
+    if not deleted:
+        conditions.append("coalesce(n.deleted, false) = false")
+    if models is not None:
+        conditions.append("n:Model" if models else "NOT n:Model")
+    if job_type:
+        conditions.append("n.jobType = $jobType")
+    if owner and tag:
+        conditions.append(
+            "EXISTS { MATCH (n)-[:TAGGED]->(t:Tag) WHERE t.key >= $tagLow AND t.key < $tagHigh }"
+        )
+    return " AND ".join(conditions) or "true"
 
 
 @functools.cache
@@ -52,87 +81,93 @@ def _statement(
     keyset: bool,
     job_type: bool = False,
     order: ListOrder = BY_NAME,
-    in_unvalued: bool = False,
+    valued: bool = True,
 ) -> str:
-    match = _match(label, owner=owner, tag=tag)
-    # ``name IS NOT NULL`` lets the planner seek the (namespace, name) index (identity
-    # properties: it excludes nothing), or read the name index in order across namespaces.
-    conditions = ["n.namespace = $namespace AND n.name IS NOT NULL" if namespace else "n.name IS NOT NULL"]
-    if not deleted:
-        conditions.append("coalesce(n.deleted, false) = false")
-    if models is not None:
-        conditions.append("n:Model" if models else "NOT n:Model")
-    if job_type:
-        conditions.append("n.jobType = $jobType")
-    if owner and tag:
-        conditions.append(
-            "EXISTS { MATCH (n)-[:TAGGED]->(t:Tag) WHERE t.key >= $tagLow AND t.key < $tagHigh }"
-        )
-    where = " AND ".join(conditions)
-    value = f"n.{_SORT_PROPS[order.prop]}"
-    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
-    valued = "" if in_unvalued else _valued(match, where, value, direction, beyond, keyset=keyset)
-    unvalued = (
-        _unvalued(match, where, value, direction, beyond, keyset=keyset and in_unvalued)
-        if order.nullable
-        else ""
+    """The count of the matches, those without the sort value among them (``counted``: those
+    with it), and, when ``valued``, the page of the nodes that have the sort value."""
+    prop = _SORT_PROPS[order.prop]
+    where = _where(
+        namespace=namespace,
+        models=models,
+        owner=owner,
+        tag=tag,
+        deleted=deleted,
+        job_type=job_type,
+        by_name=prop == "name",
     )
-    first = "[]" if in_unvalued else "valued"
+    match = _match(label, owner=owner, tag=tag)
+    count = f"CALL () {{ {match} WHERE {where} RETURN count(n) AS total, count(n.{prop}) AS counted }}"
+    if not valued:
+        return f"{count}\nRETURN total, counted, [] AS items"
+    # Across namespaces, without an owner or tag to start from, the sort property's index
+    # returns the nodes in order (either direction) from the keyset position on.
+    hinted = None if namespace or owner or tag or prop == "name" else prop
+    value, (direction, beyond) = f"n.{prop}", (("DESC", "<") if order.descending else ("ASC", ">"))
+    after = (
+        f" AND {value} {beyond}= $afterValue AND ({value} {beyond} $afterValue OR n.key {beyond} $afterKey)"
+        if keyset
+        else f" AND {value} IS NOT NULL"
+    )
     return f"""
-CALL () {{ {match} WHERE {where} RETURN count(n) AS total, count({value}) AS counted }}
-{valued}
-WITH total, counted, {first} AS items
-{unvalued}
-RETURN total, items
+{count}
+CALL () {{
+  {_match(label, owner=owner, tag=tag, hint=hinted)} WHERE {where}{after}
+  WITH n ORDER BY {value} {direction}, n.key {direction} SKIP $offset LIMIT $limit
+  RETURN collect({node_map("n")}) AS items
+}}
+RETURN total, counted, items
 """
 
 
-def _valued(match: str, where: str, value: str, direction: str, beyond: str, *, keyset: bool) -> str:
-    after = (
-        f" AND ({value} {beyond} $afterValue OR ({value} = $afterValue AND n.key {beyond} $afterKey))"
-        if keyset
-        else ""
+@functools.cache
+def _unvalued_statement(
+    label: str,
+    *,
+    namespace: bool,
+    models: bool | None,
+    owner: bool,
+    tag: bool,
+    deleted: bool,
+    keyset: bool,
+    job_type: bool,
+    order: ListOrder,
+) -> str:
+    """The page of the matches without the sort value (not in its index), by key."""
+    where = _where(
+        namespace=namespace,
+        models=models,
+        owner=owner,
+        tag=tag,
+        deleted=deleted,
+        job_type=job_type,
+        by_name=False,
     )
-    return f"""CALL () {{
-  {match} WHERE {where} AND {value} IS NOT NULL{after}
-  WITH n ORDER BY {value} {direction}, n.key {direction} SKIP $offset LIMIT $limit
-  RETURN collect({node_map("n")}) AS valued
-}}"""
-
-
-_SKIPPED = "CASE WHEN $offset > counted THEN $offset - counted ELSE 0 END"
-"""How many nodes without the value an offset page skips (those before it have the value)."""
-
-
-def _unvalued(match: str, where: str, value: str, direction: str, beyond: str, *, keyset: bool) -> str:
+    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
     after = f" AND n.key {beyond} $afterKey" if keyset else ""
-    # Read only when the valued nodes do not fill the page; SKIP and LIMIT take no variables,
-    # so the offset into this segment (the page's offset less the valued nodes) is a slice.
-    return f"""CALL (items, total, counted) {{
-  WITH items, total, counted WHERE size(items) < $limit AND counted < total
-  {match} WHERE {where} AND {value} IS NULL{after}
-  WITH n ORDER BY n.key {direction} LIMIT $offset + $limit
-  RETURN collect({node_map("n")}) AS unvalued
-}}
-WITH total, items + unvalued[{_SKIPPED}..][..$limit - size(items)] AS items"""
+    return f"""
+{_match(label, owner=owner, tag=tag)} WHERE {where} AND n.{_SORT_PROPS[order.prop]} IS NULL{after}
+WITH n ORDER BY n.key {direction} SKIP $offset LIMIT $limit
+RETURN collect({node_map("n")}) AS items
+"""
 
 
 async def list_nodes(tx: AsyncManagedTransaction, flt: NodeFilter, window: Window) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_nodes`."""
+    """See :meth:`olgraph.store.base.GraphStore.list_nodes`.
+
+    The nodes without the sort value follow the others; a second statement reads them, only
+    for a page that reaches past the last node with a value.
+    """
     bounds = flt.tag_keys()
-    after = window.after
-    statement = _statement(
-        flt.label,
-        namespace=flt.namespace is not None,
-        models=flt.models,
-        owner=flt.owner is not None,
-        tag=bounds is not None,
-        deleted=flt.include_deleted,
-        keyset=after is not None,
-        job_type=flt.job_type is not None,
-        order=window.order,
-        in_unvalued=after is not None and after[0] is None,
-    )
+    after, order = window.after, window.order
+    shape = {
+        "namespace": flt.namespace is not None,
+        "models": flt.models,
+        "owner": flt.owner is not None,
+        "tag": bounds is not None,
+        "deleted": flt.include_deleted,
+        "job_type": flt.job_type is not None,
+        "order": order,
+    }
     params: dict[str, Any] = {
         "namespace": flt.namespace,
         "jobType": flt.job_type,
@@ -143,9 +178,20 @@ async def list_nodes(tx: AsyncManagedTransaction, flt: NodeFilter, window: Windo
         "afterKey": after[1] if after else None,
         **skip_limit(window.limit, 0 if after is not None else window.offset),
     }
+    in_unvalued = after is not None and after[0] is None
+    statement = _statement(flt.label, keyset=after is not None, valued=not in_unvalued, **shape)
     found = (await records(tx, statement, **params))[0]
-    items = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in found["items"]]
-    return Page(items=items, total=int(found["total"]))
+    rows, total, counted = list(found["items"]), int(found["total"]), int(found["counted"])
+    if order.nullable and len(rows) < params["limit"] and counted < total:
+        rest = {
+            **params,
+            "offset": 0 if after is not None else max(0, window.offset - counted),
+            "limit": params["limit"] - len(rows),
+        }
+        unvalued = _unvalued_statement(flt.label, keyset=in_unvalued, **shape)
+        rows += (await records(tx, unvalued, **rest))[0]["items"]
+    items = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in rows]
+    return Page(items=items, total=total)
 
 
 def _namespaces(deleted: bool, keyset: bool) -> str:

@@ -146,3 +146,9 @@ async def test_orders_combine_with_filters(seen: GraphStore) -> None:
     assert await _ids(seen, NodeFilter("dataset"), Window(3, after=(None, ALIAS_Z), order=newest)) == [
         ALIAS_Y
     ]
+
+
+async def test_a_negative_limit_lists_everything_in_order(seen: GraphStore) -> None:
+    """As in every listing (internal callers page with it): no limit, whatever the order."""
+    for sort, whole in DATASET_ORDERS.items():
+        assert await _ids(seen, NodeFilter("dataset"), Window(-1, order=SORTS[sort])) == whole, sort

@@ -20,6 +20,9 @@ from olgraph.store.detail_views import TagCount
 from olgraph.store.embedded.rows import load_nodes, loads
 from olgraph.store.listing import ListOrder, NodeFilter, Window
 
+NO_LIMIT = 2**62
+"""What a negative limit means (SQLite's LIMIT -1: every row)."""
+
 _VALUES = {"name": "n.name", "lastSeenAt": "json_extract(n.props, '$.lastSeenAt')"}
 """The SQL of each sort value; the expression must be the one the index holds, to use it."""
 
@@ -65,11 +68,10 @@ def list_nodes(conn: sqlite3.Connection, flt: NodeFilter, window: Window) -> Pag
     if after is None or after[0] is not None:
         items = _valued(conn, where, params, order, window)
     missing = int(total) - int(valued)
-    if len(items) < window.limit and missing and order.nullable:
+    limit = window.limit if window.limit >= 0 else NO_LIMIT
+    if len(items) < limit and missing and order.nullable:
         start = 0 if after is not None else max(0, window.offset - int(valued))
-        items += _unvalued(
-            conn, where, params, order, limit=window.limit - len(items), offset=start, after=after
-        )
+        items += _unvalued(conn, where, params, order, limit=limit - len(items), offset=start, after=after)
     return Page(items=items, total=int(total))
 
 

@@ -51,4 +51,7 @@ CREATE TEXT INDEX model_search_text IF NOT EXISTS FOR (n:Model) ON (n.searchName
 // Listings across namespaces by name; columns by namespace.
 CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name);
 CREATE INDEX job_name IF NOT EXISTS FOR (n:Job) ON (n.name);
+// Listings sorted by when a node was last seen (either direction: the index returns them in order).
+CREATE INDEX dataset_last_seen IF NOT EXISTS FOR (n:Dataset) ON (n.lastSeenAt);
+CREATE INDEX job_last_seen IF NOT EXISTS FOR (n:Job) ON (n.lastSeenAt);
 CREATE INDEX field_namespace IF NOT EXISTS FOR (n:Field) ON (n.namespace);

@@ -111,3 +111,30 @@ async def test_a_neo4j_graph_of_the_previous_version_is_migrated(request: pytest
         assert await reopened.dump() == expected
     finally:
         await reopened.close()
+
+
+async def test_an_embedded_file_of_schema_2_gets_the_last_seen_index(tmp_path: Path) -> None:
+    """Schema 3 only adds the index of listings by last-seen time: created on open, no back-fill."""
+    path = tmp_path / "graph.db"
+    store = EmbeddedStore(path)
+    await store.open()
+    await apply_events(store, warehouse_events())
+    expected = await store.dump()
+    await store.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executescript("DROP INDEX nodes_by_label_seen; PRAGMA user_version = 2;")
+    conn.close()
+
+    reopened = EmbeddedStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.dump() == expected
+    finally:
+        await reopened.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    finally:
+        conn.close()
+    assert (version, "nodes_by_label_seen" in indexes) == (3, True)

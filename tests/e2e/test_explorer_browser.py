@@ -326,6 +326,50 @@ def test_lists_across_namespaces_with_filters_and_cursor(browser: Browser, explo
         expect(page.get_by_role("heading", name="1 datasets in s3://lake")).to_be_visible()
 
 
+def _names(api: httpx.Client, kind: str, **params: str) -> list[str]:
+    listed = api.get(f"/api/v1/list/{kind}", params={"limit": 50, **params})
+    assert listed.status_code == 200, listed.text
+    return [item["name"] for item in listed.json()["items"]]
+
+
+def test_lists_sorted_by_name_and_by_last_seen(browser: Browser, explorer: Explorer, shots: Path) -> None:
+    """The Sort control orders the list as the API does, by mouse or keyboard, and the URL keeps it."""
+    with httpx.Client(base_url=explorer.url) as api:
+        by_name = _names(api, "jobs", namespace="shop")
+        newest = _names(api, "jobs", namespace="shop", sort="-lastSeen")
+        backwards = _names(api, "jobs", namespace="shop", sort="-name")
+        datasets_newest = _names(api, "datasets", sort="-lastSeen")
+    assert backwards == by_name[::-1]
+    assert sorted(newest) == by_name
+    assert newest not in (by_name, backwards), "the shop's jobs were last seen in another order"
+    with watched_page(browser, explorer.url) as (page, _):
+        page.goto(f"{explorer.url}/jobs?ns=shop")
+        names = page.locator("main table").first.locator("tbody tr td:first-child a")
+        sort = page.get_by_label("Sort", exact=True)
+        expect(sort).to_have_value("name")
+        expect(names).to_have_text(by_name)
+        sort.select_option(label="Recently seen")
+        expect(page).to_have_url(re.compile("sort=-lastSeen"))
+        expect(names).to_have_text(newest)
+        page.reload()  # the URL holds the sort
+        expect(sort).to_have_value("-lastSeen")
+        expect(names).to_have_text(newest)
+        sort.select_option(label="Name A→Z")
+        expect(names).to_have_text(by_name)
+        expect(page).not_to_have_url(re.compile("sort="))
+        sort.focus()
+        page.keyboard.press("ArrowDown")  # the next order: Name Z→A
+        expect(sort).to_have_value("-name")
+        expect(names).to_have_text(backwards)
+
+        page.goto(f"{explorer.url}/datasets?sort=-lastSeen")
+        expect(page.get_by_label("Sort", exact=True)).to_have_value("-lastSeen")
+        expect(names).to_have_text(datasets_newest)
+        screenshot(page, "datasets-sorted", shots)
+        page.get_by_role("button", name="Switch to the dark theme").click()
+        screenshot(page, "datasets-sorted-dark", shots)
+
+
 def test_lineage_as_of_a_time(browser: Browser, explorer: Explorer) -> None:
     """On day 1 of the shop, clean/orders fed only the revenue mart: the features job came on day 3."""
     when = "2026-11-03T02:00:00.000Z"

@@ -47,8 +47,10 @@ from olgraph.api.params import (
 from olgraph.api.wire import NamespaceOut, NodeOut, PageOut, RunOut, node_out, page_out, run_out
 from olgraph.errors import NotFound
 from olgraph.query.catalog import (
+    SORTS,
     check_state,
     diff_versions,
+    list_order,
     listing,
     next_cursor,
     node_filter,
@@ -81,6 +83,16 @@ JobTypeParam = Annotated[
     str | None,
     Query(alias="jobType", description="only jobs of this jobType facet value (e.g. WORKLOAD, QUERY, DAG)"),
 ]
+SortParam = Annotated[
+    str | None,
+    Query(
+        description=(
+            "the order: name (default), -name, lastSeen, -lastSeen (newest first); ties by node id, "
+            "nodes never seen last in both directions"
+        ),
+        json_schema_extra={"enum": list(SORTS)},
+    ),
+]
 StateParam = Annotated[str | None, Query(description="only runs in this state (COMPLETE, FAIL, …)")]
 RunIdPath = Annotated[str, Path(alias="runId")]
 
@@ -102,7 +114,7 @@ async def list_namespaces(
     )
     window = request.window
     page = await runtime.store.list_namespaces(
-        window.limit, window.offset, include_deleted=include_deleted, after=window.after
+        window.limit, window.offset, include_deleted=include_deleted, after=request.name_after
     )
     names = [(n, f"namespace:{n}") for n in page.items]
     return page_out(
@@ -130,7 +142,9 @@ async def _list_nodes(
     offset: int | None,
     cursor: str | None,
     job_type: str | None = None,
+    sort: str | None = None,
 ) -> PageOut[NodeOut]:
+    order = list_order(sort)
     flt = node_filter(
         kind,
         namespace=namespace,
@@ -141,11 +155,11 @@ async def _list_nodes(
         job_type=job_type,
     )
     request = listing(
-        f"list:{kind}", flt, limit=limit, offset=offset, cursor=cursor, limits=limits_of(runtime)
+        f"list:{kind}", flt, limit=limit, offset=offset, cursor=cursor, limits=limits_of(runtime), order=order
     )
     page = await runtime.store.list_nodes(flt, request.window)
     items = [node_out(n) for n in page.items]
-    cursor_out = next_cursor(request, page, node_positions(page.items))
+    cursor_out = next_cursor(request, page, node_positions(page.items, order))
     return page_out(page, items, request.window.limit, request.window.offset, cursor_out)
 
 
@@ -161,8 +175,10 @@ async def list_all_datasets(
     limit: LimitParam = None,
     offset: OffsetParam = None,
     cursor: CursorParam = None,
+    sort: SortParam = None,
 ) -> PageOut[NodeOut]:
-    """Datasets and models of every namespace (or one), by name then id, with filters."""
+    """Datasets and models of every namespace (or one), with filters; by name then id, or in
+    the order ``sort`` names."""
     return await _list_nodes(
         runtime,
         "dataset",
@@ -174,6 +190,7 @@ async def list_all_datasets(
         limit=limit,
         offset=offset,
         cursor=cursor,
+        sort=sort,
     )
 
 
@@ -189,8 +206,10 @@ async def list_all_jobs(
     limit: LimitParam = None,
     offset: OffsetParam = None,
     cursor: CursorParam = None,
+    sort: SortParam = None,
 ) -> PageOut[NodeOut]:
-    """Jobs of every namespace (or one), by name then id, with filters."""
+    """Jobs of every namespace (or one), with filters; by name then id, or in the order
+    ``sort`` names."""
     return await _list_nodes(
         runtime,
         "job",
@@ -203,6 +222,7 @@ async def list_all_jobs(
         offset=offset,
         cursor=cursor,
         job_type=job_type,
+        sort=sort,
     )
 
 

@@ -1,7 +1,9 @@
 """Listings and details: filters, cursors and the checks in front of the store.
 
-Listings are ordered by (name, key) and page by ``offset`` or by ``cursor`` (keyset: stable
-while the graph changes). Details answer 404 naming the parameter when the node is unknown.
+Listings are ordered by (name, key), or by another ``sort`` (:data:`SORTS`), and page by
+``offset`` or by ``cursor`` (keyset: stable while the graph changes; a cursor holds the last
+item's sort value and key, and is refused with another sort or other filters). Details answer
+404 naming the parameter when the node is unknown.
 """
 
 from __future__ import annotations
@@ -13,10 +15,28 @@ from olgraph.query.lineage import QueryLimits, check_page
 from olgraph.query.paging import decode_cursor, encode_cursor, fingerprint
 from olgraph.store.base import GraphStore, NodeView, Page, VersionView
 from olgraph.store.detail_views import VersionDetail
-from olgraph.store.listing import ListKind, NodeFilter, Window
+from olgraph.store.listing import BY_NAME, ListKind, ListOrder, NodeFilter, Window
 
 RUN_STATES = ("START", "RUNNING", "COMPLETE", "FAIL", "ABORT", "OTHER")
 DATASET_TYPES = ("dataset", "model")
+
+SORTS: dict[str, ListOrder] = {
+    "name": BY_NAME,
+    "-name": ListOrder("name", descending=True),
+    "lastSeen": ListOrder("lastSeenAt"),
+    "-lastSeen": ListOrder("lastSeenAt", descending=True),
+}
+"""The ``sort`` values of dataset and job listings: a property, ``-`` for descending."""
+
+
+def list_order(sort: str | None) -> ListOrder:
+    """The order ``sort`` names (default: by name); a 400 naming ``sort`` lists the allowed ones."""
+    if sort is None:
+        return BY_NAME
+    order = SORTS.get(sort)
+    if order is None:
+        raise InvalidQuery(f"{sort!r} is not a sort; use one of {', '.join(SORTS)}", field="sort")
+    return order
 
 
 def node_filter(
@@ -58,6 +78,12 @@ class Listing:
     filters: str
     window: Window
 
+    @property
+    def name_after(self) -> tuple[str, str] | None:
+        """The keyset position of a listing by name (whose value is never missing)."""
+        after = self.window.after
+        return None if after is None or after[0] is None else (after[0], after[1])
+
 
 def listing(
     kind: str,
@@ -67,22 +93,32 @@ def listing(
     offset: int | None,
     cursor: str | None,
     limits: QueryLimits,
+    order: ListOrder = BY_NAME,
 ) -> Listing:
-    """The window of a listing page; ``cursor`` and ``offset`` are exclusive."""
+    """The window of a listing page; ``cursor`` and ``offset`` are exclusive. A cursor made for
+    another ``order`` (or other filters) is refused (the order is part of its fingerprint)."""
     size, start = check_page(limit, offset, limits)
-    digest = fingerprint(kind, filters)
+    # The default order leaves the fingerprint as it was before listings had other orders.
+    digest = fingerprint(kind, filters) if order == BY_NAME else fingerprint(kind, filters, order)
     if cursor is None:
-        return Listing(kind, digest, Window(size, start))
+        return Listing(kind, digest, Window(size, start, order=order))
     if offset:
         raise InvalidQuery("give either offset or cursor, not both", field="cursor")
     position = decode_cursor(cursor, kind, digest)
-    if len(position) != 2 or not all(isinstance(p, str) for p in position):
+    if not _is_position(position, nullable=order.nullable):
         raise InvalidQuery("not a cursor this server made", field="cursor")
-    return Listing(kind, digest, Window(size, 0, (position[0], position[1])))
+    return Listing(kind, digest, Window(size, 0, (position[0], position[1]), order))
 
 
-def next_cursor(request: Listing, page: Page, names: list[tuple[str, str]]) -> str | None:
-    """The cursor after this page's last item (``names``: the items' (name, key)), None when last."""
+def _is_position(position: list[object], *, nullable: bool) -> bool:
+    """A keyset position: ``[value, key]``, the value a string (or null where values may lack)."""
+    if len(position) != 2 or not isinstance(position[1], str):
+        return False
+    return isinstance(position[0], str) or (nullable and position[0] is None)
+
+
+def next_cursor(request: Listing, page: Page, names: list[tuple[str | None, str]]) -> str | None:
+    """The cursor after this page's last item (``names``: the items' (sort value, key)), None when last."""
     seen_before = request.window.offset
     if not names or len(names) < request.window.limit:
         return None
@@ -91,9 +127,15 @@ def next_cursor(request: Listing, page: Page, names: list[tuple[str, str]]) -> s
     return encode_cursor(request.kind, request.filters, list(names[-1]))
 
 
-def node_positions(items: list[NodeView]) -> list[tuple[str, str]]:
-    """(name, key) of listed nodes: their keyset positions."""
-    return [(n.name, n.id) for n in items]
+def node_positions(items: list[NodeView], order: ListOrder = BY_NAME) -> list[tuple[str | None, str]]:
+    """(sort value, key) of listed nodes: their keyset positions."""
+    if order.prop == "name":
+        return [(n.name, n.id) for n in items]
+    return [(_text(n.props.get(order.prop)), n.id) for n in items]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def check_state(state: str | None) -> str | None:

@@ -2,7 +2,7 @@
 
 A cursor is URL-safe base64 of a small JSON array: the kind of listing, a fingerprint of
 the filters it was made for, and the position (the last item's sort values). A cursor used
-with other filters, or tampered with, is refused with a 400 naming ``cursor``.
+with other filters or another order, or tampered with, is refused with a 400 naming ``cursor``.
 
 >>> token = encode_cursor("search", "q=a", ["prefix", "ab", "dataset:n:ab"])
 >>> decode_cursor(token, "search", "q=a")
@@ -45,7 +45,8 @@ def decode_cursor(token: str, kind: str, filters: str) -> list[Any]:
         raise InvalidQuery("not a cursor this server made", field="cursor")
     if decoded[0] != kind or decoded[1] != filters:
         raise InvalidQuery(
-            "belongs to another listing or other filters: start again without it", field="cursor"
+            "belongs to another listing, other filters or another sort: start again without it",
+            field="cursor",
         )
     position: list[Any] = decoded[2]
     return position

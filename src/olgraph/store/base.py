@@ -289,7 +289,8 @@ class GraphStore(Protocol):
         """Live jobs of a namespace (``NodeView``), sorted by name."""
 
     async def list_nodes(self, flt: NodeFilter, window: Window) -> Page:
-        """Datasets, models or jobs (``NodeView``) matching ``flt``, by (name, key)."""
+        """Datasets, models or jobs (``NodeView``) matching ``flt``, in ``window.order`` (by
+        default (name, key)); nodes without the sort value last, in both directions."""
 
     async def list_tags(self, limit: int, offset: int) -> Page:
         """Tags (``TagCount``) by key, with how many datasets and jobs carry each."""

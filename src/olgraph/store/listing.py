@@ -1,7 +1,9 @@
-"""What a listing of datasets, models or jobs asks for (pure): filters and the keyset position.
+"""What a listing of datasets, models or jobs asks for (pure): filters, order and keyset position.
 
-Listings are ordered by (name, key). A page starts after ``after`` (the last item's
-``(name, key)``: keyset paging, stable under concurrent writes) or at ``offset``.
+Listings are ordered by a sort value (the name by default, or the ``lastSeenAt`` time), then by
+key, ascending or both descending; nodes without the sort value come last in both directions.
+A page starts after ``after`` (the last item's ``(value, key)``: keyset paging, stable under
+concurrent writes) or at ``offset``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Literal
 from olgraph import keys
 
 ListKind = Literal["dataset", "job"]
+SortProperty = Literal["name", "lastSeenAt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,31 @@ class NodeFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class ListOrder:
+    """How a listing is ordered: by ``prop`` then key, ascending or (both) descending.
+
+    Nodes without ``prop`` (never for ``name``) come after all others in both directions,
+    by key (ascending, or descending with ``descending``).
+    """
+
+    prop: SortProperty = "name"
+    descending: bool = False
+
+    @property
+    def nullable(self) -> bool:
+        """Whether some nodes may lack the sort value (every listed node has a name)."""
+        return self.prop != "name"
+
+
+BY_NAME = ListOrder()
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
-    """One page: at most ``limit`` items after ``after`` (``(name, key)``), else from ``offset``."""
+    """One page: at most ``limit`` items after ``after`` (the last item's ``(sort value, key)``;
+    the value is None for a node without it), else from ``offset``; in ``order``."""
 
     limit: int
     offset: int = 0
-    after: tuple[str, str] | None = None
+    after: tuple[str | None, str] | None = None
+    order: ListOrder = BY_NAME

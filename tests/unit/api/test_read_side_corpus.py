@@ -254,3 +254,54 @@ def test_listings_and_tags_over_http(client: TestClient) -> None:
     bad = client.get("/api/v1/list/datasets", params={"type": "table"})
     assert (bad.status_code, bad.json()["field"]) == (400, "type")
     assert ok(client, "/api/v1/list/tags")["total"] >= 0
+
+
+def _walk(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a listing, page after page by cursor."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = ok(client, path, **params, **({"cursor": cursor} if cursor else {}))
+        items += page["items"]
+        cursor = page["nextCursor"]
+        if cursor is None:
+            return items
+
+
+@pytest.mark.parametrize("kind", ["datasets", "jobs"])
+def test_listings_sorted_over_http(client: TestClient, kind: str) -> None:
+    """``sort``: by name either way, by last seen either way (ties by id), pages by cursor."""
+    path = f"/api/v1/list/{kind}"
+    everything = ok(client, path, limit=1000)["items"]
+    by_name = sorted(everything, key=lambda i: (i["name"], i["id"]))
+    assert [i["id"] for i in everything] == [i["id"] for i in by_name]
+    assert [i["id"] for i in _walk(client, path, limit=7, sort="-name")] == [
+        i["id"] for i in reversed(by_name)
+    ]
+    seen = sorted((i for i in everything if i.get("lastSeenAt")), key=lambda i: (i["lastSeenAt"], i["id"]))
+    never = sorted(i["id"] for i in everything if not i.get("lastSeenAt"))
+    assert seen, "the corpus has nodes named by an event"
+    assert never, "and symlink aliases or parent jobs no event named themselves"
+    oldest = [i["id"] for i in seen] + never
+    assert [i["id"] for i in _walk(client, path, limit=7, sort="lastSeen")] == oldest
+    newest = _walk(client, path, limit=7, sort="-lastSeen")
+    assert [i["id"] for i in newest] == [i["id"] for i in reversed(seen)] + never[::-1]
+    assert len({i["lastSeenAt"] for i in seen}) > 3, "the corpus has distinct times to sort"
+    page = ok(client, path, limit=2, sort="-lastSeen")
+    assert page["total"] == len(everything)
+    assert ok(client, path, limit=2, offset=2, sort="-lastSeen")["items"] == newest[2:4]
+
+
+def test_a_sort_is_checked_and_a_cursor_keeps_its_sort(client: TestClient) -> None:
+    unknown = client.get("/api/v1/list/jobs", params={"sort": "updated"})
+    assert unknown.status_code == 400
+    assert unknown.json()["field"] == "sort"
+    assert "name, -name, lastSeen, -lastSeen" in unknown.json()["error"]
+    newest = ok(client, "/api/v1/list/datasets", limit=1, sort="-lastSeen")["nextCursor"]
+    for other in ({"sort": "lastSeen"}, {"sort": "name"}, {}):
+        refused = client.get("/api/v1/list/datasets", params={"cursor": newest, **other})
+        assert (refused.status_code, refused.json()["field"]) == (400, "cursor"), other
+    by_name = ok(client, "/api/v1/list/datasets", limit=1)["nextCursor"]
+    assert ok(client, "/api/v1/list/datasets", limit=1, sort="name", cursor=by_name)["items"]
+    refused = client.get("/api/v1/list/datasets", params={"cursor": by_name, "sort": "-name"})
+    assert (refused.status_code, refused.json()["field"]) == (400, "cursor")

@@ -1,6 +1,7 @@
 // The datasets and jobs lists, across namespaces (GET /list/datasets, /list/jobs): namespace,
-// type, owner and tag filters, deleted ones on request, ordered by name, paged by cursor.
-// The URL holds the filters and the page, so a list can be bookmarked.
+// type, owner and tag filters, deleted ones on request, ordered by name (or another sort:
+// Name Z→A, recently seen…), paged by cursor. The URL holds the filters, the sort and the
+// page, so a list can be bookmarked.
 
 import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router";
@@ -10,9 +11,10 @@ import { useApi } from "../api/useApi";
 import { Loaded, Section, TypeBadge } from "../components/common";
 import { formatTime } from "../util/format";
 import type { NamespaceList } from "./namespaces";
+import { DEFAULT_SORT, SORT_OPTIONS, sortParam } from "./sorts";
 
 const PAGE = 50;
-const FILTERS = ["ns", "type", "owner", "tag", "deleted"];
+const FILTERS = ["ns", "type", "owner", "tag", "deleted", "sort"];
 
 interface TagCount {
   tag: string;
@@ -31,7 +33,9 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
   const [owner, setOwner] = useState(params.get("owner") ?? "");
   const set = (changes: Record<string, string>) => {
     const next = new URLSearchParams(params);
+    // A cursor (and the trail of those before it) belongs to the filters and sort it was made for.
     next.delete("cursor");
+    next.delete("back");
     next.delete("page");
     for (const [name, value] of Object.entries(changes)) {
       if (value) next.set(name, value);
@@ -85,6 +89,20 @@ function Filters({ kind }: { kind: "datasets" | "jobs" }) {
       <button type="submit" className="secondary">
         Apply
       </button>
+      <label>
+        Sort{" "}
+        <select
+          value={sortParam(params.get("sort")) ?? DEFAULT_SORT}
+          aria-label="Sort"
+          onChange={(e) => set({ sort: sortParam(e.target.value) ?? "" })}
+        >
+          {SORT_OPTIONS.map((option) => (
+            <option key={option.value} value={option.value}>
+              {option.label}
+            </option>
+          ))}
+        </select>
+      </label>
       <label>
         <input
           type="checkbox"
@@ -151,6 +169,7 @@ export function NodeList({ kind }: { kind: "datasets" | "jobs" }) {
           owner: params.get("owner"),
           tag: params.get("tag"),
           includeDeleted: params.get("deleted") === "1" || null,
+          sort: sortParam(params.get("sort")),
           limit: PAGE,
           cursor: cursor || null,
         },

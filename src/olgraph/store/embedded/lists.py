@@ -1,7 +1,10 @@
 """Filtered listings of the embedded store (private): datasets/models/jobs, namespaces, tags.
 
 Ordered by (name, key) from the ``(label, namespace, name)`` and ``(label, name)`` indexes
-(a WITHOUT ROWID table's index ends with the key); owner and tag filters seek the edges.
+(a WITHOUT ROWID table's index ends with the key), or by (``lastSeenAt``, key) from the
+``(label, lastSeenAt, key)`` expression index, read forwards or backwards; owner and tag
+filters seek the edges. Nodes without the sort value (it is NULL in the index) are a second
+segment, read by key after the others.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from olgraph.store import common
 from olgraph.store.base import Page
 from olgraph.store.detail_views import TagCount
 from olgraph.store.embedded.rows import load_nodes, loads
-from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.listing import ListOrder, NodeFilter, Window
+
+NO_LIMIT = 2**62
+"""What a negative limit means (SQLite's LIMIT -1: every row)."""
+
+_VALUES = {"name": "n.name", "lastSeenAt": "json_extract(n.props, '$.lastSeenAt')"}
+"""The SQL of each sort value; the expression must be the one the index holds, to use it."""
 
 
 def _where(flt: NodeFilter) -> tuple[str, dict[str, Any]]:
@@ -49,19 +58,73 @@ def _where(flt: NodeFilter) -> tuple[str, dict[str, Any]]:
 def list_nodes(conn: sqlite3.Connection, flt: NodeFilter, window: Window) -> Page:
     """See :meth:`olgraph.store.base.GraphStore.list_nodes`."""
     where, params = _where(flt)
-    (total,) = conn.execute(f"SELECT count(*) FROM nodes n WHERE {where}", params).fetchone()
-    page_where, offset = where, window.offset
-    if window.after is not None:
-        page_where += " AND (n.name, n.key) > (:after_name, :after_key)"
-        params["after_name"], params["after_key"] = window.after
-        offset = 0
-    rows = conn.execute(
-        f"SELECT n.key, n.labels, n.props FROM nodes n WHERE {page_where} ORDER BY n.name, n.key "
-        "LIMIT :limit OFFSET :offset",
-        {**params, "limit": window.limit, "offset": offset},
-    )
-    items = [common.node_view(k, loads(labels), loads(props)) for k, labels, props in rows]
+    order = window.order
+    value = _VALUES[order.prop]
+    total, valued = conn.execute(
+        f"SELECT count(*), count({value}) FROM nodes n WHERE {where}", params
+    ).fetchone()
+    after = window.after
+    items: list[Any] = []
+    if after is None or after[0] is not None:
+        items = _valued(conn, where, params, order, window)
+    missing = int(total) - int(valued)
+    limit = window.limit if window.limit >= 0 else NO_LIMIT
+    if len(items) < limit and missing and order.nullable:
+        start = 0 if after is not None else max(0, window.offset - int(valued))
+        items += _unvalued(conn, where, params, order, limit=limit - len(items), offset=start, after=after)
     return Page(items=items, total=int(total))
+
+
+def _page(conn: sqlite3.Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    rows = conn.execute(sql, params)
+    return [common.node_view(k, loads(labels), loads(props)) for k, labels, props in rows]
+
+
+def _valued(
+    conn: sqlite3.Connection, where: str, params: dict[str, Any], order: ListOrder, window: Window
+) -> list[Any]:
+    """The nodes that have the sort value, in order (a range of the index, read either way)."""
+    value = _VALUES[order.prop]
+    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    page_where, offset = f"{where} AND {value} IS NOT NULL", window.offset
+    params = {**params, "limit": window.limit}
+    if window.after is not None:
+        # Spelled so that SQLite seeks the index to the position (a row value does not).
+        page_where += (
+            f" AND {value} {beyond}= :after_value"
+            f" AND ({value} {beyond} :after_value OR n.key {beyond} :after_key)"
+        )
+        params["after_value"], params["after_key"] = window.after
+        offset = 0
+    sql = (
+        f"SELECT n.key, n.labels, n.props FROM nodes n WHERE {page_where} "
+        f"ORDER BY {value} {direction}, n.key {direction} LIMIT :limit OFFSET :offset"
+    )
+    return _page(conn, sql, {**params, "offset": offset})
+
+
+def _unvalued(
+    conn: sqlite3.Connection,
+    where: str,
+    params: dict[str, Any],
+    order: ListOrder,
+    *,
+    limit: int,
+    offset: int,
+    after: tuple[str | None, str] | None,
+) -> list[Any]:
+    """The nodes without the sort value, by key (the index's NULL range)."""
+    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    page_where = f"{where} AND {_VALUES[order.prop]} IS NULL"
+    params = {**params, "limit": limit, "offset": offset}
+    if after is not None and after[0] is None:
+        page_where += f" AND n.key {beyond} :after_key"
+        params["after_key"] = after[1]
+    sql = (
+        f"SELECT n.key, n.labels, n.props FROM nodes n WHERE {page_where} "
+        f"ORDER BY n.key {direction} LIMIT :limit OFFSET :offset"
+    )
+    return _page(conn, sql, params)
 
 
 def list_namespaces(conn: sqlite3.Connection, window: Window, include_deleted: bool) -> Page:

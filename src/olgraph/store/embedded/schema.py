@@ -1,11 +1,13 @@
 """The embedded store's schema and its migrations, applied every time the file opens (private).
 
-``PRAGMA user_version`` records how far a file is: 1 (``001_graph.sql``: nodes and edges)
-or 2 (``002_read_side.sql``: the ``search``/``hidden`` columns of ``nodes``, the listing
-index, the search tables and their triggers). Opening a file of an older olgraph migrates it
-in place: the DDL is idempotent, the new columns are added when missing, and the rows written
-before are back-filled once, in batches, with exactly what :func:`save_nodes` writes now
-(the derived ``searchName``/``deleted`` properties and a Field's ``namespace``).
+``PRAGMA user_version`` records how far a file is: 1 (``001_graph.sql``: nodes and edges),
+2 (``002_read_side.sql``: the ``search``/``hidden`` columns of ``nodes``, the listing
+index, the search tables and their triggers) or 3 (``003_listing_order.sql``: the index of
+listings by last-seen time; created by its DDL, nothing to back-fill). Opening a file of an
+older olgraph migrates it in place: the DDL is idempotent, the new columns are added when
+missing, and the rows written before schema 2 are back-filled once, in batches, with exactly
+what :func:`save_nodes` writes now (the derived ``searchName``/``deleted`` properties and a
+Field's ``namespace``).
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from olgraph.store.merge import derive_props
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_FILES = ("001_graph.sql", "002_read_side.sql")
+SCHEMA_FILES = ("001_graph.sql", "002_read_side.sql", "003_listing_order.sql")
 """The DDL files, in order, shipped in ``olgraph/store/embedded/sql`` (``schemas/sqlite`` holds copies)."""
 
-VERSION = 2
+VERSION = 3
 """The schema version this olgraph writes (``PRAGMA user_version``)."""
 
 NODE_COLUMNS = {"search": "TEXT", "hidden": "INTEGER NOT NULL DEFAULT 0"}
 """Columns schema 2 adds to ``nodes``."""
+
+BACKFILLED_FROM = 2
+"""Files older than this schema version have their nodes re-derived (:func:`_backfill`)."""
 
 BACKFILL_BATCH = 5000
 
@@ -77,10 +82,12 @@ def migrate(conn: sqlite3.Connection) -> None:
     for column, decl in NODE_COLUMNS.items():
         if column not in present:
             conn.execute(f"ALTER TABLE nodes ADD COLUMN {column} {decl}")
-    conn.executescript(schema_sql(SCHEMA_FILES[1]))
+    for name in SCHEMA_FILES[1:]:
+        conn.executescript(schema_sql(name))
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version < VERSION:
-        _backfill(conn)
+        if version < BACKFILLED_FROM:
+            _backfill(conn)
         conn.execute(f"PRAGMA user_version = {VERSION}")
     _seed_planner_stats(conn)
 

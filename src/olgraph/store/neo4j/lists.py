@@ -1,8 +1,11 @@
 """Filtered listings of the Neo4j store (private): datasets/models/jobs, namespaces, tags.
 
-Each is one statement: the count and the page (ordered by name, then key). The match starts
-where the filter is most selective: the owner or tag node, else the label's name or
-(namespace, name) index.
+Each is one statement: the count and the page (ordered by name, then key, or by
+``lastSeenAt``, then key; ascending or both descending). The match starts where the filter is
+most selective: the owner or tag node, else the label's name or (namespace, name) index; by
+``lastSeenAt`` across namespaces, its index, which returns the nodes in order in either
+direction from the keyset position on. Nodes without the sort value are not in that index:
+a second statement reads them (by key) only for a page that reaches past the others.
 """
 
 from __future__ import annotations
@@ -17,9 +20,53 @@ from olgraph.normalize.mutations import PropValue
 from olgraph.store import common
 from olgraph.store.base import Page
 from olgraph.store.detail_views import TagCount
-from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.listing import BY_NAME, ListOrder, NodeFilter, Window
 from olgraph.store.neo4j.cypher import label_name, public_pairs
 from olgraph.store.neo4j.read import node_map, records, skip_limit
+
+_SORT_PROPS = {"name": "name", "lastSeenAt": "lastSeenAt"}
+"""The properties a listing sorts on (the only text put into the statement from the order)."""
+
+
+def _match(label: str, *, owner: bool, tag: bool, hint: str | None = None) -> str:
+    node = f"(n:{label_name(label)})"
+    if owner:
+        return f"MATCH (:Owner {{key: $owner}})-[:OWNS]->{node}"
+    if tag:
+        return (
+            f"MATCH (t:Tag)<-[:TAGGED]-{node} WHERE t.key >= $tagLow AND t.key < $tagHigh "
+            "WITH DISTINCT n MATCH (n)"
+        )
+    return f"MATCH {node}" + (f" USING INDEX n:{label_name(label)}({hint})" if hint else "")
+
+
+def _where(
+    *,
+    namespace: bool,
+    models: bool | None,
+    owner: bool,
+    tag: bool,
+    deleted: bool,
+    job_type: bool,
+    by_name: bool,
+) -> str:
+    # ``name IS NOT NULL`` lets the planner seek the (namespace, name) index (identity
+    # properties: it excludes nothing), or read the name index in order across namespaces;
+    # left out of other orders, where it would draw the planner to the name index.
+    conditions = ["n.namespace = $namespace"] if namespace else []
+    if by_name or namespace:
+        conditions.append("n.name IS NOT NULL")
+    if not deleted:
+        conditions.append("coalesce(n.deleted, false) = false")
+    if models is not None:
+        conditions.append("n:Model" if models else "NOT n:Model")
+    if job_type:
+        conditions.append("n.jobType = $jobType")
+    if owner and tag:
+        conditions.append(
+            "EXISTS { MATCH (n)-[:TAGGED]->(t:Tag) WHERE t.key >= $tagLow AND t.key < $tagHigh }"
+        )
+    return " AND ".join(conditions) or "true"
 
 
 @functools.cache
@@ -33,69 +80,118 @@ def _statement(
     deleted: bool,
     keyset: bool,
     job_type: bool = False,
+    order: ListOrder = BY_NAME,
+    valued: bool = True,
 ) -> str:
-    node = f"(n:{label_name(label)})"
-    if owner:
-        match = f"MATCH (:Owner {{key: $owner}})-[:OWNS]->{node}"
-    elif tag:
-        match = (
-            f"MATCH (t:Tag)<-[:TAGGED]-{node} WHERE t.key >= $tagLow AND t.key < $tagHigh "
-            "WITH DISTINCT n MATCH (n)"
-        )
-    else:
-        match = f"MATCH {node}"
-    # ``name IS NOT NULL`` lets the planner seek the (namespace, name) index (identity
-    # properties: it excludes nothing), or read the name index in order across namespaces.
-    conditions = ["n.namespace = $namespace AND n.name IS NOT NULL" if namespace else "n.name IS NOT NULL"]
-    if not deleted:
-        conditions.append("coalesce(n.deleted, false) = false")
-    if models is not None:
-        conditions.append("n:Model" if models else "NOT n:Model")
-    if job_type:
-        conditions.append("n.jobType = $jobType")
-    if owner and tag:
-        conditions.append(
-            "EXISTS { MATCH (n)-[:TAGGED]->(t:Tag) WHERE t.key >= $tagLow AND t.key < $tagHigh }"
-        )
-    where = " AND ".join(conditions)
-    after = " AND (n.name > $afterName OR (n.name = $afterName AND n.key > $afterKey))" if keyset else ""
+    """The count of the matches, those without the sort value among them (``counted``: those
+    with it), and, when ``valued``, the page of the nodes that have the sort value."""
+    prop = _SORT_PROPS[order.prop]
+    where = _where(
+        namespace=namespace,
+        models=models,
+        owner=owner,
+        tag=tag,
+        deleted=deleted,
+        job_type=job_type,
+        by_name=prop == "name",
+    )
+    match = _match(label, owner=owner, tag=tag)
+    count = f"CALL () {{ {match} WHERE {where} RETURN count(n) AS total, count(n.{prop}) AS counted }}"
+    if not valued:
+        return f"{count}\nRETURN total, counted, [] AS items"
+    # Across namespaces, without an owner or tag to start from, the sort property's index
+    # returns the nodes in order (either direction) from the keyset position on.
+    hinted = None if namespace or owner or tag or prop == "name" else prop
+    value, (direction, beyond) = f"n.{prop}", (("DESC", "<") if order.descending else ("ASC", ">"))
+    after = (
+        f" AND {value} {beyond}= $afterValue AND ({value} {beyond} $afterValue OR n.key {beyond} $afterKey)"
+        if keyset
+        else f" AND {value} IS NOT NULL"
+    )
     return f"""
-CALL () {{ {match} WHERE {where} RETURN count(n) AS total }}
+{count}
 CALL () {{
-  {match} WHERE {where}{after}
-  WITH n ORDER BY n.name, n.key SKIP $offset LIMIT $limit
+  {_match(label, owner=owner, tag=tag, hint=hinted)} WHERE {where}{after}
+  WITH n ORDER BY {value} {direction}, n.key {direction} SKIP $offset LIMIT $limit
   RETURN collect({node_map("n")}) AS items
 }}
-RETURN total, items
+RETURN total, counted, items
+"""
+
+
+@functools.cache
+def _unvalued_statement(
+    label: str,
+    *,
+    namespace: bool,
+    models: bool | None,
+    owner: bool,
+    tag: bool,
+    deleted: bool,
+    keyset: bool,
+    job_type: bool,
+    order: ListOrder,
+) -> str:
+    """The page of the matches without the sort value (not in its index), by key."""
+    where = _where(
+        namespace=namespace,
+        models=models,
+        owner=owner,
+        tag=tag,
+        deleted=deleted,
+        job_type=job_type,
+        by_name=False,
+    )
+    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    after = f" AND n.key {beyond} $afterKey" if keyset else ""
+    return f"""
+{_match(label, owner=owner, tag=tag)} WHERE {where} AND n.{_SORT_PROPS[order.prop]} IS NULL{after}
+WITH n ORDER BY n.key {direction} SKIP $offset LIMIT $limit
+RETURN collect({node_map("n")}) AS items
 """
 
 
 async def list_nodes(tx: AsyncManagedTransaction, flt: NodeFilter, window: Window) -> Page:
-    """See :meth:`olgraph.store.base.GraphStore.list_nodes`."""
+    """See :meth:`olgraph.store.base.GraphStore.list_nodes`.
+
+    The nodes without the sort value follow the others; a second statement reads them, only
+    for a page that reaches past the last node with a value.
+    """
     bounds = flt.tag_keys()
-    statement = _statement(
-        flt.label,
-        namespace=flt.namespace is not None,
-        models=flt.models,
-        owner=flt.owner is not None,
-        tag=bounds is not None,
-        deleted=flt.include_deleted,
-        keyset=window.after is not None,
-        job_type=flt.job_type is not None,
-    )
+    after, order = window.after, window.order
+    shape = {
+        "namespace": flt.namespace is not None,
+        "models": flt.models,
+        "owner": flt.owner is not None,
+        "tag": bounds is not None,
+        "deleted": flt.include_deleted,
+        "job_type": flt.job_type is not None,
+        "order": order,
+    }
     params: dict[str, Any] = {
         "namespace": flt.namespace,
         "jobType": flt.job_type,
         "owner": flt.owner_key,
         "tagLow": bounds[0] if bounds else None,
         "tagHigh": bounds[1] if bounds else None,
-        "afterName": window.after[0] if window.after else None,
-        "afterKey": window.after[1] if window.after else None,
-        **skip_limit(window.limit, 0 if window.after is not None else window.offset),
+        "afterValue": after[0] if after else None,
+        "afterKey": after[1] if after else None,
+        **skip_limit(window.limit, 0 if after is not None else window.offset),
     }
+    in_unvalued = after is not None and after[0] is None
+    statement = _statement(flt.label, keyset=after is not None, valued=not in_unvalued, **shape)
     found = (await records(tx, statement, **params))[0]
-    items = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in found["items"]]
-    return Page(items=items, total=int(found["total"]))
+    rows, total, counted = list(found["items"]), int(found["total"]), int(found["counted"])
+    if order.nullable and len(rows) < params["limit"] and counted < total:
+        rest = {
+            **params,
+            "offset": 0 if after is not None else max(0, window.offset - counted),
+            "limit": params["limit"] - len(rows),
+        }
+        unvalued = _unvalued_statement(flt.label, keyset=in_unvalued, **shape)
+        rows += (await records(tx, unvalued, **rest))[0]["items"]
+    items = [common.node_view(n["key"], n["labels"], dict(n["props"])) for n in rows]
+    return Page(items=items, total=total)
 
 
 def _namespaces(deleted: bool, keyset: bool) -> str:

@@ -26,7 +26,7 @@ from olgraph.normalize.mutations import (
 from olgraph.store.base import GraphStore
 from olgraph.store.embedded.schema import SCHEMA_FILES, schema_sql
 from olgraph.store.embedded.store import EmbeddedStore, _map_error
-from olgraph.store.listing import NodeFilter, Window
+from olgraph.store.listing import ListOrder, NodeFilter, Window
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -181,6 +181,8 @@ async def _read_side_calls(store: EmbeddedStore) -> None:
     await store.list_child_runs("0190a1b2-c3d4-7e5f-8a6b-000000000001", 10, 0)
     await store.list_versions("dataset:db:d1", 10, 0)
     await store.get_version("dataset:db:d1", "initial")
+    never_seen = (Prop("namespace", "db"), Prop("name", "unseen"))  # sorted after the others
+    await store.apply([UpsertNode("dataset:db:unseen", Label.DATASET, never_seen)])
     for flt in (
         NodeFilter("dataset", "db"),
         NodeFilter("dataset"),
@@ -190,6 +192,11 @@ async def _read_side_calls(store: EmbeddedStore) -> None:
     ):
         await store.list_nodes(flt, Window(10))
         await store.list_nodes(flt, Window(10, 0, ("d1", "dataset:db:d1")))
+        for descending in (False, True):
+            by_seen = ListOrder("lastSeenAt", descending=descending)
+            await store.list_nodes(flt, Window(100, 5, order=by_seen))  # past the ones with a time
+            await store.list_nodes(flt, Window(10, 0, ("2024-05-01", "dataset:db:d1"), by_seen))
+            await store.list_nodes(flt, Window(10, 0, (None, "dataset:db:d1"), by_seen))
     await store.list_namespaces(10, 0, after=("a", "namespace:a"))
     await store.list_tags(10, 0)
     await store.column_edges(["dataset:db:d1", "dataset:db:d2"])

@@ -63,6 +63,7 @@ def depth_option(func: F) -> F:
 
 
 def max_nodes_option(func: F) -> F:
+    """``--max-nodes``: the request's node cap (``maxNodes``)."""
     return click.option(
         "--max-nodes",
         type=click.IntRange(min=1),

@@ -11,6 +11,7 @@ import { useKeyVersion } from "../components/KeyPrompt";
 import { GraphView } from "../graph/GraphView";
 import { warmUpLayout } from "../graph/layout";
 import { type ColumnLineage, columnTitle, columnView } from "../graph/columns";
+import { withNodeCap } from "../graph/cap";
 import { type Answer, composeView, type Direction, findPath, nextCap, pathEdges, type View } from "../graph/model";
 import { formatTime, nodePath } from "../util/format";
 
@@ -24,26 +25,6 @@ interface Ask {
   deleted: boolean;
   asOf: string;
   maxNodes: number;
-}
-
-/** The server's node cap, once an answer said it: later asks stay within it. */
-let serverMaxNodes: number | null = null;
-
-/** Ask with the node cap `cap` (within the server's, once known); a server whose cap is lower
- * refuses it (400 naming maxNodes): then ask again under the server's own cap. */
-export async function withNodeCap<T extends { serverMaxNodes?: number }>(
-  cap: number,
-  ask: (maxNodes: number | undefined) => Promise<T>,
-): Promise<T> {
-  let answer: T;
-  try {
-    answer = await ask(serverMaxNodes === null ? cap : Math.min(cap, serverMaxNodes));
-  } catch (error) {
-    if (!(error instanceof ApiError && error.status === 400 && error.field === "maxNodes")) throw error;
-    answer = await ask(undefined);
-  }
-  if (typeof answer.serverMaxNodes === "number") serverMaxNodes = answer.serverMaxNodes;
-  return answer;
 }
 
 async function fetchAnswer(root: string, direction: Direction, shown: number, opts: Ask): Promise<Answer> {

@@ -17,11 +17,12 @@ with the node cap users get by default. Per store and size:
   call recorded), warm-up rounds, then measured rounds, round-robin over the queries.
 - **search and column lineage** (in-process, warm): ``store.search`` for the name of the
   chain-middle dataset as an exact, a prefix (its first half), a substring (four characters
-  from its middle) and a two-character query, 20 hits a page; ``store.column_lineage`` of a
-  column that has column lineage, both ways, at depth 1, 5 and 10.
+  from its middle), a two-character and a common three-character query, 20 hits a page;
+  ``store.column_lineage`` of a column that has column lineage, both ways, at depth 1, 5 and 10.
 
     .venv/bin/python bench/queries.py --quick
     .venv/bin/python bench/queries.py --sizes 10000,100000
+    .venv/bin/python bench/queries.py --sizes 1000000 --read-side-only
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ BATCH_EVENTS = 1000
 HEADLINE_DEPTH = 10
 TARGET_MS = 100.0  # the issue's target: depth-10 lineage on the 1M-node graph, p95
 SEARCH_TARGET_MS = 50.0  # issue 10: search p95 on the 1M-node graph
-SEARCH_TIERS = ("search-exact", "search-prefix", "search-substring", "search-short")
+SEARCH_TIERS = ("search-exact", "search-prefix", "search-substring", "search-short", "search-common")
 COLUMN_DEPTHS = (1, 5, 10)
 
 
@@ -320,6 +321,7 @@ async def read_side_anchors(store: GraphStore, plan: Plan) -> dict[str, str]:
         "search-prefix": name[: max(3, len(name) // 2)],
         "search-substring": name[middle : middle + 4],
         "search-short": name[:2],
+        "search-common": name[2:5],  # three letters of the catalog name: matches most datasets
     }
     for anchor in plan.anchors.values():
         edges = (await store.column_edges([anchor])).edges
@@ -343,14 +345,18 @@ def read_side_queries(extra: dict[str, str]) -> list[Query]:
     return queries
 
 
-async def measure_store(store: GraphStore, plan: Plan, config: BenchConfig, name: str) -> dict[Query, Timing]:
-    """Open ``store`` and measure the full query set in-process (with search and column lineage)."""
+async def measure_store(
+    store: GraphStore, plan: Plan, config: BenchConfig, name: str, *, read_side_only: bool = False
+) -> dict[Query, Timing]:
+    """Open ``store`` and measure the full query set in-process (with search and column lineage;
+    ``read_side_only``: those two alone)."""
     await store.open()
     try:
         extra = await read_side_anchors(store, plan)
         log(f"{name}: search and column anchors {extra}")
         call = store_call(store, plan, QuerySettings().max_nodes, extra)
-        queries = query_set(plan, http=False) + read_side_queries(extra)
+        queries = [] if read_side_only else query_set(plan, http=False)
+        queries += read_side_queries(extra)
         return await measure(call, queries, config, f"{name} in-process")
     finally:
         await store.close()
@@ -366,10 +372,14 @@ async def neo4j_at(config: BenchConfig, plan: Plan) -> AsyncIterator[str]:
         yield uri
 
 
-async def run_neo4j(config: BenchConfig, plan: Plan) -> dict[str, Any]:
+async def run_neo4j(config: BenchConfig, plan: Plan, *, read_side_only: bool = False) -> dict[str, Any]:
     """Build or reuse, restart Neo4j (cold), HTTP cold+warm, then in-process warm."""
     async with neo4j_at(config, plan) as uri:
         built = await ensure_neo4j(uri, plan)
+        if read_side_only:
+            store = Neo4jStore(uri, *neo4j_store_options(uri))
+            local = await measure_store(store, plan, config, f"neo4j {plan.size}", read_side_only=True)
+            return {"build": built, "http": {}, "in_process": local}
     log(f"neo4j {plan.size}: restarted for the cold queries")
     async with neo4j_at(config, plan) as uri:
         http = await measure_http(["serve", "--neo4j-uri", uri], plan, config, f"neo4j-{plan.size}")
@@ -396,12 +406,15 @@ async def measure_per_level(uri: str, plan: Plan, config: BenchConfig) -> dict[Q
         read.PREFETCH_NODES = saved
 
 
-async def run_embedded(config: BenchConfig, plan: Plan) -> dict[str, Any]:
+async def run_embedded(config: BenchConfig, plan: Plan, *, read_side_only: bool = False) -> dict[str, Any]:
     """Build or reuse the SQLite file, HTTP cold (fresh ``serve``) + warm, then in-process warm."""
     folder = config.work_dir / SECTION / f"embedded-{plan.size}-{plan.spec.seed}"
     built = await ensure_embedded(folder / "graph.db", plan)
-    http = await measure_http(["serve", "--data-dir", str(folder)], plan, config, f"embedded-{plan.size}")
-    local = await measure_store(EmbeddedStore(folder / "graph.db"), plan, config, f"embedded {plan.size}")
+    http = {}
+    if not read_side_only:
+        http = await measure_http(["serve", "--data-dir", str(folder)], plan, config, f"embedded-{plan.size}")
+    store = EmbeddedStore(folder / "graph.db")
+    local = await measure_store(store, plan, config, f"embedded {plan.size}", read_side_only=read_side_only)
     return {"build": built, "http": http, "in_process": local}
 
 
@@ -496,6 +509,8 @@ def summary_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str
         for anchor in ("chain-middle", "fan-out"):
             for label in ("both", "impact"):
                 p95 = p95_of(timings, anchor, label, HEADLINE_DEPTH)
+                if p95 is None:  # not measured (--read-side-only)
+                    continue
                 what = "lineage both" if label == "both" else "impact"
                 rows.append(
                     {
@@ -596,28 +611,35 @@ def notes(plans: list[Plan]) -> list[str]:
 # --------------------------------------------------------------------------- entry points
 
 
-async def run_async(config: BenchConfig) -> dict[str, Any]:
+async def run_async(config: BenchConfig, *, read_side_only: bool = False) -> dict[str, Any]:
     """Every size on both stores; returns the result document."""
     plans = [plan_for(size, config.seed) for size in config.sizes]
     results: dict[str, dict[int, dict[str, Any]]] = {"neo4j": {}, "embedded": {}}
     for plan in plans:
         log(f"size {plan.size}: anchors {plan.anchors}")
-        results["embedded"][plan.size] = await run_embedded(config, plan)
-        results["neo4j"][plan.size] = await run_neo4j(config, plan)
+        results["embedded"][plan.size] = await run_embedded(config, plan, read_side_only=read_side_only)
+        results["neo4j"][plan.size] = await run_neo4j(config, plan, read_side_only=read_side_only)
     return document(plans, results)
 
 
-def run(config: BenchConfig) -> dict[str, Any]:
-    """Measure, write ``queries.json`` and return the result document."""
-    doc = asyncio.run(run_async(config))
-    write_result(SECTION, doc, config.results_dir)
+def run(config: BenchConfig, *, read_side_only: bool = False) -> dict[str, Any]:
+    """Measure, write the result document (``queries.json``; ``queries-read-side.json`` for the
+    read side alone) and return it."""
+    doc = asyncio.run(run_async(config, read_side_only=read_side_only))
+    write_result(f"{SECTION}-read-side" if read_side_only else SECTION, doc, config.results_dir)
     return doc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: see the module docstring."""
-    config = config_from(section_parser(__doc__).parse_args(argv))
-    doc = run(config)
+    parser = section_parser(__doc__)
+    parser.add_argument(
+        "--read-side-only",
+        action="store_true",
+        help="search and column lineage only (in-process): no lineage/impact, no HTTP, no restarts",
+    )
+    args = parser.parse_args(argv)
+    doc = run(config_from(args), read_side_only=args.read_side_only)
     print(json.dumps(doc["summary"], indent=2))
     return 0
 

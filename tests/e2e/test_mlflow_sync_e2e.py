@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -299,12 +298,12 @@ def test_deleting_most_models_trips_the_fail_safe_unless_forced(
 
 def test_an_unreachable_mlflow_server_is_a_clean_error(embedded: OlgraphServer) -> None:
     port = free_port()
-    started = time.monotonic()
-    done = sync(embedded.url, f"http://127.0.0.1:{port}")
+    done = sync(embedded.url, f"http://127.0.0.1:{port}")  # SYNC_TIMEOUT bounds it
     assert done.returncode == 2
+    # The probe's message (one request), not MLflow's client's, which retries for minutes.
     assert f"Error: cannot reach the MLflow tracking server at http://127.0.0.1:{port}" in done.stderr
+    assert "MLflow failed" not in done.stderr
     assert "Traceback" not in done.stderr
-    assert time.monotonic() - started < 60
 
 
 def test_an_unreachable_olgraph_is_a_clean_error(mlflow_server: str) -> None:

@@ -328,29 +328,21 @@ class LocalEventLog:
     ) -> int:
         """Retention: remove up to ``limit`` raw events received before ``received_before`` and
         already applied (offset at most ``applied_offset``), oldest first, in one transaction;
-        return how many went (dry: how many would, in all). Dead letters are kept."""
+        return how many went (dry: how many would, in all). Dead letters are kept. The same
+        deletion as :meth:`prune`'s (``prune_chunk``), asked for by age alone."""
+        if dry_run:
 
-        def _delete(conn: sqlite3.Connection) -> int:
-            where = "event_offset <= ? AND received_at < ?"
-            if dry_run:
+            def _count(conn: sqlite3.Connection) -> int:
                 (found,) = conn.execute(
-                    f"SELECT count(*) FROM events WHERE {where}", (applied_offset, received_before)
+                    "SELECT count(*) FROM events WHERE event_offset <= ? AND received_at < ?",
+                    (applied_offset, received_before),
                 ).fetchone()
                 return int(found)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = conn.execute(
-                    "DELETE FROM events WHERE event_offset IN "
-                    f"(SELECT event_offset FROM events WHERE {where} ORDER BY event_offset LIMIT ?)",
-                    (applied_offset, received_before, limit),
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return int(cursor.rowcount)
 
-        return await self._writer.call(_delete)
+            return await self._writer.call(_count)
+        before = received_before
+        by_age = partial(sql.prune_chunk, applied=applied_offset, received_before=before, max_bytes=None)
+        return await self._writer.call(partial(by_age, chunk=limit))
 
     async def dead_letters(self, limit: int, after: int = 0) -> list[DeadLetter]:
         """Dead letters after offset ``after``, in log order."""

@@ -44,6 +44,9 @@ CREATE TEXT INDEX dataset_search_text IF NOT EXISTS FOR (n:Dataset) ON (n.search
 CREATE TEXT INDEX job_search_text IF NOT EXISTS FOR (n:Job) ON (n.searchName);
 CREATE TEXT INDEX field_search_text IF NOT EXISTS FOR (n:Field) ON (n.searchName);
 CREATE TEXT INDEX namespace_search_text IF NOT EXISTS FOR (n:Namespace) ON (n.searchName);
+// Models have their own pair: a search for models alone must not walk every dataset's name.
+CREATE INDEX model_search_name IF NOT EXISTS FOR (n:Model) ON (n.searchName);
+CREATE TEXT INDEX model_search_text IF NOT EXISTS FOR (n:Model) ON (n.searchName);
 
 // Listings across namespaces by name; columns by namespace.
 CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name);

@@ -17,7 +17,7 @@ from olgraph.store.base import Page
 from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
 from olgraph.store.neo4j.cypher import label_name, rel_name
-from olgraph.store.neo4j.read import get_node, list_runs, records
+from olgraph.store.neo4j.read import list_runs, node_map, records, view_of
 
 _ITEM = "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}"
 
@@ -49,7 +49,7 @@ def _subqueries(spec: NeighbourSpec) -> str:
 
 @functools.cache
 def neighbourhood_query(label: Label, specs: tuple[NeighbourSpec, ...]) -> str:
-    """The statement fetching the ``label`` node ``$key`` and its neighbours by spec."""
+    """The statement fetching the ``label`` nodes of ``$keys`` and each one's neighbours by spec."""
     returns = ["n.key AS key", "labels(n) AS labels", "properties(n) AS props"]
     for spec in specs:
         if spec.limit != 0:
@@ -57,7 +57,8 @@ def neighbourhood_query(label: Label, specs: tuple[NeighbourSpec, ...]) -> str:
         if spec.limit is not None:
             returns.append(f"c_{spec.name}")
     body = "\n".join(_subqueries(spec) for spec in specs)
-    return f"MATCH (n:{label_name(label.value)} {{key: $key}})\n{body}\nRETURN {', '.join(returns)}"
+    find = f"UNWIND $keys AS key MATCH (n:{label_name(label.value)} {{key: key}})"
+    return f"{find}\n{body}\nRETURN {', '.join(returns)}"
 
 
 def _neighbour(item: dict[str, Any]) -> Neighbour:
@@ -66,60 +67,89 @@ def _neighbour(item: dict[str, Any]) -> Neighbour:
     )
 
 
+async def neighbourhoods(
+    tx: AsyncManagedTransaction, keys_: Sequence[str], label: Label, specs: Sequence[NeighbourSpec]
+) -> dict[str, Neighbourhood]:
+    """The nodes of ``keys_`` that have ``label``, each with its neighbours by spec, in one statement."""
+    found = await records(tx, neighbourhood_query(label, tuple(specs)), keys=list(dict.fromkeys(keys_)))
+    hoods = {}
+    for row in found:
+        hood = Neighbourhood(str(row["key"]), frozenset(row["labels"]), details.clean(row["props"]))
+        for spec in specs:
+            hood.found[spec.name] = [_neighbour(i) for i in row.get(f"s_{spec.name}") or []]
+            if spec.limit is not None:
+                hood.counts[spec.name] = int(row[f"c_{spec.name}"])
+        hoods[hood.key] = hood
+    return hoods
+
+
 async def neighbourhood(
     tx: AsyncManagedTransaction, key: str, label: Label, specs: Sequence[NeighbourSpec]
 ) -> Neighbourhood | None:
     """The node ``key`` (if it has ``label``) and its neighbours by spec, in one statement."""
-    found = await records(tx, neighbourhood_query(label, tuple(specs)), key=key)
-    if not found:
-        return None
-    row = found[0]
-    hood = Neighbourhood(key, frozenset(row["labels"]), details.clean(row["props"]))
-    for spec in specs:
-        hood.found[spec.name] = [_neighbour(i) for i in row.get(f"s_{spec.name}") or []]
-        if spec.limit is not None:
-            hood.counts[spec.name] = int(row[f"c_{spec.name}"])
-    return hood
+    return (await neighbourhoods(tx, [key], label, specs)).get(key)
 
 
 RUN_STATS = """
-MATCH (:Job {key: $key})<-[:RUN_OF]-(r)
-RETURN r.state AS state, count(r) AS runs, max(r.endedAt) AS ended,
+UNWIND $keys AS key
+MATCH (:Job {key: key})<-[:RUN_OF]-(r)
+RETURN key, r.state AS state, count(r) AS runs, max(r.endedAt) AS ended,
        max(coalesce(r.startedAt, r.firstSeenAt, r.updatedAt)) AS started
 """
 
 
+async def get_jobs(tx: AsyncManagedTransaction, keys_: Sequence[str]) -> dict[str, JobView]:
+    """Jobs in detail (those of ``keys_`` that exist): two statements for all of them."""
+    hoods = await neighbourhoods(tx, keys_, Label.JOB, details.JOB_SPECS)
+    rows: dict[str, list[tuple[str | None, int, str | None, str | None]]] = {key: [] for key in hoods}
+    for r in await records(tx, RUN_STATS, keys=list(hoods)):
+        rows[r["key"]].append((r["state"], int(r["runs"]), r["ended"], r["started"]))
+    return {key: details.job_view(hood, details.run_stats(rows[key])) for key, hood in hoods.items()}
+
+
 async def get_job(tx: AsyncManagedTransaction, key: str) -> JobView | None:
     """See :meth:`olgraph.store.base.GraphStore.get_job`."""
-    hood = await neighbourhood(tx, key, Label.JOB, details.JOB_SPECS)
-    if hood is None:
-        return None
-    rows = await records(tx, RUN_STATS, key=key)
-    stats = details.run_stats((r["state"], int(r["runs"]), r["ended"], r["started"]) for r in rows)
-    return details.job_view(hood, stats)
+    return (await get_jobs(tx, [key])).get(key)
 
 
-ROOT_RUN = "MATCH (r:Run {key: $key}) RETURN properties(r) AS props"
+ROOT_RUNS = "UNWIND $keys AS key MATCH (r:Run {key: key}) RETURN key, properties(r) AS props"
+
+
+async def get_run_details(tx: AsyncManagedTransaction, run_keys: Sequence[str]) -> dict[str, RunDetail]:
+    """Runs in detail by run key (those that exist), with their root runs: two statements."""
+    hoods = await neighbourhoods(tx, run_keys, Label.RUN, details.RUN_SPECS)
+    root_of = {
+        key: keys.run_key(str(hood.props["rootRunId"]))
+        for key, hood in hoods.items()
+        if hood.props.get("rootRunId") is not None
+    }
+    roots = {
+        r["key"]: details.clean(r["props"])
+        for r in await records(tx, ROOT_RUNS, keys=sorted(set(root_of.values())))
+    }
+    return {
+        key: details.run_detail(
+            hood, (root_of[key], roots[root_of[key]]) if root_of.get(key) in roots else None
+        )
+        for key, hood in hoods.items()
+    }
 
 
 async def get_run_detail(tx: AsyncManagedTransaction, run_id: str) -> RunDetail | None:
     """See :meth:`olgraph.store.base.GraphStore.get_run_detail`."""
-    hood = await neighbourhood(tx, keys.run_key(keys.normalize_run_id(run_id)), Label.RUN, details.RUN_SPECS)
-    if hood is None:
-        return None
-    root = None
-    root_id = hood.props.get("rootRunId")
-    if root_id is not None:
-        root_key = keys.run_key(str(root_id))
-        found = await records(tx, ROOT_RUN, key=root_key)
-        root = (root_key, details.clean(found[0]["props"])) if found else None
-    return details.run_detail(hood, root)
+    key = keys.run_key(keys.normalize_run_id(run_id))
+    return (await get_run_details(tx, [key])).get(key)
+
+
+async def get_datasets(tx: AsyncManagedTransaction, keys_: Sequence[str]) -> dict[str, DatasetDetail]:
+    """Datasets in detail (those of ``keys_`` that exist), in one statement."""
+    hoods = await neighbourhoods(tx, keys_, Label.DATASET, details.DATASET_SPECS)
+    return {key: details.dataset_detail(hood) for key, hood in hoods.items()}
 
 
 async def get_dataset(tx: AsyncManagedTransaction, key: str) -> DatasetDetail | None:
     """See :meth:`olgraph.store.base.GraphStore.get_dataset`."""
-    hood = await neighbourhood(tx, key, Label.DATASET, details.DATASET_SPECS)
-    return details.dataset_detail(hood) if hood is not None else None
+    return (await get_datasets(tx, [key])).get(key)
 
 
 async def get_version(tx: AsyncManagedTransaction, dataset: str, version: str) -> VersionDetail | None:
@@ -177,16 +207,27 @@ async def list_child_runs(tx: AsyncManagedTransaction, run_id: str, limit: int, 
     return Page(items=[details.run_summary(n.key, n.props) for n in found], total=total)
 
 
+GET_NODES = f"UNWIND $keys AS key MATCH (n:Dataset {{key: key}}) RETURN key, {node_map('n')} AS node"
+
+
 async def get_details(
     tx: AsyncManagedTransaction, jobs: list[str], datasets: list[str], runs: int
 ) -> NodeDetails:
-    """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction)."""
-    found_jobs = {k: j for k in dict.fromkeys(jobs) if (j := await get_job(tx, k)) is not None}
-    found_datasets = {k: d for k in dict.fromkeys(datasets) if (d := await get_dataset(tx, k)) is not None}
-    latest: dict[str, list[RunDetail]] = {}
+    """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction; a statement
+    per kind over all keys, except the latest runs: one short statement per job)."""
+    found_jobs = await get_jobs(tx, jobs)
+    found_jobs = {k: found_jobs[k] for k in dict.fromkeys(jobs) if k in found_jobs}
+    found_datasets = await get_datasets(tx, datasets)
+    found_datasets = {k: found_datasets[k] for k in dict.fromkeys(datasets) if k in found_datasets}
+    run_keys = {}
     for key in found_jobs:
         page = await list_runs(tx, key, runs, 0)
-        latest[key] = [rd for r in page.items if (rd := await get_run_detail(tx, r.run_id)) is not None]
-    refs = {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
-    nodes = {k: n for k in sorted(refs) if (n := await get_node(tx, k)) is not None}
+        run_keys[key] = [keys.run_key(keys.normalize_run_id(r.run_id)) for r in page.items]
+    run_details = await get_run_details(tx, [k for ks in run_keys.values() for k in ks])
+    latest = {key: [run_details[k] for k in ks if k in run_details] for key, ks in run_keys.items()}
+    refs = sorted(
+        {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
+    )
+    found_nodes = {r["key"]: view_of(r["node"]) for r in await records(tx, GET_NODES, keys=refs)}
+    nodes = {k: n for k in refs if (n := found_nodes.get(k)) is not None}
     return NodeDetails(found_jobs, found_datasets, latest, nodes)

@@ -29,7 +29,7 @@ from olgraph.store.search import (
 
 _LABEL: dict[SearchType, tuple[str, str]] = {
     "dataset": ("Dataset", "NOT n:Model AND "),
-    "model": ("Dataset", "n:Model AND "),
+    "model": ("Model", ""),
     "job": ("Job", ""),
     "column": ("Field", ""),
     "namespace": ("Namespace", ""),
@@ -61,10 +61,13 @@ def _branch(
     kind: SearchType, tier: Tier, after: bool, *, dense: bool, namespace: bool, include_deleted: bool
 ) -> str:
     label, label_filter = _LABEL[kind]
-    # A dense substring walks the RANGE index in name order from the position (or from the
-    # start: every name is >= ''); the hint keeps the planner off the TEXT index and its sort.
+    # Exact, prefix and dense substring branches walk the RANGE index in name order (a dense one
+    # from the position, or from the start: every name is >= ''), so LIMIT stops the walk; left
+    # to itself the planner may take the TEXT index for STARTS WITH and sort every match. Only
+    # a sparse substring reads the TEXT index (its few matches, then sorted).
     walk = tier == "substring" and dense
-    hint = f" USING RANGE INDEX n:{label}(searchName)" if walk else ""
+    index = "TEXT" if tier == "substring" and not dense else "RANGE"
+    hint = f" USING {index} INDEX n:{label}(searchName)"
     bound = _AFTER if after else (" AND n.searchName >= ''" if walk else "")
     hit = _HIT.format(kind=kind, tier=tier, rank=TIERS.index(tier))
     return (

@@ -74,7 +74,8 @@ test-marquez: install
 # tests take them anyway; this copies them there.
 screenshots: install ui chromium
 	OLGRAPH_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -m "not neo4j" \
-	  tests/e2e/test_explorer_browser.py tests/e2e/test_explorer_keys.py
+	  tests/e2e/test_explorer_browser.py tests/e2e/test_explorer_keys.py \
+	  tests/e2e/test_explorer_capped.py tests/e2e/test_explorer_stale.py
 
 services-up: install
 	$(BIN)/olgraph services up

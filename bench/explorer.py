@@ -54,6 +54,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 FAN = 667
+MAX_NODES = 10_000  # the server's default cap (query.max_nodes)
 DEPTH = 3
 HOT = ("s3://bench", "hot/events")
 PRODUCER = "https://github.com/olgraph/olgraph/bench/explorer"
@@ -135,7 +136,11 @@ def run(config: BenchConfig, fan: int = FAN) -> dict[str, Any]:
         assert server.url is not None
         events = _load(server.url, fan)
         node = f"dataset:{HOT[0]}:{HOT[1]}"
-        page_url = f"{server.url}/lineage?node={quote(node, safe='')}&direction=downstream&depth={DEPTH}"
+        # the explorer asks for 1,000 nodes at first: the link asks for the server's whole cap
+        page_url = (
+            f"{server.url}/lineage?node={quote(node, safe='')}&direction=downstream&depth={DEPTH}"
+            f"&maxNodes={MAX_NODES}"
+        )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

@@ -289,7 +289,17 @@ class QuerySettings(_Group):
 
     default_depth: int = Field(default=5, ge=1, description="Traversal depth when a query does not give one.")
     max_depth: int = Field(default=50, ge=1, description="Deepest traversal a query may ask for.")
-    max_nodes: int = Field(default=10_000, ge=1, description="Most nodes one lineage/impact answer holds.")
+    max_nodes: int = Field(
+        default=10_000,
+        ge=1,
+        description="Most nodes one lineage/impact answer holds (a request may ask for fewer: `maxNodes`).",
+    )
+    stale_after_days: int = Field(
+        default=30,
+        ge=0,
+        description="A node not seen for this many days (before now, or before `asOf`) is marked "
+        "`stale` in lineage answers; 0 turns stale marks off.",
+    )
     default_page: int = Field(default=100, ge=1, description="Page size of listings when none is asked for.")
     max_page: int = Field(default=1000, ge=1, description="Largest page size a listing may ask for.")
     max_page_bytes: int = Field(

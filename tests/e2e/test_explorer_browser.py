@@ -41,6 +41,9 @@ from playwright.sync_api import Browser, Page, expect
 from test_mlflow_workload_e2e import Workload, run_workload
 
 DASH = "\N{EN DASH}"  # between the first and last item of a page in the pager
+# The shop's events have fixed times, so which nodes are stale would depend on the day the suite
+# runs (and the screenshots with it): these servers turn stale marks off (test_explorer_stale).
+FIXED_TIMES = {"OLGRAPH_QUERY__STALE_AFTER_DAYS": "0"}
 
 
 @dataclass
@@ -64,7 +67,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def explorer(olgraph_server: ServerFactory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explorer]:
     """``olgraph serve`` (embedded) with the corpus, the shop and the MLflow scenario applied."""
-    with olgraph_server(tmp_path_factory.mktemp("explorer") / "data") as server:
+    with olgraph_server(tmp_path_factory.mktemp("explorer") / "data", env=FIXED_TIMES) as server:
         with server.client() as client:
             send_corpus(client)
             send_events(client, shop_events())
@@ -634,7 +637,9 @@ def test_dataset_scenario_on_neo4j(
     ``train.parquet`` gives that dataset the downstream lineage the scenario expects of it.
     """
     empty_neo4j(neo4j_uri)
-    with olgraph_server(tmp_path_factory.mktemp("explorer-neo4j") / "data", neo4j_uri=neo4j_uri) as server:
+    with olgraph_server(
+        tmp_path_factory.mktemp("explorer-neo4j") / "data", neo4j_uri=neo4j_uri, env=FIXED_TIMES
+    ) as server:
         with server.client() as client:
             send_corpus(client)
             send_events(client, shop_events())

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from olgraph.api.auth import get_runtime
-from olgraph.query.lineage import QueryLimits
+from olgraph.query.lineage import QueryLimits, check_max_nodes
+from olgraph.query.stale import StaleRule
 from olgraph.runtime import Runtime
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -29,11 +30,20 @@ AsOfParam = Annotated[
     str | None,
     Query(alias="asOf", description="answer from the graph as it stood then (ISO-8601 date-time or date)"),
 ]
+MaxNodesParam = Annotated[
+    int | None,
+    Query(alias="maxNodes", description="most nodes in the answer (default and ceiling: the server's cap)"),
+]
 LimitParam = Annotated[int | None, Query(description="page size (default and cap: server settings)")]
 OffsetParam = Annotated[int | None, Query(description="items to skip")]
 CursorParam = Annotated[str | None, Query(description="the previous page's nextCursor")]
 
 
-def limits_of(runtime: Runtime) -> QueryLimits:
-    """The caps of the running server."""
-    return QueryLimits.of(runtime.settings.query)
+def limits_of(runtime: Runtime, max_nodes: int | None = None) -> QueryLimits:
+    """The caps of the running server, with the node cap a request asked for (``maxNodes``)."""
+    return check_max_nodes(max_nodes, QueryLimits.of(runtime.settings.query))
+
+
+def stale_rule_of(runtime: Runtime, as_of: str | None) -> StaleRule:
+    """Which nodes are stale at ``as_of`` (a stored time; None: now) under the server's settings."""
+    return StaleRule.at(runtime.settings.query.stale_after_days, as_of)

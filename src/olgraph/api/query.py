@@ -21,18 +21,21 @@ from olgraph.api.params import (
     DepthParam,
     DirectionParam,
     IncludeDeletedParam,
+    MaxNodesParam,
     NameParam,
     NamespaceParam,
     NodeIdParam,
     RuntimeDep,
     TypeParam,
     limits_of,
+    stale_rule_of,
 )
 from olgraph.api.wire import (
     AffectedOut,
     ColumnLineageOut,
     ImpactOut,
     LineageOut,
+    NodeCap,
     SummaryOut,
     column_lineage_out,
     lineage_out,
@@ -48,9 +51,10 @@ from olgraph.query.impact import (
     render_ndjson,
     summarize,
 )
-from olgraph.query.lineage import read_lineage
+from olgraph.query.lineage import QueryLimits, read_lineage
 from olgraph.query.nodes import COLUMN_PREFIX, NODE_PREFIXES, resolve_node_key
 from olgraph.query.times import parse_time
+from olgraph.runtime import Runtime
 
 ImpactDepthParam = Annotated[
     int | None, Query(description="hops to follow (default: all of them; cap: server settings)")
@@ -82,6 +86,7 @@ async def get_lineage(
     depth: DepthParam = None,
     include_deleted: IncludeDeletedParam = False,
     as_of: AsOfParam = None,
+    max_nodes: MaxNodesParam = None,
     with_columns: Annotated[
         bool, Query(alias="withColumns", description="also return the column edges between the datasets")
     ] = False,
@@ -89,17 +94,18 @@ async def get_lineage(
     """Nodes and edges around a job or dataset, up to ``depth`` hops in ``direction``."""
     key = resolve_node_key(node_id, node_type, namespace, name)
     when = parse_time(as_of, "asOf")
+    limits = limits_of(runtime, max_nodes)
     result = await read_lineage(
         runtime.store,
         key,
         direction=direction,
         depth=depth,
-        limits=limits_of(runtime),
+        limits=limits,
         include_deleted=include_deleted,
         as_of=when,
     )
     columns = await read_column_edges(runtime.store, result, when) if with_columns else None
-    return lineage_out(result, columns)
+    return lineage_out(result, node_cap(runtime, limits), stale_rule_of(runtime, when), columns)
 
 
 @router.get("/column-lineage", response_model=ColumnLineageOut)
@@ -123,21 +129,24 @@ async def get_column_lineage(
     depth: DepthParam = None,
     include_deleted: IncludeDeletedParam = False,
     as_of: AsOfParam = None,
+    max_nodes: MaxNodesParam = None,
 ) -> ColumnLineageOut:
     """Column-to-column lineage (``DERIVES``, and ``INFLUENCES`` into whole datasets) with each
     edge's transformations."""
     prefixes = ("dataset:", COLUMN_PREFIX)
     key = resolve_node_key(node_id, node_type, namespace, name, column=column, prefixes=prefixes)
+    when = parse_time(as_of, "asOf")
+    limits = limits_of(runtime, max_nodes)
     result = await read_column_lineage(
         runtime.store,
         key,
         direction=direction,
         depth=depth,
-        limits=limits_of(runtime),
+        limits=limits,
         include_deleted=include_deleted,
-        as_of=parse_time(as_of, "asOf"),
+        as_of=when,
     )
-    return column_lineage_out(result)
+    return column_lineage_out(result, node_cap(runtime, limits), stale_rule_of(runtime, when))
 
 
 @router.get(
@@ -159,6 +168,7 @@ async def get_impact(
     column: ColumnParam = None,
     depth: ImpactDepthParam = None,
     as_of: AsOfParam = None,
+    max_nodes: MaxNodesParam = None,
     fmt: Annotated[str | None, Query(alias="format", description="json (default), csv or ndjson")] = None,
 ) -> ImpactOut | Response:
     """Every live dataset, model and job (for a column: column, dataset and job) downstream of a
@@ -172,7 +182,8 @@ async def get_impact(
     if fmt not in IMPACT_FORMATS:
         raise InvalidQuery(f"must be one of {', '.join(IMPACT_FORMATS)}, got {fmt!r}", field="format")
     key = resolve_node_key(node_id, node_type, namespace, name, column=column, prefixes=ALL_PREFIXES)
-    result = await read_impact(runtime.store, key, depth, limits_of(runtime), as_of=parse_time(as_of, "asOf"))
+    limits = limits_of(runtime, max_nodes)
+    result = await read_impact(runtime.store, key, depth, limits, as_of=parse_time(as_of, "asOf"))
     rows = [affected_row(item) for item in result.affected]
     if fmt != "json":
         headers = {"X-Olgraph-Truncated": str(result.truncated).lower()}
@@ -186,4 +197,11 @@ async def get_impact(
         summary=SummaryOut(total=summary.total, by_type=summary.by_type, by_owner=summary.by_owner),
         truncated=result.truncated,
         truncated_by=list(result.truncated_by),
+        max_nodes=limits.max_nodes,
+        server_max_nodes=runtime.settings.query.max_nodes,
     )
+
+
+def node_cap(runtime: Runtime, limits: QueryLimits) -> NodeCap:
+    """The node cap an answer ran under (``limits``) and the server's."""
+    return NodeCap(max_nodes=limits.max_nodes, server_max_nodes=runtime.settings.query.max_nodes)

@@ -7,12 +7,14 @@ shapes for what is stored and what is answered, so the storage model never leaks
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from olgraph.query.stale import StaleRule
 from olgraph.store.base import (
     ColumnEdges,
     ColumnLineageResult,
@@ -57,14 +59,33 @@ class EdgeOut(WireModel):
 
 TRUNCATED_BY = Field(
     description="The limits that cut the answer: `depth` (more lies beyond the depth asked for), "
-    "`nodes` (the server's node cap)"
+    "`nodes` (the node cap, `maxNodes`)"
+)
+MAX_NODES = Field(
+    description="The node cap the answer ran under (the request's `maxNodes`, else the server's)"
+)
+SERVER_MAX_NODES = Field(
+    description="The server's node cap: the largest `maxNodes` a request may ask for (`query.max_nodes`)"
+)
+STALE = Field(
+    description="Nothing was seen of the node for `query.stale_after_days` days before now (or `asOf`); "
+    "never true of a deleted node"
 )
 
 
+@dataclass(frozen=True, slots=True)
+class NodeCap:
+    """The node cap an answer ran under and the largest one the server allows."""
+
+    max_nodes: int
+    server_max_nodes: int
+
+
 class LineageNodeOut(NodeOut):
-    """A node of a lineage answer, with its distance from the start node."""
+    """A node of a lineage answer, with its distance from the start node and whether it is stale."""
 
     distance: int
+    stale: bool = STALE
 
 
 class TransformationOut(WireModel):
@@ -92,6 +113,7 @@ class ColumnNodeOut(WireModel):
     field_type: str | None
     description: str | None
     deleted: bool
+    stale: bool = STALE
     distance: int | None = None
 
 
@@ -115,6 +137,8 @@ class ColumnLineageOut(WireModel):
     edges: list[ColumnEdgeOut]
     truncated: bool
     truncated_by: list[Truncation] = TRUNCATED_BY
+    max_nodes: int = MAX_NODES
+    server_max_nodes: int = SERVER_MAX_NODES
 
 
 class LineageOut(WireModel):
@@ -125,6 +149,8 @@ class LineageOut(WireModel):
     edges: list[EdgeOut]
     truncated: bool
     truncated_by: list[Truncation] = TRUNCATED_BY
+    max_nodes: int = MAX_NODES
+    server_max_nodes: int = SERVER_MAX_NODES
     columns: list[ColumnNodeOut] = Field(default_factory=list)
     column_edges: list[ColumnEdgeOut] = Field(default_factory=list)
 
@@ -159,6 +185,8 @@ class ImpactOut(WireModel):
     summary: SummaryOut
     truncated: bool
     truncated_by: list[Truncation] = TRUNCATED_BY
+    max_nodes: int = MAX_NODES
+    server_max_nodes: int = SERVER_MAX_NODES
 
 
 class NamespaceOut(WireModel):
@@ -276,37 +304,51 @@ def page_out(
     return PageOut[T](items=items, total=page.total, limit=limit, offset=offset, next_cursor=next_cursor)
 
 
-def lineage_out(result: LineageResult, columns: ColumnEdges | None = None) -> LineageOut:
+def lineage_out(
+    result: LineageResult, cap: NodeCap, stale: StaleRule, columns: ColumnEdges | None = None
+) -> LineageOut:
     """The wire shape of a lineage answer (with its column edges when asked for)."""
     datasets = {n.id: n for n in result.nodes}
     return LineageOut(
         nodes=[
-            LineageNodeOut(**node_out(n).model_dump(), distance=result.distances.get(n.id, 0))
+            LineageNodeOut(
+                **{
+                    **node_out(n).model_dump(),
+                    "distance": result.distances.get(n.id, 0),
+                    "stale": stale.is_stale(n),
+                }
+            )
             for n in result.nodes
         ],
         edges=[edge_out(e) for e in result.edges],
         truncated=result.truncated,
         truncated_by=list(result.truncated_by),
-        columns=[column_node_out(c, datasets) for c in columns.columns] if columns else [],
+        max_nodes=cap.max_nodes,
+        server_max_nodes=cap.server_max_nodes,
+        columns=[column_node_out(c, datasets, stale) for c in columns.columns] if columns else [],
         column_edges=[column_edge_out(e) for e in columns.edges] if columns else [],
     )
 
 
-def column_lineage_out(answer: ColumnLineageResult) -> ColumnLineageOut:
+def column_lineage_out(answer: ColumnLineageResult, cap: NodeCap, stale: StaleRule) -> ColumnLineageOut:
     """The wire shape of a column lineage answer."""
     result = answer.lineage
     return ColumnLineageOut(
-        nodes=[column_node_out(n, answer.datasets, result.distances.get(n.id)) for n in result.nodes],
+        nodes=[column_node_out(n, answer.datasets, stale, result.distances.get(n.id)) for n in result.nodes],
         edges=[column_edge_out(e) for e in result.edges],
         truncated=result.truncated,
         truncated_by=list(result.truncated_by),
+        max_nodes=cap.max_nodes,
+        server_max_nodes=cap.server_max_nodes,
     )
 
 
 def column_node_out(
-    view: NodeView, datasets: Mapping[str, NodeView], distance: int | None = None
+    view: NodeView, datasets: Mapping[str, NodeView], stale: StaleRule, distance: int | None = None
 ) -> ColumnNodeOut:
-    """A column (or dataset) of a column lineage answer; ``datasets``: views by key, for names."""
+    """A column (or dataset) of a column lineage answer; ``datasets``: views by key, for names.
+
+    A column is as deleted and as stale as its dataset (columns are seen with their dataset)."""
     dataset_key = str(view.props.get("dataset") or view.id)
     dataset = datasets.get(dataset_key)
     return ColumnNodeOut(
@@ -319,6 +361,7 @@ def column_node_out(
         field_type=_opt(view.props.get("type")) if view.type == "column" else None,
         description=_opt(view.props.get("description")),
         deleted=dataset.deleted if dataset is not None else view.deleted,
+        stale=stale.is_stale(dataset if dataset is not None else view),
         distance=distance,
     )
 

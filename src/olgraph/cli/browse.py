@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from olgraph.cli._output import cell, echo, render_json, render_table
-from olgraph.cli.query import client_options, depth_option, fetch_json
+from olgraph.cli.query import client_options, depth_option, fetch_json, max_nodes_option
 from olgraph.query.impact import describe_truncation
 
 FORMAT = click.option(
@@ -75,6 +75,7 @@ def search_table(document: Mapping[str, Any]) -> str:
     "--direction", type=click.Choice(["upstream", "downstream", "both"]), default="both", show_default=True
 )
 @depth_option
+@max_nodes_option
 @FORMAT
 @client_options
 def column_lineage_command(
@@ -82,6 +83,7 @@ def column_lineage_command(
     node_id: str,
     direction: str,
     depth: int | None,
+    max_nodes: int | None,
     fmt: str,
     url: str,
     api_key: str | None,
@@ -89,7 +91,7 @@ def column_lineage_command(
 ) -> None:
     """Print the column lineage around NODE_ID ('field:{namespace}:{name}#{column}' or a dataset id):
     every column edge with its transformations."""
-    params = {"nodeId": node_id, "direction": direction, "depth": depth}
+    params = {"nodeId": node_id, "direction": direction, "depth": depth, "maxNodes": max_nodes}
     document = fetch_json(url, "/api/v1/column-lineage", params, api_key, timeout)
     echo(render_json(document) if fmt == "json" else column_lineage_table(document))
 

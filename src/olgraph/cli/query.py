@@ -62,6 +62,16 @@ def depth_option(func: F) -> F:
     )(func)
 
 
+def max_nodes_option(func: F) -> F:
+    """``--max-nodes``: the request's node cap (``maxNodes``)."""
+    return click.option(
+        "--max-nodes",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Most nodes in the answer (default and ceiling: the server's query.max_nodes).",
+    )(func)
+
+
 def fetch_json(url: str, path: str, params: Mapping[str, Any], api_key: str | None, timeout: float) -> Any:
     """GET ``path`` from the server and return its JSON; on any failure print why and exit 2."""
     response = send(url, "GET", path, params, api_key=api_key, timeout=timeout)
@@ -135,6 +145,7 @@ def _message_text(value: Any) -> str:
     show_default=True,
 )
 @depth_option
+@max_nodes_option
 @click.option("--include-deleted", is_flag=True, help="Also return and cross deleted (dropped) nodes.")
 @click.option(
     "--format",
@@ -149,6 +160,7 @@ def lineage_command(
     node_id: str,
     direction: str,
     depth: int | None,
+    max_nodes: int | None,
     include_deleted: bool,
     fmt: str,
     url: str,
@@ -160,7 +172,7 @@ def lineage_command(
     Table and CSV list the nodes (the table also lists the edges); JSON is the server's answer.
     Exits 0 on an answer, 2 on a usage error, an unreachable server or an error answer.
     """
-    params = {"nodeId": node_id, "direction": direction, "depth": depth}
+    params = {"nodeId": node_id, "direction": direction, "depth": depth, "maxNodes": max_nodes}
     if include_deleted:
         params["includeDeleted"] = "true"
     document = fetch_json(url, "/api/v1/lineage", params, api_key, timeout)
@@ -175,7 +187,7 @@ def lineage_command(
 def lineage_table(document: Mapping[str, Any]) -> str:
     """Nodes and edges of a lineage answer as two aligned tables and a count line."""
     nodes, edges = document["nodes"], document["edges"]
-    node_rows = [[n["type"], n["id"], "deleted" if n.get("deleted") else ""] for n in nodes]
+    node_rows = [[n["type"], n["id"], node_state(n)] for n in nodes]
     edge_rows = [[e["source"], e["type"], e["target"]] for e in edges]
     parts = [
         render_table(["type", "id", "state"], node_rows),
@@ -187,17 +199,30 @@ def lineage_table(document: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def node_state(node: Mapping[str, Any]) -> str:
+    """``deleted``, ``stale`` (nothing seen of it for a while) or empty: a live node."""
+    if node.get("deleted"):
+        return "deleted"
+    return "stale" if node.get("stale") else ""
+
+
 def _truncation_note(document: Mapping[str, Any]) -> str:
-    """`` (truncated at …: there may be more)`` when the answer says a limit cut it, else ``""``."""
+    """`` (truncated at …: there may be more)`` when the answer says a limit cut it, else ``""``;
+    when the node cap cut it below the server's, how far ``--max-nodes`` may go."""
     if not document.get("truncated"):
         return ""
-    return f" ({describe_truncation(document.get('truncatedBy') or ())}: there may be more)"
+    truncated_by = document.get("truncatedBy") or ()
+    note = f" ({describe_truncation(truncated_by)}: there may be more"
+    cap, ceiling = document.get("maxNodes"), document.get("serverMaxNodes")
+    if "nodes" in truncated_by and isinstance(cap, int) and isinstance(ceiling, int) and cap < ceiling:
+        note += f"; --max-nodes up to {ceiling} shows more"
+    return note + ")"
 
 
 IMPACT_HELP = """Print every live dataset, model and job downstream of NODE_ID: what breaks if it goes.
 
-Without --depth every live transitive dependent is listed (only the server's node cap bounds
-it); the summary line says when a limit cut the list.
+Without --depth every live transitive dependent is listed (only the node cap bounds it:
+--max-nodes, else the server's); the summary line says when a limit cut the list.
 
 \b
 Exit status (for CI gates, e.g. before dropping a table):
@@ -212,6 +237,7 @@ Exit status (for CI gates, e.g. before dropping a table):
 )
 @click.argument("node_id")
 @depth_option
+@max_nodes_option
 @click.option(
     "--format",
     "fmt",
@@ -221,10 +247,18 @@ Exit status (for CI gates, e.g. before dropping a table):
 )
 @client_options
 def impact_command(
-    *, node_id: str, depth: int | None, fmt: str, url: str, api_key: str | None, timeout: float
+    *,
+    node_id: str,
+    depth: int | None,
+    max_nodes: int | None,
+    fmt: str,
+    url: str,
+    api_key: str | None,
+    timeout: float,
 ) -> None:
     """See IMPACT_HELP (click shows it)."""
-    document = fetch_json(url, "/api/v1/impact", {"nodeId": node_id, "depth": depth}, api_key, timeout)
+    params = {"nodeId": node_id, "depth": depth, "maxNodes": max_nodes}
+    document = fetch_json(url, "/api/v1/impact", params, api_key, timeout)
     affected = document["affected"]
     if fmt == "json":
         echo(render_json(document))

@@ -145,9 +145,9 @@ def describe_truncation(truncated_by: Sequence[str]) -> str:
     """Why an answer is incomplete, in words.
 
     >>> describe_truncation(["depth", "nodes"])
-    "truncated at the depth asked for and at the server's node cap"
+    'truncated at the depth asked for and at the node cap'
     """
-    reasons = {"depth": "the depth asked for", "nodes": "the server's node cap"}
+    reasons = {"depth": "the depth asked for", "nodes": "the node cap"}
     named = [reasons[t] for t in ("depth", "nodes") if t in truncated_by]
     return "truncated at " + (" and at ".join(named) if named else "a limit")
 

@@ -7,7 +7,7 @@ node that exists, page sizes within bounds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, cast, get_args
 
 from olgraph.errors import InvalidQuery
@@ -64,6 +64,19 @@ def check_depth(depth: int | None, limits: QueryLimits) -> int:
             f"must be <= {limits.max_depth} (the server's max_depth), got {depth}", field="depth"
         )
     return depth
+
+
+def check_max_nodes(max_nodes: int | None, limits: QueryLimits) -> QueryLimits:
+    """``limits`` with the node cap a request asked for (default: the server's), refused
+    (naming ``maxNodes``) outside 1..the server's ``max_nodes``; a request may only lower it."""
+    if max_nodes is None:
+        return limits
+    if max_nodes < 1 or max_nodes > limits.max_nodes:
+        raise InvalidQuery(
+            f"must be between 1 and {limits.max_nodes} (the server's max_nodes), got {max_nodes}",
+            field="maxNodes",
+        )
+    return replace(limits, max_nodes=max_nodes)
 
 
 def check_direction(direction: str | None) -> Direction:

@@ -345,3 +345,32 @@ def test_a_depth_that_cuts_the_answer_says_so(chain_url: str) -> None:
     assert lineage.stdout.splitlines()[-1] == (
         "6 nodes, 5 edges (truncated at the depth asked for: there may be more)"
     )
+
+
+def test_max_nodes_caps_the_answer_and_says_how_far_it_may_go(chain_url: str) -> None:
+    lineage = run(
+        "lineage", "dataset:chain:t0", "--direction", "downstream", "--max-nodes", "4", "--url", chain_url
+    )
+    assert lineage.exit_code == 0, lineage.output
+    assert lineage.stdout.splitlines()[-1] == (
+        "4 nodes, 3 edges (truncated at the node cap: there may be more; --max-nodes up to 10000 shows more)"
+    )
+    # the chain's events are from 2024: nothing has been seen of any node for 30 days
+    rows = [line.split() for line in lineage.stdout.splitlines()[2:6]]
+    assert [row[-1] for row in rows] == ["stale"] * 4
+    impact = run("impact", "dataset:chain:t0", "--max-nodes", "3", "--format", "json", "--url", chain_url)
+    assert impact.exit_code == 1
+    body = json.loads(impact.stdout)
+    assert (body["truncatedBy"], body["maxNodes"], body["serverMaxNodes"]) == (["nodes"], 3, 10_000)
+    table = run("impact", "dataset:chain:t0", "--max-nodes", "3", "--url", chain_url)
+    assert table.stdout.splitlines()[-1].endswith("(truncated at the node cap: there may be more)")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("0", "Invalid value for '--max-nodes'"), ("10001", "maxNodes: must be between 1 and 10000")],
+)
+def test_max_nodes_out_of_range_exits_2_saying_why(chain_url: str, value: str, message: str) -> None:
+    result = run("lineage", "dataset:chain:t0", "--max-nodes", value, "--url", chain_url)
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from olgraph.errors import InvalidQuery
-from olgraph.query.lineage import MAX_OFFSET, QueryLimits, check_depth, check_direction, check_page
+from olgraph.query.lineage import (
+    MAX_OFFSET,
+    QueryLimits,
+    check_depth,
+    check_direction,
+    check_max_nodes,
+    check_page,
+)
 
 LIMITS = QueryLimits(default_depth=3, max_depth=10, max_nodes=50, default_page=20, max_page=100)
 
@@ -47,3 +54,16 @@ def test_page() -> None:
     assert check_page(10, MAX_OFFSET, LIMITS) == (10, MAX_OFFSET)
     with pytest.raises(InvalidQuery, match=r"^offset: "):
         check_page(10, MAX_OFFSET + 1, LIMITS)  # beyond a 64-bit store integer is a 400, not a 500
+
+
+def test_max_nodes_lowers_the_cap_within_one_to_the_servers() -> None:
+    limits = QueryLimits(max_nodes=100)
+    assert check_max_nodes(None, limits) is limits
+    assert check_max_nodes(1, limits).max_nodes == 1
+    assert check_max_nodes(100, limits).max_nodes == 100
+    assert check_max_nodes(40, limits).max_depth == limits.max_depth
+    for bad in (0, -5, 101):
+        with pytest.raises(InvalidQuery) as caught:
+            check_max_nodes(bad, limits)
+        assert caught.value.field == "maxNodes"
+        assert f"must be between 1 and 100 (the server's max_nodes), got {bad}" in str(caught.value)

@@ -8,6 +8,8 @@ export interface GraphNode {
   namespace: string;
   name: string;
   deleted: boolean;
+  /** nothing seen of it for the server's stale_after_days (lineage answers only) */
+  stale?: boolean;
   [extra: string]: unknown;
 }
 
@@ -24,6 +26,9 @@ export interface Lineage {
   truncated: boolean;
   /** which limits cut the answer: "depth", "nodes" (absent from older servers) */
   truncatedBy?: string[];
+  /** the node cap this answer ran under, and the largest one the server allows */
+  maxNodes?: number;
+  serverMaxNodes?: number;
 }
 
 export interface Affected {

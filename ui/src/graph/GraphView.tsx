@@ -1,5 +1,5 @@
 // The lineage graph on a Cytoscape canvas: ELK positions, node shapes by kind, the focus, "+"
-// marks, dimmed deleted nodes, a highlighted path. Tap selects; double-tap expands or collapses.
+// marks, dimmed deleted nodes, dotted stale ones, a highlighted path. Tap selects; double-tap expands or collapses.
 
 import cytoscape, { type Core, type ElementDefinition, type StylesheetJson } from "cytoscape";
 import { useEffect, useRef } from "react";
@@ -22,7 +22,8 @@ const CHAR = 7.6;
 const HEIGHT = 44;
 
 function label(node: View["nodes"][number]): string {
-  const second = typeof node.caption === "string" ? shortName(node.caption) : node.type;
+  const kind = typeof node.caption === "string" ? shortName(node.caption) : node.type;
+  const second = node.stale && !node.deleted ? `${kind} · stale` : kind;
   return `${shortName(node.name)}${node.more ? "  +" : node.expanded ? "  −" : ""}\n${second}`;
 }
 
@@ -57,6 +58,10 @@ function style(): StylesheetJson {
     },
     { selector: 'node[type = "column"]', style: { "border-width": 1.5, "font-size": 12 } },
     { selector: "node[?focus]", style: { "border-width": 4, "background-color": cssVar("--focus-bg") || "#ddf4ff" } },
+    {
+      selector: "node[?stale]",
+      style: { opacity: 0.75, "border-style": "dotted", "background-color": cssVar("--stale-bg") || "#f1ede4" },
+    },
     { selector: "node[?deleted]", style: { opacity: 0.45, "border-style": "dashed" } },
     { selector: "node[?more]", style: { "font-weight": "bold" } },
     { selector: "node:selected", style: { "overlay-color": accent, "overlay-opacity": 0.18, "overlay-padding": 6 } },
@@ -116,6 +121,7 @@ async function elements(view: View): Promise<ElementDefinition[]> {
         width: width.get(node.id),
         focus: node.focus,
         deleted: node.deleted,
+        stale: Boolean(node.stale) && !node.deleted,
         more: node.more,
       },
       position: positions.get(node.id) ?? { x: 0, y: 0 },
@@ -207,6 +213,8 @@ export function GraphView(props: GraphViewProps) {
         element.dataset.rendering = "false";
         element.dataset.nodes = String(instance.nodes().length);
         element.dataset.edges = String(instance.edges().length);
+        // what is drawn as stale (the style's own selector), for tests and tools
+        element.dataset.staleNodes = JSON.stringify(instance.nodes("[?stale]").map((n) => n.id()));
         performance.mark("olgraph:graph-rendered", { detail: { nodes: instance.nodes().length } });
       });
     });

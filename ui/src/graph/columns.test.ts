@@ -31,6 +31,14 @@ describe("column mode", () => {
     expect(view.nodes.every((n) => !n.more && !n.expanded)).toBe(true);
   });
 
+  it("keeps each column's stale mark and the answer's node caps", () => {
+    const stale = { ...answer, maxNodes: 3, serverMaxNodes: 10, truncatedBy: ["nodes"], truncated: true };
+    stale.nodes = answer.nodes.map((n, i) => ({ ...n, stale: i === 1 }));
+    const view = columnView(stale);
+    expect(view.nodes.map((n) => n.stale)).toEqual([false, true, false]);
+    expect([view.truncated, view.maxNodes, view.serverMaxNodes]).toEqual([true, 3, 10]);
+  });
+
   it("says nothing for an edge without transformations", () => {
     expect(transformationLabel({ source: "a", target: "b", type: "DERIVES" })).toBe("");
   });

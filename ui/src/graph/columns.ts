@@ -12,6 +12,7 @@ export interface ColumnNode {
   name: string;
   fieldType?: string | null;
   deleted: boolean;
+  stale?: boolean;
   distance?: number;
 }
 
@@ -28,6 +29,8 @@ export interface ColumnLineage {
   edges: ColumnEdge[];
   truncated: boolean;
   truncatedBy?: string[];
+  maxNodes?: number;
+  serverMaxNodes?: number;
 }
 
 /** "DIRECT/AGGREGATION, INDIRECT/FILTER (masked)": what an edge's transformations say. */
@@ -46,6 +49,7 @@ export function columnView(answer: ColumnLineage): View {
     namespace: node.namespace,
     name: node.name,
     deleted: node.deleted,
+    stale: node.stale ?? false,
     caption: node.type === "column" ? node.datasetName : undefined,
     dataset: node.dataset,
     fieldType: node.fieldType ?? undefined,
@@ -59,7 +63,13 @@ export function columnView(answer: ColumnLineage): View {
     type: edge.type,
     label: transformationLabel(edge),
   }));
-  return { nodes, edges, truncated: cappedByNodes(answer) };
+  return {
+    nodes,
+    edges,
+    truncated: cappedByNodes(answer),
+    maxNodes: answer.maxNodes,
+    serverMaxNodes: answer.serverMaxNodes,
+  };
 }
 
 /** "public.orders.amount": a column with its dataset's name, or a dataset's name. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphEdge, GraphNode, Lineage } from "../api/types";
-import { type Answer, cappedByNodes, composeView, distances, findPath, pathEdges } from "./model";
+import { type Answer, cappedByNodes, composeView, distances, findPath, nextCap, pathEdges } from "./model";
 
 const node = (id: string, type = id.startsWith("job") ? "job" : "dataset"): GraphNode => ({
   id,
@@ -101,5 +101,35 @@ describe("a capped answer", () => {
     expect(cappedByNodes({ truncated: true, truncatedBy: ["depth", "nodes"] })).toBe(true);
     expect(cappedByNodes({ truncated: false, truncatedBy: [] })).toBe(false);
     expect(cappedByNodes({ truncated: true })).toBe(true); // a server without truncatedBy
+  });
+
+  it("offers a doubled node cap, up to the server's, and none at the ceiling", () => {
+    expect(nextCap({ maxNodes: 1000, serverMaxNodes: 10000 })).toBe(2000);
+    expect(nextCap({ maxNodes: 3, serverMaxNodes: 5 })).toBe(5);
+    expect(nextCap({ maxNodes: 5, serverMaxNodes: 5 })).toBeNull();
+    expect(nextCap({})).toBeNull(); // a server that does not say its caps
+  });
+
+  it("takes the caps of the base answer into the view, and each node's stale mark", () => {
+    const base: Answer = {
+      root: "d1",
+      direction: "both",
+      shown: 1,
+      lookahead: true,
+      lineage: {
+        ...lineage(["d1", "job1"], chain),
+        truncated: true,
+        truncatedBy: ["nodes"],
+        maxNodes: 2,
+        serverMaxNodes: 6,
+      },
+    };
+    base.lineage.nodes[1] = { ...node("job1"), stale: true };
+    const view = composeView(base, []);
+    expect([view.truncated, view.maxNodes, view.serverMaxNodes, nextCap(view)]).toEqual([true, 2, 6, 4]);
+    expect(view.nodes.map((n) => [n.id, n.stale ?? false])).toEqual([
+      ["d1", false],
+      ["job1", true],
+    ]);
   });
 });

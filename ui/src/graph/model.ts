@@ -18,7 +18,18 @@ export interface ViewNode extends GraphNode {
 export interface View {
   nodes: ViewNode[];
   edges: GraphEdge[];
+  /** the node cap cut an answer */
   truncated: boolean;
+  /** the node cap the (base) answer ran under and the server's ceiling, when the server says */
+  maxNodes?: number;
+  serverMaxNodes?: number;
+}
+
+/** The next node cap to ask for after a capped answer: double, up to the server's; null at the ceiling. */
+export function nextCap(view: Pick<View, "maxNodes" | "serverMaxNodes">): number | null {
+  const { maxNodes, serverMaxNodes } = view;
+  if (maxNodes === undefined || serverMaxNodes === undefined || maxNodes >= serverMaxNodes) return null;
+  return Math.min(maxNodes * 2, serverMaxNodes);
 }
 
 export interface Answer {
@@ -130,7 +141,8 @@ export function composeView(base: Answer, expansions: Answer[]): View {
     const more = !expanded.has(id) && (hidden.has(id) || unknown.has(id));
     viewNodes.push({ ...node, focus: id === base.root, more, expanded: expanded.has(id) });
   }
-  return { nodes: viewNodes, edges: shownEdges, truncated };
+  const { maxNodes, serverMaxNodes } = base.lineage;
+  return { nodes: viewNodes, edges: shownEdges, truncated, maxNodes, serverMaxNodes };
 }
 
 /** Node ids of one shortest path between `from` and `to`, walking edges either way, or []. */

@@ -1,5 +1,5 @@
-// The lineage graph page. Its URL holds what is on screen: node, direction, depth, expanded
-// nodes, the selection and the far end of a highlighted path, so a view can be shared.
+// The lineage graph page. Its URL holds what is on screen: node, direction, depth, the node
+// cap, expanded nodes, the selection and the far end of a highlighted path, so a view can be shared.
 
 import { useMemo, useRef } from "react";
 import { Link, useSearchParams } from "react-router";
@@ -11,27 +11,34 @@ import { useKeyVersion } from "../components/KeyPrompt";
 import { GraphView } from "../graph/GraphView";
 import { warmUpLayout } from "../graph/layout";
 import { type ColumnLineage, columnTitle, columnView } from "../graph/columns";
-import { type Answer, composeView, type Direction, findPath, pathEdges, type View } from "../graph/model";
+import { withNodeCap } from "../graph/cap";
+import { type Answer, composeView, type Direction, findPath, nextCap, pathEdges, type View } from "../graph/model";
 import { formatTime, nodePath } from "../util/format";
 
 const DIRECTIONS: Direction[] = ["upstream", "downstream", "both"];
 export const DEFAULT_DEPTH = 2;
 const EXPAND_DEPTH = 2;
+/** The node cap of a first answer: a graph of thousands of nodes is of no use in a browser. */
+export const FIRST_MAX_NODES = 1000;
 
 interface Ask {
   deleted: boolean;
   asOf: string;
+  maxNodes: number;
 }
 
 async function fetchAnswer(root: string, direction: Direction, shown: number, opts: Ask): Promise<Answer> {
   const ask = (depth: number) =>
-    apiGet<Lineage>("/lineage", {
-      nodeId: root,
-      direction,
-      depth,
-      includeDeleted: opts.deleted || undefined,
-      asOf: opts.asOf || undefined,
-    });
+    withNodeCap(opts.maxNodes, (maxNodes) =>
+      apiGet<Lineage>("/lineage", {
+        nodeId: root,
+        direction,
+        depth,
+        maxNodes,
+        includeDeleted: opts.deleted || undefined,
+        asOf: opts.asOf || undefined,
+      }),
+    );
   try {
     return { root, direction, shown, lookahead: true, lineage: await ask(shown + 1) };
   } catch (error) {
@@ -53,7 +60,7 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
   }
   // answers are cached for the page's life (not cancelled: a later view may reuse them)
   const cached = (root: string, dir: Direction, shown: number) => {
-    const id = `${root}|${dir}|${shown}|${opts.deleted}|${opts.asOf}`;
+    const id = `${root}|${dir}|${shown}|${opts.deleted}|${opts.asOf}|${opts.maxNodes}`;
     let found = cache.current.get(id);
     if (!found) {
       found = fetchAnswer(root, dir, shown, opts);
@@ -72,7 +79,7 @@ function useAnswers(node: string, direction: Direction, depth: number, expand: s
           return { base: base as Answer, expansions };
         }
       : null,
-    [node, direction, depth, expand.join("\n"), opts.deleted, opts.asOf],
+    [node, direction, depth, expand.join("\n"), opts.deleted, opts.asOf, opts.maxNodes],
   );
 }
 
@@ -99,19 +106,35 @@ function toLocalInput(iso: string): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** Says that the server's node cap cut the answer, and offers smaller views that fit. */
+/** Says that the node cap cut the answer; offers a larger cap (up to the server's) and smaller
+ * views that fit. */
 function Capped(props: {
   shown: number;
+  cap: number | undefined;
+  next: number | null;
   direction: Direction;
   depth: number;
+  onMore: (cap: number) => void;
   onDirection: (d: Direction) => void;
   onDepth: (d: number) => void;
 }) {
+  const limit = props.cap === undefined ? "its node limit" : `${props.cap} nodes`;
   return (
     <div className="notice" role="status" data-testid="capped">
-      This answer is capped: the server stopped at its node limit ({props.shown} nodes shown), so some lineage is
-      not drawn. The API takes no larger cap; to see the rest, expand nodes one at a time (select one, then
-      Expand), or show
+      {props.next !== null ? (
+        <>
+          This answer is capped at {limit} ({props.shown} shown), so some lineage is not drawn.{" "}
+          <button type="button" className="secondary" onClick={() => props.onMore(props.next as number)}>
+            Show more
+          </button>{" "}
+          asks for up to {props.next} nodes (large graphs are slow to draw). Or expand nodes one at a time, or show
+        </>
+      ) : (
+        <>
+          This answer is capped: the server stopped at {limit}, its most ({props.shown} shown), so some lineage is
+          not drawn. To see the rest, expand nodes one at a time (select one, then Expand), or show
+        </>
+      )}
       {props.direction === "both" ? (
         <>
           {" "}
@@ -137,6 +160,12 @@ function Capped(props: {
   );
 }
 
+/** "stale: last seen 2 Nov 2026, 02:05": why a node is drawn as stale. */
+export function staleText(node: GraphNode): string {
+  const seen = typeof node.lastSeenAt === "string" ? formatTime(node.lastSeenAt) : "long ago";
+  return `stale: last seen ${seen}`;
+}
+
 function Summary({ node, onToggle, expanded }: { node: GraphNode; onToggle: () => void; expanded: boolean }) {
   const shown = ["firstSeenAt", "lastSeenAt", "integration", "jobType", "processingType", "lifecycleState"];
   return (
@@ -145,6 +174,11 @@ function Summary({ node, onToggle, expanded }: { node: GraphNode; onToggle: () =
       <p className="muted wrap">
         {node.type} in {node.namespace}
         {node.deleted && <span className="badge state-deleted">deleted</span>}
+        {node.stale && (
+          <span className="badge state-stale" data-testid="stale-badge">
+            {staleText(node)}
+          </span>
+        )}
       </p>
       <dl>
         {shown
@@ -181,20 +215,30 @@ export function LineagePage({ theme }: { theme: string }) {
   const pathTo = params.get("path");
   const deleted = params.get("deleted") === "1";
   const asOf = params.get("asOf") ?? "";
+  const maxNodes = Math.max(1, Math.floor(Number(params.get("maxNodes"))) || FIRST_MAX_NODES);
   const canColumns = !node.startsWith("job:");
   const isColumn = node.startsWith("field:"); // a column's lineage is column lineage
   const columns = (params.get("columns") === "1" && canColumns) || isColumn;
-  const state = useAnswers(columns ? "" : node, direction, depth, expand, { deleted, asOf });
+  const state = useAnswers(columns ? "" : node, direction, depth, expand, { deleted, asOf, maxNodes });
   const columnState = useApi<ColumnLineage>(
     columns
       ? (signal) =>
-          apiGet(
-            "/column-lineage",
-            { nodeId: node, direction, depth, includeDeleted: deleted || undefined, asOf: asOf || undefined },
-            signal,
+          withNodeCap(maxNodes, (cap) =>
+            apiGet<ColumnLineage>(
+              "/column-lineage",
+              {
+                nodeId: node,
+                direction,
+                depth,
+                maxNodes: cap,
+                includeDeleted: deleted || undefined,
+                asOf: asOf || undefined,
+              },
+              signal,
+            ),
           )
       : null,
-    [columns, node, direction, depth, deleted, asOf],
+    [columns, node, direction, depth, deleted, asOf, maxNodes],
   );
 
   const update = (changes: Record<string, string | string[] | null>) => {
@@ -300,6 +344,9 @@ export function LineagePage({ theme }: { theme: string }) {
       {view?.truncated && (
         <Capped
           shown={view.nodes.length}
+          cap={view.maxNodes}
+          next={nextCap(view)}
+          onMore={(cap) => update({ maxNodes: String(cap) })}
           direction={direction}
           depth={depth}
           onDirection={(d) => update({ direction: d, expand: [] })}
@@ -321,6 +368,20 @@ export function LineagePage({ theme }: { theme: string }) {
                 onToggle={toggle}
               />
               <aside className="side-panel">
+                <ul className="legend" aria-label="legend">
+                  <li>
+                    <span className="swatch" aria-hidden="true" />
+                    live
+                  </li>
+                  <li title="nothing has been seen of it for a while (the server's query.stale_after_days)">
+                    <span className="swatch stale" aria-hidden="true" />
+                    stale: not seen lately
+                  </li>
+                  <li>
+                    <span className="swatch deleted" aria-hidden="true" />
+                    deleted
+                  </li>
+                </ul>
                 {selectedNode ? (
                   <Summary
                     node={selectedNode}
@@ -377,9 +438,10 @@ export function LineagePage({ theme }: { theme: string }) {
                     .sort((a, b) => Number(b.focus) - Number(a.focus) || a.name.localeCompare(b.name))
                     .slice(0, 300)
                     .map((n) => (
-                      <li key={n.id} className={n.deleted ? "deleted" : ""}>
+                      <li key={n.id} className={n.deleted ? "deleted" : n.stale ? "stale" : ""}>
                         <button
                           type="button"
+                          title={n.deleted ? "deleted" : n.stale ? staleText(n) : undefined}
                           className={`link${n.id === selected ? " current" : ""}`}
                           onClick={() => update({ sel: n.id, path: null })}
                         >

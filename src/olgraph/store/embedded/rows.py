@@ -197,10 +197,10 @@ def delete_edges(conn: sqlite3.Connection, ids: Iterable[EdgeId]) -> None:
 
 def edges_of(conn: sqlite3.Connection, rel_type: str, key: str, incoming: bool) -> list[EdgeRow]:
     """Relationships of ``rel_type`` into (``incoming``) or out of ``key``."""
-    column = "dst" if incoming else "src"
-    rows = conn.execute(
-        f"SELECT type, src, dst, props, versions FROM edges WHERE type = ? AND {column} = ?", (rel_type, key)
-    )
+    # Incoming: pinned to (dst, type). Reading props, the planner would otherwise take the primary
+    # key's `type` prefix (it covers props) and walk every relationship of the type.
+    where = "edges INDEXED BY edges_by_dst WHERE dst = ?" if incoming else "edges WHERE src = ?"
+    rows = conn.execute(f"SELECT type, src, dst, props, versions FROM {where} AND type = ?", (key, rel_type))
     return [EdgeRow(t, s, d, loads(p), loads(v)) for t, s, d, p, v in rows]
 
 

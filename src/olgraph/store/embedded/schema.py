@@ -37,18 +37,6 @@ BACKFILLED_FROM = 2
 
 BACKFILL_BATCH = 5000
 
-PLANNER_STATS = (
-    ("edges", "edges", "1000000 100000 1 1"),
-    ("edges", "edges_by_dst", "1000000 10 2 1"),
-    ("edges", "edges_by_src", "1000000 10 2 1"),
-)
-"""The shape of ``edges`` told to SQLite's query planner (``sqlite_stat1`` rows: table, index,
-rows then rows per distinct prefix of the index's columns): few relationship types, few
-relationships per node. Without statistics SQLite takes every indexed equality for selective
-and answers ``type = ? AND dst = ?`` from the primary key's ``type`` prefix, which covers
-``props``: a walk over every relationship of that type, instead of ``edges_by_dst``. The
-figures are a shape, not a count; a real ``ANALYZE`` replaces them."""
-
 
 def schema_sql(name: str) -> str:
     """The text of one DDL file."""
@@ -89,30 +77,6 @@ def migrate(conn: sqlite3.Connection) -> None:
         if version < BACKFILLED_FROM:
             _backfill(conn)
         conn.execute(f"PRAGMA user_version = {VERSION}")
-    _seed_planner_stats(conn)
-
-
-def _seed_planner_stats(conn: sqlite3.Connection) -> None:
-    """Write :data:`PLANNER_STATS` unless ``edges`` has statistics already (seeded or analyzed)."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
-    if exists and conn.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'edges' LIMIT 1").fetchone():
-        return
-    try:
-        conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1 (analyzing the schema alone: cheap)
-    except sqlite3.OperationalError as exc:
-        if "readonly" in str(exc):  # a read-only file of an older olgraph: it reads, only slower
-            logger.warning("embedded store: read-only file, query planner statistics not written")
-            return
-        raise
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'edges'")
-        conn.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", PLANNER_STATS)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    conn.execute("ANALYZE sqlite_schema")  # this connection reads the statistics again
 
 
 def _backfill(conn: sqlite3.Connection) -> None:

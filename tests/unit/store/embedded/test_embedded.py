@@ -265,32 +265,3 @@ async def test_search_uses_its_indexes(store: EmbeddedStore) -> None:
     details = await store._call(plans)
     assert not [d for d in details if re.match(r"SCAN (s|search_terms|nodes)\b", d)], details
     assert any(re.match(r"SCAN search_fts VIRTUAL TABLE INDEX \d+:M", d) for d in details)  # a MATCH
-
-
-async def test_the_planner_knows_the_shape_of_edges(tmp_path: Path) -> None:
-    """A new file gets statistics saying relationship types are few and a node's relationships
-    few, so ``type = ? AND dst = ?`` reading ``props`` seeks ``edges_by_dst`` instead of walking
-    the primary key's ``type`` prefix (every relationship of the type). Seeded once; a real
-    ANALYZE's figures are kept."""
-    path = tmp_path / "graph.db"
-    for _ in range(2):  # reopening seeds nothing more
-        store = EmbeddedStore(path)
-        await store.open()
-        plan = await store._call(
-            lambda conn: conn.execute(
-                "EXPLAIN QUERY PLAN SELECT props FROM edges WHERE type = ? AND dst = ?", ("OWNS", "x")
-            ).fetchall()
-        )
-        await store.close()
-        assert [row[3] for row in plan] == ["SEARCH edges USING INDEX edges_by_dst (dst=? AND type=?)"]
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'edges'").fetchone() == (3,)
-    conn.execute("UPDATE sqlite_stat1 SET stat = '7 7 1 1' WHERE idx = 'edges'")  # as if analyzed
-    conn.commit()
-    conn.close()
-    store = EmbeddedStore(path)
-    await store.open()
-    await store.close()
-    conn = sqlite3.connect(path)
-    assert conn.execute("SELECT stat FROM sqlite_stat1 WHERE idx = 'edges'").fetchone() == ("7 7 1 1",)
-    conn.close()

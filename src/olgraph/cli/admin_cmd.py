@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import click
 
+from olgraph.cli._client import error_message, response_json, send
 from olgraph.cli._output import echo, fail, render_json, render_table
-from olgraph.cli.query import client_options, error_message, response_json, send
+from olgraph.cli.query import client_options
 
 EXIT_DELETED = 0
 EXIT_REFUSED = 1

@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
+from olgraph.cli._client import fetch_json
 from olgraph.cli._output import cell, echo, render_json, render_table
-from olgraph.cli.query import client_options, depth_option, fetch_json, max_nodes_option
+from olgraph.cli.query import client_options, depth_option, max_nodes_option
 from olgraph.query.impact import describe_truncation
 
 FORMAT = click.option(

@@ -21,8 +21,9 @@ from typing import Any
 import click
 import httpx
 
+from olgraph.cli._client import error_message
 from olgraph.cli._output import echo, fail, render_json, render_table
-from olgraph.cli.query import error_message, url_option
+from olgraph.cli.query import url_option
 
 
 def _parameter(text: str) -> tuple[str, Any]:

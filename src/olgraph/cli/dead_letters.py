@@ -22,8 +22,9 @@ from urllib.parse import quote
 import click
 import httpx
 
+from olgraph.cli._client import error_message
 from olgraph.cli._output import echo, fail, render_json, render_table
-from olgraph.cli.query import error_message, url_option
+from olgraph.cli.query import url_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 

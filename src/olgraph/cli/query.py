@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
-import httpx
 
-from olgraph.cli._output import echo, fail, render_csv_rows, render_json, render_table
+from olgraph.cli._client import fetch_json
+from olgraph.cli._output import echo, render_csv_rows, render_json, render_table
 from olgraph.query.impact import describe_impact, describe_truncation, render_csv, render_ndjson
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,70 +70,6 @@ def max_nodes_option(func: F) -> F:
         default=None,
         help="Most nodes in the answer (default and ceiling: the server's query.max_nodes).",
     )(func)
-
-
-def fetch_json(url: str, path: str, params: Mapping[str, Any], api_key: str | None, timeout: float) -> Any:
-    """GET ``path`` from the server and return its JSON; on any failure print why and exit 2."""
-    response = send(url, "GET", path, params, api_key=api_key, timeout=timeout)
-    if response.is_error:
-        raise fail(f"the server answered {response.status_code}: {error_message(response)}")
-    return response_json(response, url)
-
-
-def send(
-    url: str,
-    method: str,
-    path: str,
-    params: Mapping[str, Any],
-    *,
-    api_key: str | None,
-    timeout: float,
-    body: Any = None,
-) -> httpx.Response:
-    """Send one request (``None`` parameters left out); exit 2 when the server cannot be reached."""
-    headers = {"Accept": "application/json"}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    query = {k: v for k, v in params.items() if v is not None}
-    try:
-        with httpx.Client(base_url=url, timeout=timeout, headers=headers) as client:
-            return client.request(method, path, params=query, json=body)
-    except httpx.InvalidURL as exc:
-        raise fail(f"--url {url!r} is not a valid URL: {exc}") from exc
-    except httpx.HTTPError as exc:
-        raise fail(f"cannot reach the olgraph server at {url}: {exc or type(exc).__name__}") from exc
-
-
-def response_json(response: httpx.Response, url: str) -> Any:
-    """The JSON of an answer; exit 2 when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise fail(f"the server at {url} did not answer with JSON (is it an olgraph server?)") from exc
-
-
-def error_message(response: httpx.Response) -> str:
-    """The human message of an error answer, whatever shape its body has."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip() or response.reason_phrase
-    if isinstance(body, dict):
-        for key in ("detail", "error", "message", "reason"):
-            if key in body:
-                return _message_text(body[key])
-    return _message_text(body)
-
-
-def _message_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):  # FastAPI validation errors: [{"loc": [...], "msg": ...}]
-        return "; ".join(_message_text(v) for v in value)
-    if isinstance(value, dict) and "msg" in value:
-        where = ".".join(str(p) for p in value.get("loc", ()) if p not in ("query", "path", "body"))
-        return f"{where}: {value['msg']}" if where else str(value["msg"])
-    return render_json(value)
 
 
 @click.command("lineage", short_help="Nodes and edges upstream/downstream of NODE_ID.")

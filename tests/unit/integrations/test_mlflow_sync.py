@@ -28,7 +28,7 @@ from test_mlflow_events import T0, World, apply_events, build_world, validate_ev
 
 import olgraph.integrations.mlflow
 from olgraph.api.auth import hash_api_key
-from olgraph.cli import main, sync_cmd
+from olgraph.cli import _client, main
 from olgraph.config import Settings
 from olgraph.integrations.mlflow import naming
 from olgraph.integrations.mlflow import sync as s
@@ -565,7 +565,7 @@ def test_a_full_event_log_is_retried_a_bounded_number_of_times(
     )
     waits: list[float] = []
     # The sync's waits, seen instead of slept (its module's own `time`, not the server thread's).
-    monkeypatch.setattr(sync_cmd, "time", SimpleNamespace(sleep=waits.append))
+    monkeypatch.setattr(_client, "time", SimpleNamespace(sleep=waits.append))
     for url in serve_in_thread(settings):
         fill_event_log(url)
         result = invoke("--tracking-uri", mlflow_uri, "--url", url, "--retries", "2")

@@ -4,16 +4,18 @@ A search matches the lower-cased ``q`` against the lower-cased names (``searchNa
 datasets, models, jobs, columns (by path) and namespaces, in three tiers: **exact**
 (``name == q``), **prefix** (starts with ``q``) and **substring** (contains ``q``; only for
 ``q`` of three characters or more, which is what the trigram indexes can answer). Results
-are ordered by (tier, name, key), so paging is keyset paging on that triple: a store is
-asked for one tier at a time, after a position, and never scans.
+are ordered by (tier, name, key), so paging is keyset paging on that triple: a store reads
+the tiers from a position on, from its indexes, and never scans a table or a label.
 
 The total is counted up to ``SearchQuery.count_cap`` matches (``SearchPage.total_exact`` says
 whether it is complete): a type-ahead box needs "1,000+", and counting every name that holds
 ``"ord"`` among a million would cost more than the page itself. The capped count also picks the
-substring tier's path: a *sparse* query (fewer matches than the cap) reads its few matches from
+substring tier's path: a *sparse* query (at most the cap of matches) reads its few matches from
 the trigram index and sorts them; a *dense* one walks the name-ordered index and keeps the names
-that contain ``q``, which finds a page after reading about ``limit * names / matches`` entries.
-Both paths give the same order, so pages of one query may mix them.
+that contain ``q``, which finds a page after reading about ``limit * names / matches`` entries
+when the matches are spread over the names (more when they cluster late in name order: the one
+case where neither path is cheap). Both paths give the same order, so pages of one query may
+mix them.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ SEARCH_TYPES: tuple[SearchType, ...] = ("dataset", "model", "job", "column", "na
 Tier = Literal["exact", "prefix", "substring"]
 TIERS: tuple[Tier, ...] = ("exact", "prefix", "substring")
 SUBSTRING_MIN = 3
+"""Shortest ``q`` matched as a substring (a trigram index needs three characters)."""
 COUNT_CAP = 1000
 """Matches counted at most (see the module docstring)."""
-"""Shortest ``q`` matched as a substring (a trigram index needs three characters)."""
 PREFIX_END = "\U0010ffff"
 """Appended to ``q``: the upper bound of the names starting with ``q``."""
 

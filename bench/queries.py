@@ -373,7 +373,8 @@ async def neo4j_at(config: BenchConfig, plan: Plan) -> AsyncIterator[str]:
 
 
 async def run_neo4j(config: BenchConfig, plan: Plan, *, read_side_only: bool = False) -> dict[str, Any]:
-    """Build or reuse, restart Neo4j (cold), HTTP cold+warm, then in-process warm."""
+    """Build or reuse, restart Neo4j (cold), HTTP cold+warm, then in-process warm
+    (``read_side_only``: build or reuse, then search and column lineage in-process)."""
     async with neo4j_at(config, plan) as uri:
         built = await ensure_neo4j(uri, plan)
         if read_side_only:
@@ -553,7 +554,9 @@ COLUMNS = ["store", "size", "anchor", "query", "depth", "nodes", "truncated"]
 COLUMNS += ["cold ms", "warm p50 ms", "warm p95 ms", "warm p99 ms", "n"]
 
 
-def document(plans: list[Plan], results: dict[str, dict[int, dict[str, Any]]]) -> dict[str, Any]:
+def document(
+    plans: list[Plan], results: dict[str, dict[int, dict[str, Any]]], *, read_side_only: bool = False
+) -> dict[str, Any]:
     """The section's result document (see ``bench/_support.py``)."""
     local: list[list[Any]] = []
     http: list[list[Any]] = []
@@ -569,7 +572,7 @@ def document(plans: list[Plan], results: dict[str, dict[int, dict[str, Any]]]) -
             b = parts["build"]
             builds.append([store, plan.size, b["events"], b["seconds"], b["events_per_second"], b["reused"]])
     return {
-        "title": "Queries",
+        "title": "Queries: search and column lineage" if read_side_only else "Queries",
         "summary": summary_rows(results),
         "tables": [
             {"title": "In-process store API (warm)", "columns": COLUMNS, "rows": local},
@@ -619,7 +622,7 @@ async def run_async(config: BenchConfig, *, read_side_only: bool = False) -> dic
         log(f"size {plan.size}: anchors {plan.anchors}")
         results["embedded"][plan.size] = await run_embedded(config, plan, read_side_only=read_side_only)
         results["neo4j"][plan.size] = await run_neo4j(config, plan, read_side_only=read_side_only)
-    return document(plans, results)
+    return document(plans, results, read_side_only=read_side_only)
 
 
 def run(config: BenchConfig, *, read_side_only: bool = False) -> dict[str, Any]:

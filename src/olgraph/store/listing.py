@@ -72,6 +72,12 @@ class ListOrder:
         """Whether some nodes may lack the sort value (every listed node has a name)."""
         return self.prop != "name"
 
+    @property
+    def direction(self) -> tuple[str, str]:
+        """The ``ORDER BY`` keyword of this order and the comparison that means "comes after"
+        in it (the same words in SQL and Cypher): ``("ASC", ">")`` or ``("DESC", "<")``."""
+        return ("DESC", "<") if self.descending else ("ASC", ">")
+
 
 BY_NAME = ListOrder()
 

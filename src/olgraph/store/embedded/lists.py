@@ -85,7 +85,7 @@ def _valued(
 ) -> list[Any]:
     """The nodes that have the sort value, in order (a range of the index, read either way)."""
     value = _VALUES[order.prop]
-    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    direction, beyond = order.direction
     page_where, offset = f"{where} AND {value} IS NOT NULL", window.offset
     params = {**params, "limit": window.limit}
     if window.after is not None:
@@ -114,7 +114,7 @@ def _unvalued(
     after: tuple[str | None, str] | None,
 ) -> list[Any]:
     """The nodes without the sort value, by key (the index's NULL range)."""
-    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    direction, beyond = order.direction
     page_where = f"{where} AND {_VALUES[order.prop]} IS NULL"
     params = {**params, "limit": limit, "offset": offset}
     if after is not None and after[0] is None:

@@ -102,7 +102,7 @@ def _statement(
     # Across namespaces, without an owner or tag to start from, the sort property's index
     # returns the nodes in order (either direction) from the keyset position on.
     hinted = None if namespace or owner or tag or prop == "name" else prop
-    value, (direction, beyond) = f"n.{prop}", (("DESC", "<") if order.descending else ("ASC", ">"))
+    value, (direction, beyond) = f"n.{prop}", order.direction
     after = (
         f" AND {value} {beyond}= $afterValue AND ({value} {beyond} $afterValue OR n.key {beyond} $afterKey)"
         if keyset
@@ -142,7 +142,7 @@ def _unvalued_statement(
         job_type=job_type,
         by_name=False,
     )
-    direction, beyond = ("DESC", "<") if order.descending else ("ASC", ">")
+    direction, beyond = order.direction
     after = f" AND n.key {beyond} $afterKey" if keyset else ""
     return f"""
 {_match(label, owner=owner, tag=tag)} WHERE {where} AND n.{_SORT_PROPS[order.prop]} IS NULL{after}

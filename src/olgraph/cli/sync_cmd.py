@@ -22,7 +22,7 @@ from urllib.parse import quote
 import click
 import orjson
 
-from olgraph.cli._client import OlgraphClient
+from olgraph.cli._client import JsonDict, OlgraphClient
 from olgraph.cli._output import fail
 from olgraph.cli.query import EXIT_FAILURE, url_option
 from olgraph.config import LimitSettings
@@ -33,8 +33,6 @@ if TYPE_CHECKING:  # the real import is lazy: MLflow is an optional extra
 EXIT_SYNCED = 0
 EXIT_REFUSED = 1
 DEFAULT_BATCH = int(LimitSettings.model_fields["max_batch_events"].default)
-
-JsonDict = dict[str, Any]
 
 
 def _import_sync() -> ModuleType:

@@ -240,27 +240,14 @@ def column_lineage_out(dataset: str, found: ColumnLineageResult) -> list[Json] |
 
 
 def dataset_out(view: DatasetDetail, column_lineage: list[Json] | None = None) -> Json:
-    """A Dataset as ``GET /namespaces/{ns}/datasets/{name}`` and the listing answer it."""
-    node = view.node
-    current = view.versions[0].version if view.versions else None
+    """A Dataset as ``GET /namespaces/{ns}/datasets/{name}`` and the listing answer it: the
+    lineage node's DatasetData with the current version, column lineage, facets and state."""
     return {
-        "id": dataset_id(node.namespace, node.name),
-        "type": "DB_TABLE",
-        "name": node.name,
-        "physicalName": node.name,
-        "createdAt": instant(node.props.get("firstSeenAt")),
-        "updatedAt": instant(node.props.get("lastSeenAt")),
-        "namespace": node.namespace,
-        "sourceName": source_name(node, view.facets),
-        "fields": fields_out(view.schema),
-        "tags": dataset_tags(view),
-        "lastModifiedAt": instant(node.props.get("lastModifiedAt")),
-        "lastLifecycleState": lifecycle_state(node.props),
-        "description": _text(node.props, "description"),
-        "currentVersion": current,
+        **dataset_data(view),
+        "currentVersion": view.versions[0].version if view.versions else None,
         "columnLineage": column_lineage,
         "facets": dict(view.facets),
-        "deleted": node.deleted,
+        "deleted": view.node.deleted,
     }
 
 

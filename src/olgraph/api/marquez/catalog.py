@@ -18,6 +18,7 @@ from olgraph.api.marquez.paths import segment
 from olgraph.api.params import RuntimeDep, limits_of
 from olgraph.errors import InvalidQuery, NotFound
 from olgraph.query.admin import delete_namespace, delete_node
+from olgraph.runtime import Runtime
 from olgraph.store.detail_views import JobView
 from olgraph.store.listing import NodeFilter, Window
 
@@ -85,14 +86,19 @@ async def get_dataset(runtime: RuntimeDep, namespace: str, dataset: str) -> Json
     return await reads.dataset_json(runtime.store, found, runtime.settings.query.max_nodes)
 
 
+async def _soft_delete(runtime: Runtime, principal: Principal, node_id: str) -> None:
+    """Marquez's DELETE: a soft delete, audit-logged, never refused for live dependents (forced)."""
+    await delete_node(
+        runtime.store, node_id, force=True, purge=False, by=principal.name, limits=limits_of(runtime)
+    )
+
+
 @admin_router.delete("/namespaces/{namespace}/datasets/{dataset}")
 async def delete_dataset(runtime: RuntimeDep, principal: AdminDep, namespace: str, dataset: str) -> Json:
     """Soft-delete a dataset (an event naming it again revives it); answers it as it was."""
     found = await reads.dataset_or_404(runtime.store, segment(namespace), segment(dataset))
     before = await reads.dataset_json(runtime.store, found, runtime.settings.query.max_nodes)
-    await delete_node(
-        runtime.store, found.node.id, force=True, purge=False, by=principal.name, limits=limits_of(runtime)
-    )
+    await _soft_delete(runtime, principal, found.node.id)
     return before
 
 
@@ -217,9 +223,7 @@ async def delete_job(runtime: RuntimeDep, principal: AdminDep, namespace: str, j
     """Soft-delete a job (an event naming it again revives it); answers it as it was."""
     found = await reads.job_or_404(runtime.store, segment(namespace), segment(job))
     before = await reads.job_json(runtime.store, found)
-    await delete_node(
-        runtime.store, found.node.id, force=True, purge=False, by=principal.name, limits=limits_of(runtime)
-    )
+    await _soft_delete(runtime, principal, found.node.id)
     return before
 
 

@@ -1,4 +1,5 @@
-"""The real olgraph app served by uvicorn in a thread, for tests that need a live HTTP server.
+"""The real olgraph app served by uvicorn in a thread, for tests that need a live HTTP server,
+and the ``store`` settings of either store for such an app (:func:`store_settings`).
 
 Tests import it as ``from served_app import serve_in_thread`` (tests/ is on ``sys.path``
 because of its conftest.py; the module name is unique in the tree).
@@ -6,10 +7,14 @@ because of its conftest.py; the module name is unique in the tree).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import neo4j
+import pytest
 import uvicorn
 
 from olgraph.api.app import create_app
@@ -35,3 +40,18 @@ def serve_in_thread(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def store_settings(kind: str, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``store`` settings of ``kind``; for Neo4j the session's server, emptied first."""
+    if kind == "embedded":
+        return {"kind": "embedded"}
+    uri = str(request.getfixturevalue("neo4j_uri"))
+    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
+    auth = (user, password) if user and password else None
+    with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+    config: dict[str, Any] = {"uri": uri, "create_schema": True}
+    if auth:
+        config |= {"user": user, "password": password}
+    return {"kind": "neo4j", "neo4j": config}

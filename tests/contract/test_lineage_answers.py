@@ -9,12 +9,10 @@ are stale and the rest is not; today every node is (the events are from 2024).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import neo4j
 import pytest
 from contract_events import at, column_events, dataset, run_event, stored_time
 from fastapi.testclient import TestClient
@@ -22,6 +20,7 @@ from fastapi.testclient import TestClient
 from olgraph import keys
 from olgraph.api.app import create_app
 from olgraph.config import Settings
+from served_app import store_settings
 
 SERVER_CAP = 50
 LATER = 60 * 24 * 60  # minutes: 60 days after the first events
@@ -42,21 +41,6 @@ def col(dataset_name: str, name: str) -> str:
 
 def job(name: str) -> str:
     return keys.job_key("shop", name)
-
-
-def store_settings(kind: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The ``store`` settings of ``kind``; for Neo4j the session's server, emptied first."""
-    if kind == "embedded":
-        return {"kind": "embedded"}
-    uri = str(request.getfixturevalue("neo4j_uri"))
-    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
-    auth = (user, password) if user and password else None
-    with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    config: dict[str, Any] = {"uri": uri, "create_schema": True}
-    if user and password:
-        config |= {"user": user, "password": password}
-    return {"kind": "neo4j", "neo4j": config}
 
 
 @pytest.fixture(scope="module", params=STORE_KINDS)

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from marquez_app_support import STORES, feed, make_settings, scenario_events, store_settings
+from marquez_app_support import STORES, feed, make_settings, scenario_events
 
 from olgraph.api.marquez.app import create_marquez_app
+from served_app import store_settings
 
 
 @pytest.fixture(scope="module", params=STORES)

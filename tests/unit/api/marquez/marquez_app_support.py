@@ -1,4 +1,5 @@
-"""Helpers of the Marquez-compatible app's tests: both stores' settings, feeding the scenarios.
+"""Helpers of the Marquez-compatible app's tests: the two stores to run on, settings, feeding the
+scenarios (each store's ``store`` settings come from ``served_app.store_settings``).
 
 Test modules import them as ``from marquez_app_support import …`` (a unique module name:
 ``conftest`` is ambiguous across the tree).
@@ -6,11 +7,9 @@ Test modules import them as ``from marquez_app_support import …`` (a unique mo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
-import neo4j
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,21 +17,6 @@ from marquez_scenarios import all_scenarios
 from olgraph.config import Settings
 
 STORES = [pytest.param("embedded", id="embedded"), pytest.param("neo4j", id="neo4j", marks=pytest.mark.neo4j)]
-
-
-def store_settings(kind: str, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The ``store`` settings of ``kind``; for Neo4j the session's server, emptied first."""
-    if kind == "embedded":
-        return {"kind": "embedded"}
-    uri = str(request.getfixturevalue("neo4j_uri"))
-    user, password = os.environ.get("NEO4J_USERNAME"), os.environ.get("NEO4J_PASSWORD")
-    auth = (user, password) if user and password else None
-    with neo4j.GraphDatabase.driver(uri, auth=auth) as driver, driver.session() as session:
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-    config: dict[str, Any] = {"uri": uri, "create_schema": True}
-    if auth:
-        config |= {"user": user, "password": password}
-    return {"kind": "neo4j", "neo4j": config}
 
 
 def make_settings(data_dir: Path, store: dict[str, Any], **overrides: Any) -> Settings:

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from marquez_app_support import STORES, feed, make_settings, scenario_events, store_settings
+from marquez_app_support import STORES, feed, make_settings, scenario_events
 
 from olgraph.api.auth import hash_api_key
 from olgraph.api.marquez.app import create_marquez_app
+from served_app import store_settings
 
 
 def ok(client: TestClient, path: str, **params: Any) -> Any:

@@ -15,11 +15,12 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from marquez_app_support import STORES, make_settings, scenario_events, store_settings
+from marquez_app_support import STORES, make_settings, scenario_events
 from marquez_client import MarquezClient
 
 from marquez_scenarios import run_id
 from olgraph.api.marquez.app import create_marquez_app
+from served_app import store_settings
 
 START_TIMEOUT = 30.0
 

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from marquez_app_support import STORES, feed, make_settings, store_settings
+from marquez_app_support import STORES, feed, make_settings
 
 from olgraph.api.marquez.app import create_marquez_app
+from served_app import store_settings
 
 NOW = datetime.now(UTC)
 LOAD_START = NOW - timedelta(hours=3)

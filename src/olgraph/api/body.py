@@ -53,7 +53,7 @@ async def read_raw(request: Request, limits: LimitSettings) -> tuple[bytes, str 
     check_content_type(request.headers.get("content-type"))
     coding = content_coding(request.headers.get("content-encoding"))
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limits.max_body_bytes:
+    if declared.isdecimal() and int(declared) > limits.max_body_bytes:
         raise PayloadTooLarge(
             f"request body of {declared} bytes exceeds {limits.max_body_bytes} (limits.max_body_bytes)"
         )

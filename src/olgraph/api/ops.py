@@ -228,7 +228,7 @@ def _cursor(after: str | None) -> int:
     if after is None or after == "":
         return 0
     text = after.strip()
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdecimal() or len(text) > 18:
         raise InvalidQuery(f"not a cursor this server gave: {after!r}", field="after")
     return int(text)
 

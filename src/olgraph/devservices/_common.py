@@ -105,7 +105,7 @@ def java_major_version(java_home: Path) -> int | None:
         if key.strip() == "JAVA_VERSION":
             parts = value.strip().strip('"').split(".")
             major = parts[1] if parts[0] == "1" and len(parts) > 1 else parts[0]
-            return int(major) if major.isdigit() else None
+            return int(major) if major.isdecimal() else None
     return None
 
 

@@ -77,7 +77,7 @@ def _header(headers: dict[str, bytes], name: str) -> str | None:
 
 def _parse_id(dead_letter_id: str) -> tuple[int, int] | None:
     partition, _, offset = dead_letter_id.strip().partition("-")
-    if partition.isdigit() and offset.isdigit() and len(partition) < 10 and len(offset) < 19:
+    if partition.isdecimal() and offset.isdecimal() and len(partition) < 10 and len(offset) < 19:
         return int(partition), int(offset)
     return None
 

@@ -426,7 +426,7 @@ class LocalEventLog:
 def _offset_id(value: str | None) -> int | None:
     """The offset a local dead-letter id names, or None when it is not one."""
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    return int(text) if text.isdecimal() and len(text) < 19 else None
 
 
 def _committed(conn: sqlite3.Connection, consumer: str) -> int:

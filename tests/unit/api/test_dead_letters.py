@@ -82,6 +82,11 @@ async def test_dead_letters_are_listed_with_why_and_what(refusing: Any) -> None:
         404,
         {"error": "deadLetterId: no dead letter '99'", "field": "deadLetterId"},
     )
+    superscript = await client.get("/api/v1/dead-letters/%C2%B2", headers=ADMIN)  # '²': isdigit, not int
+    assert (superscript.status_code, superscript.json()) == (
+        404,
+        {"error": "deadLetterId: no dead letter '²'", "field": "deadLetterId"},
+    )
 
 
 @pytest.mark.parametrize(

@@ -351,7 +351,7 @@ def _stage(stage: Any) -> str | None:
 
 
 def _version_order(version: str) -> tuple[int, str]:
-    return (int(version), "") if version.isdigit() else (1 << 62, version)
+    return (int(version), "") if version.isdecimal() else (1 << 62, version)
 
 
 def _engine() -> JsonDict:

@@ -648,7 +648,7 @@ def _payload(facet: Any) -> Any:
 
 
 def _version_key(version: str) -> tuple[int, str]:
-    return (int(version), "") if version.isdigit() else (1 << 62, version)
+    return (int(version), "") if version.isdecimal() else (1 << 62, version)
 
 
 def sync(

@@ -17,7 +17,8 @@ with the node cap users get by default. Per store and size:
   call recorded), warm-up rounds, then measured rounds, round-robin over the queries.
 - **search and column lineage** (in-process, warm): ``store.search`` for the name of the
   chain-middle dataset as an exact, a prefix (its first half), a substring (four characters
-  from its middle), a two-character and a common three-character query, 20 hits a page;
+  from its middle), a two-character and a common three-character query, and the name of a
+  column with column lineage (shared by many tables) whole and three letters of it, 20 hits a page;
   ``store.column_lineage`` of a column that has column lineage, both ways, at depth 1, 5 and 10.
 
     .venv/bin/python bench/queries.py --quick
@@ -71,7 +72,15 @@ BATCH_EVENTS = 1000
 HEADLINE_DEPTH = 10
 TARGET_MS = 100.0  # the issue's target: depth-10 lineage on the 1M-node graph, p95
 SEARCH_TARGET_MS = 50.0  # issue 10: search p95 on the 1M-node graph
-SEARCH_TIERS = ("search-exact", "search-prefix", "search-substring", "search-short", "search-common")
+SEARCH_TIERS = (
+    "search-exact",
+    "search-prefix",
+    "search-substring",
+    "search-short",
+    "search-common",
+    "search-column",
+    "search-column-part",
+)
 COLUMN_DEPTHS = (1, 5, 10)
 
 
@@ -323,23 +332,33 @@ async def read_side_anchors(store: GraphStore, plan: Plan) -> dict[str, str]:
         "search-short": name[:2],
         "search-common": name[2:5],  # three letters of the catalog name: matches most datasets
     }
+    column = await _lineage_column(store, plan)
+    if column is not None:
+        extra["column"] = column
+        # A column name many tables share, whole and three letters of it (`ord` of `order_id`).
+        path = column.rpartition("#")[2].lower()
+        extra["search-column"] = path
+        extra["search-column-part"] = path[len(path) // 3 : len(path) // 3 + 3]
+    return extra
+
+
+async def _lineage_column(store: GraphStore, plan: Plan) -> str | None:
+    """A column with column lineage: from the anchors' column edges, else found by search."""
     for anchor in plan.anchors.values():
         edges = (await store.column_edges([anchor])).edges
         if edges:
-            extra["column"] = edges[0].source
-            return extra
+            return edges[0].source
     for prefix in ("c", "i", "a", "n", "o"):
         for hit in (await store.search(SearchQuery(prefix, types=("column",), limit=50))).hits:
             answer = await store.column_lineage(hit.key, "both", 1, 100)
             if len(answer.lineage.nodes) > 1:
-                extra["column"] = hit.key
-                return extra
-    return extra
+                return hit.key
+    return None
 
 
 def read_side_queries(extra: dict[str, str]) -> list[Query]:
     """The search and column-lineage queries the anchors found allow."""
-    queries = [Query(tier, "search", "-", 0) for tier in SEARCH_TIERS]
+    queries = [Query(tier, "search", "-", 0) for tier in SEARCH_TIERS if tier in extra]
     if "column" in extra:
         queries += [Query("column", "column", "both", d) for d in COLUMN_DEPTHS]
     return queries
@@ -446,6 +465,8 @@ def read_side_rows(store: str, size: int, timings: dict[Query, Timing]) -> list[
     rows = []
     for tier in SEARCH_TIERS:
         p95 = p95_of(timings, tier, "search", 0)
+        if p95 is None:
+            continue
         rows.append(
             {
                 "metric": f"{store} {size} nodes: {tier.replace('-', ' ')} p95 (20 hits)",

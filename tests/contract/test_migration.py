@@ -1,9 +1,11 @@
 """A graph written by the previous olgraph keeps working: the store migrates it when it opens.
 
-The previous version wrote neither ``searchName`` (any searchable node) nor a column's
+The first version wrote neither ``searchName`` (any searchable node) nor a column's
 ``namespace``, and the embedded file had neither the ``search``/``hidden`` columns nor the
-search tables. Each test builds a graph, takes it back to that shape, reopens the store and
-checks that the migrated graph is exactly the one the current version builds.
+search tables. The second wrote them, but in Neo4j neither ``searchTie`` nor the ``FieldName``
+nodes search reads column names from. Each test builds a graph, takes it back to that shape,
+reopens the store and checks that the migrated graph is exactly the one the current version
+builds.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ from contract_stores import StoreFactory
 
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.merge import VERSIONS_PROP
+from olgraph.store.search import SearchQuery
 
 
 def _previous(
-    props: dict[str, Any], versions: dict[str, str], label: str
+    props: dict[str, Any], versions: dict[str, str], label: str, schema: int = 1
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    props = {k: v for k, v in props.items() if k != "searchName"}
-    if label == "Field":
+    props = {k: v for k, v in props.items() if k not in ("searchName", "searchTie")[schema - 1 :]}
+    if label == "Field" and schema == 1:
         props.pop("namespace", None)
         versions = {k: v for k, v in versions.items() if k != "namespace"}
     return props, versions
@@ -76,15 +79,23 @@ async def test_an_embedded_file_of_the_previous_version_is_migrated(tmp_path: Pa
 
 
 @pytest.mark.neo4j
-async def test_a_neo4j_graph_of_the_previous_version_is_migrated(request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("schema", [1, 2])
+async def test_a_neo4j_graph_of_a_previous_version_is_migrated(
+    request: pytest.FixtureRequest, schema: int
+) -> None:
     from contract_stores import neo4j_factory  # noqa: PLC0415
 
     make: StoreFactory = neo4j_factory(request)
     async with make() as store:
         await apply_events(store, warehouse_events())
         expected = await store.dump()
+        columns = sorted({props["name"] for labels, props in expected.nodes.values() if "Field" in labels})
+        queries = [SearchQuery(name.lower()[1:4], types=("column",)) for name in columns if len(name) >= 4]
+        answers = [await store.search(q) for q in queries]
+    assert queries
     driver = request.getfixturevalue("neo4j_driver")
     with driver.session() as session:
+        session.run("MATCH (t:FieldName) DETACH DELETE t").consume()
         rows = session.run(
             "MATCH (n) RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props"
         ).data()
@@ -92,13 +103,13 @@ async def test_a_neo4j_graph_of_the_previous_version_is_migrated(request: pytest
             stored = dict(row["props"])
             versions = orjson.loads(stored.pop(VERSIONS_PROP, "{}"))
             primary = next(label for label in row["labels"] if label != "Model")
-            props, versions = _previous(stored, versions, primary)
+            props, versions = _previous(stored, versions, primary, schema)
             if versions:
                 props[VERSIONS_PROP] = orjson.dumps(versions, option=orjson.OPT_SORT_KEYS).decode()
             session.run(
                 "MATCH (n) WHERE elementId(n) = $id SET n = $props", id=row["id"], props=props
             ).consume()
-        assert session.run("MATCH (n) WHERE n.searchName IS NOT NULL RETURN count(n) AS c").single()["c"] == 0
+        assert session.run("MATCH (n) WHERE n.searchTie IS NOT NULL RETURN count(n) AS c").single()["c"] == 0
 
     from olgraph.store.neo4j import Neo4jStore  # noqa: PLC0415
 
@@ -109,8 +120,12 @@ async def test_a_neo4j_graph_of_the_previous_version_is_migrated(request: pytest
     await reopened.open()
     try:
         assert await reopened.dump() == expected
+        assert [await reopened.search(q) for q in queries] == answers
     finally:
         await reopened.close()
+    with driver.session() as session:
+        names = session.run("MATCH (t:FieldName) RETURN collect(t.searchName) AS names").single()["names"]
+    assert sorted(names) == sorted({name.lower() for name in columns})
 
 
 async def test_an_embedded_file_of_schema_2_gets_the_last_seen_index(tmp_path: Path) -> None:

@@ -146,3 +146,58 @@ async def test_the_count_stops_at_the_cap_and_the_answer_stays_the_same(catalog:
     assert (exactly.total, exactly.total_exact) == (8, True)
     short = await catalog.search(SearchQuery("or", limit=50, count_cap=2))
     assert (short.total, short.total_exact, len(short.hits)) == (2, False, 6)
+
+
+@pytest.fixture
+async def columns(store: GraphStore) -> GraphStore:
+    """Six tables in two namespaces sharing column names, as real warehouses do."""
+    names = ("id", "order_id", "Customer_Order_Id", "reorder_flag", "amount", "border")
+    events = [dataset_event(1, dataset(f"ns{i % 2}", f"t{i}", schema=schema(*names))) for i in range(6)]
+    await apply_events(store, events)
+    return store
+
+
+def _column_order(text: str, namespace: str | None = None) -> list[tuple[str, str]]:
+    """The (tier, key) of every column matching ``text``, ranked as search ranks: tier, name, key."""
+    names = ("id", "order_id", "Customer_Order_Id", "reorder_flag", "amount", "border")
+    found = []
+    for i in range(6):
+        if namespace is not None and namespace != f"ns{i % 2}":
+            continue
+        for name in names:
+            term = name.lower()
+            tier = "exact" if term == text else "prefix" if term.startswith(text) else "substring"
+            if text in term and (tier != "substring" or len(text) >= 3):
+                found.append(
+                    (("exact", "prefix", "substring").index(tier), term, f"field:ns{i % 2}:t{i}#{name}")
+                )
+    return [(("exact", "prefix", "substring")[rank], key) for rank, _, key in sorted(found)]
+
+
+@pytest.mark.parametrize("text", ["order", "id", "order_id", "rder"])
+async def test_columns_sharing_names_page_in_rank_order(columns: GraphStore, text: str) -> None:
+    """Columns of one name in many tables come by key inside the name; pages add up to the whole
+    answer whichever way the store reads the names (count caps force each path)."""
+    expected = _column_order(text)
+    for cap in (1, 2, 1000):
+        whole = await columns.search(SearchQuery(text, types=("column",), limit=100, count_cap=cap))
+        assert [(h.tier, h.key) for h in whole.hits] == expected
+        for size in (1, 2, 5):
+            seen, after = [], None
+            for _ in range(len(expected) + 1):
+                page = await columns.search(
+                    SearchQuery(text, types=("column",), limit=size, after=after, count_cap=cap)
+                )
+                seen += [(h.tier, h.key) for h in page.hits]
+                if page.next is None:
+                    break
+                after = page.next
+            assert seen == expected, (cap, size)
+
+
+async def test_columns_filtered_by_namespace(columns: GraphStore) -> None:
+    in_ns0 = await columns.search(SearchQuery("order", types=("column",), namespace="ns0", limit=100))
+    assert [(h.tier, h.key) for h in in_ns0.hits] == _column_order("order", namespace="ns0")
+    assert in_ns0.total == 3 * 4
+    capped = await columns.search(SearchQuery("rder", types=("column",), limit=100, count_cap=5))
+    assert (capped.total, capped.total_exact, len(capped.hits)) == (5, False, 6 * 4)

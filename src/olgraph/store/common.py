@@ -37,7 +37,9 @@ from olgraph.store.merge import VERSIONS_PROP, canonical, decode_versions, merge
 FACET_PREFIXES = ("facet.", "inputFacet.", "outputFacet.")
 """Property name prefixes of facet JSON, never part of a view's ``props``."""
 
-NODE_FIELD_PROPS = frozenset({"key", "namespace", "name", "deleted", "searchName", VERSIONS_PROP})
+NODE_FIELD_PROPS = frozenset(
+    {"key", "namespace", "name", "deleted", "searchName", "searchTie", VERSIONS_PROP}
+)
 """Stored node properties that :class:`NodeView` carries as fields (or hides), not in ``props``."""
 
 LINEAGE_TYPES = (RelType.CONSUMED_BY.value, RelType.PRODUCES.value, RelType.FEEDS.value)

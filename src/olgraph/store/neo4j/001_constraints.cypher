@@ -1,5 +1,5 @@
 // olgraph Neo4j schema: uniqueness constraints and indexes.
-// Applied idempotently every time the Neo4j store opens (every statement is IF NOT EXISTS),
+// Applied idempotently every time the Neo4j store opens (every statement is IF [NOT] EXISTS),
 // one statement at a time (schema commands cannot share a transaction with writes).
 // Canonical copy: src/olgraph/store/neo4j/001_constraints.cypher; schemas/neo4j/001_constraints.cypher
 // is an identical copy for readers of schemas/ (a unit test keeps them equal).
@@ -33,20 +33,31 @@ CREATE INDEX dataset_version_dataset IF NOT EXISTS FOR (n:DatasetVersion) ON (n.
 CREATE INDEX model_key IF NOT EXISTS FOR (n:Model) ON (n.key);
 CREATE INDEX model_namespace_name IF NOT EXISTS FOR (n:Model) ON (n.namespace, n.name);
 
-// Read side (schema 2). Search: every dataset, job, column and namespace has `searchName`,
-// its lower-cased name. A RANGE index serves exact and prefix matches in name order, a TEXT
-// index (trigram based) substring matches.
-CREATE INDEX dataset_search_name IF NOT EXISTS FOR (n:Dataset) ON (n.searchName);
-CREATE INDEX job_search_name IF NOT EXISTS FOR (n:Job) ON (n.searchName);
-CREATE INDEX field_search_name IF NOT EXISTS FOR (n:Field) ON (n.searchName);
-CREATE INDEX namespace_search_name IF NOT EXISTS FOR (n:Namespace) ON (n.searchName);
+// Read side. Search: every dataset, job, column and namespace has `searchName`, its lower-cased
+// name, and `searchTie`, the start of its key. A composite RANGE index returns them in the order
+// hits are ranked in (name, then key) for exact and prefix matches; a TEXT index (trigram based)
+// serves substring matches.
+CREATE INDEX dataset_search_order IF NOT EXISTS FOR (n:Dataset) ON (n.searchName, n.searchTie);
+CREATE INDEX job_search_order IF NOT EXISTS FOR (n:Job) ON (n.searchName, n.searchTie);
+CREATE INDEX field_search_order IF NOT EXISTS FOR (n:Field) ON (n.searchName, n.searchTie);
+CREATE INDEX namespace_search_order IF NOT EXISTS FOR (n:Namespace) ON (n.searchName, n.searchTie);
 CREATE TEXT INDEX dataset_search_text IF NOT EXISTS FOR (n:Dataset) ON (n.searchName);
 CREATE TEXT INDEX job_search_text IF NOT EXISTS FOR (n:Job) ON (n.searchName);
-CREATE TEXT INDEX field_search_text IF NOT EXISTS FOR (n:Field) ON (n.searchName);
 CREATE TEXT INDEX namespace_search_text IF NOT EXISTS FOR (n:Namespace) ON (n.searchName);
 // Models have their own pair: a search for models alone must not walk every dataset's name.
-CREATE INDEX model_search_name IF NOT EXISTS FOR (n:Model) ON (n.searchName);
+CREATE INDEX model_search_order IF NOT EXISTS FOR (n:Model) ON (n.searchName, n.searchTie);
 CREATE TEXT INDEX model_search_text IF NOT EXISTS FOR (n:Model) ON (n.searchName);
+// Columns repeat their names across tables: substrings are matched among the distinct names,
+// one FieldName node each (no relationships), then the columns of a name read from the index above.
+CREATE CONSTRAINT field_name_search_name IF NOT EXISTS FOR (n:FieldName) REQUIRE n.searchName IS UNIQUE;
+CREATE TEXT INDEX field_name_search_text IF NOT EXISTS FOR (n:FieldName) ON (n.searchName);
+// Replaced by the ones above (graphs written by an earlier olgraph have them).
+DROP INDEX dataset_search_name IF EXISTS;
+DROP INDEX job_search_name IF EXISTS;
+DROP INDEX field_search_name IF EXISTS;
+DROP INDEX namespace_search_name IF EXISTS;
+DROP INDEX model_search_name IF EXISTS;
+DROP INDEX field_search_text IF EXISTS;
 
 // Listings across namespaces by name; columns by namespace.
 CREATE INDEX dataset_name IF NOT EXISTS FOR (n:Dataset) ON (n.name);

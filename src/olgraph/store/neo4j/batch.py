@@ -37,6 +37,7 @@ from olgraph.store.merge import (
     merge_props,
 )
 from olgraph.store.neo4j.cypher import ALLOWED_EXTRA_LABELS, LOCK_PROP, label_name, rel_name
+from olgraph.store.neo4j.search import search_props
 
 EdgeId = tuple[str, str, str]
 """(type, source key, target key): a relationship's identity."""
@@ -204,7 +205,7 @@ def merge_nodes(batch: Batch, states: Mapping[str, NodeState]) -> None:
     for key, props in writes.items():
         state = states[key]
         merged, state.versions = merge_props(state.props, state.versions, props)
-        state.props = derive_props(state.label, merged)
+        state.props = search_props(key, derive_props(state.label, merged))
 
 
 def touched_datasets(batch: Batch, states: Mapping[str, NodeState]) -> dict[str, str]:

@@ -31,13 +31,15 @@ _SORT_PROPS = {"name": "name", "lastSeenAt": "lastSeenAt"}
 def _match(label: str, *, owner: bool, tag: bool, hint: str | None = None) -> str:
     node = f"(n:{label_name(label)})"
     if owner:
-        return f"MATCH (:Owner {{key: $owner}})-[:OWNS]->{node}"
+        # Pinned to the owner: with few datasets in the graph the planner may instead scan the
+        # name index in order and look for the owner of each.
+        return f"MATCH (o:Owner {{key: $owner}})-[:OWNS]->{node} USING RANGE INDEX SEEK o:Owner(key)"
     if tag:
         return (
             f"MATCH (t:Tag)<-[:TAGGED]-{node} WHERE t.key >= $tagLow AND t.key < $tagHigh "
             "WITH DISTINCT n MATCH (n)"
         )
-    return f"MATCH {node}" + (f" USING INDEX n:{label_name(label)}({hint})" if hint else "")
+    return f"MATCH {node}" + (f" USING RANGE INDEX n:{label_name(label)}({hint})" if hint else "")
 
 
 def _where(

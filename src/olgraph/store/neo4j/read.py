@@ -419,11 +419,12 @@ async def get_run(tx: AsyncManagedTransaction, run_id: str) -> RunView | None:
 async def dump(tx: AsyncManagedTransaction) -> GraphDump:
     """See :meth:`olgraph.store.base.GraphStore.dump`."""
     nodes = {}
-    for r in await records(tx, "MATCH (n) RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"):
-        nodes[r["key"]] = (
-            tuple(sorted(r["labels"])),
-            common.dump_props(r["props"], r["props"].get("_versions")),
-        )
+    # Search's own structures (the distinct column names, each node's searchTie) are left out:
+    # the embedded store keeps the same facts in tables of its own.
+    query = "MATCH (n) WHERE NOT n:FieldName RETURN n.key AS key, labels(n) AS labels, properties(n) AS props"
+    for r in await records(tx, query):
+        props = {k: v for k, v in r["props"].items() if k != "searchTie"}
+        nodes[r["key"]] = (tuple(sorted(r["labels"])), common.dump_props(props, props.get("_versions")))
     edges = {}
     query = "MATCH (a)-[e]->(b) RETURN type(e) AS type, a.key AS s, b.key AS t, properties(e) AS props"
     for r in await records(tx, query):

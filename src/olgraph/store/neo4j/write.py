@@ -35,6 +35,7 @@ from olgraph.normalize.mutations import Label, RelType
 from olgraph.store.neo4j import batch as b
 from olgraph.store.neo4j import cypher as cy
 from olgraph.store.neo4j.read import records as read_records
+from olgraph.store.neo4j.search import TERM_WRITE, new_terms
 
 _PRIMARY = frozenset(label.value for label in Label)
 _TYPES = frozenset(t.value for t in RelType)
@@ -102,6 +103,7 @@ class _Pending:
 async def apply_batch(tx: AsyncManagedTransaction, batch: b.Batch) -> None:
     """The write transaction function: apply ``batch`` (may run more than once; ``batch`` is not modified)."""
     states = await _lock_nodes(tx, batch)
+    await _record_names(tx, states)
     b.merge_nodes(batch, states)
     touched = b.touched_datasets(batch, states)
     missing = sorted(batch.referenced() - states.keys())
@@ -135,6 +137,14 @@ async def _lock_nodes(tx: AsyncManagedTransaction, batch: b.Batch) -> dict[str, 
             state = b.NodeState.from_record(key, node_id, fresh[key].label, labels, props)
         states[key] = state
     return states
+
+
+async def _record_names(tx: AsyncManagedTransaction, states: dict[str, b.NodeState]) -> None:
+    """Record the names of the columns the lock created (or found exactly as the batch makes
+    them: a redelivery), for search (see :mod:`olgraph.store.neo4j.search`)."""
+    terms = new_terms([(s.label, s.props) for s in states.values() if s.merged])
+    if terms:
+        await (await tx.run(TERM_WRITE, {"terms": terms})).consume()
 
 
 async def _find_nodes(tx: AsyncManagedTransaction, keys: list[str]) -> dict[str, b.NodeState]:

@@ -47,7 +47,7 @@ from olgraph.store.neo4j import cypher as cy
 from olgraph.store.neo4j import details as neo4j_details
 from olgraph.store.neo4j import lists as neo4j_lists
 from olgraph.store.neo4j.cypher import schema_statements
-from olgraph.store.search import SEARCH_TYPES
+from olgraph.store.search import PREFIX_END, SEARCH_TYPES, SearchQuery
 
 pytestmark = pytest.mark.neo4j
 
@@ -106,7 +106,9 @@ async def test_open_twice_applies_the_schema_once(neo4j_uri: str, neo4j_driver: 
     constraints, indexes = before
     assert {f"{label.name.lower()}_key" for label in Label} <= constraints
     assert {"dataset_namespace_name", "run_state", "run_updated_at", "run_job", "model_key"} <= indexes
-    assert all("IF NOT EXISTS" in statement for statement in schema_statements())
+    assert all(
+        ("IF NOT EXISTS" in s) or ("DROP INDEX" in s and "IF EXISTS" in s) for s in schema_statements()
+    )
 
 
 async def test_the_key_constraint_rejects_a_duplicate(store: Neo4jStore, neo4j_driver: Driver) -> None:
@@ -223,6 +225,50 @@ def test_no_statement_scans_a_label_or_the_whole_graph(
     # A CONTAINS scan of a TEXT index reads only the matches (its trigrams), not a label.
     scans = [op for op in _operators(plan) if "Scan" in op and op != "NodeIndexContainsScan"]
     assert scans == [], f"{name} scans: {scans}"
+
+
+def _db_hits(profile: dict[str, Any]) -> int:
+    return int(profile.get("dbHits", 0)) + sum(_db_hits(child) for child in profile.get("children", []))
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [("id", None), ("id", ("id", "field:ns:t01500#id")), ("order", None), ("der", None)],
+)
+async def test_a_page_of_columns_reads_about_a_page(
+    text: str, after: tuple[str, str] | None, store: Neo4jStore, neo4j_driver: Driver
+) -> None:
+    """Two thousand tables share the column names ``id`` and ``order_id``: a page of them reads
+    the composite index in rank order (and, for a substring, the few distinct names), so it
+    touches about as many entries as it returns, wherever it starts, never every column."""
+    tables = [f"t{i:05d}" for i in range(2000)]
+    await store.apply(
+        [
+            UpsertNode(f"field:ns:{t}#{name}", Label.FIELD, (Prop("name", name), Prop("namespace", "ns")))
+            for t in tables
+            for name in ("id", "order_id")
+        ]
+    )
+    query = SearchQuery(text, types=("column",), limit=20)
+    tiers = tuple((tier, after is not None and tier == "exact") for tier in query.tiers())
+    statement = search.page_query(("column",), tiers, (), False, False)
+    params = {
+        "q": text,
+        "qEnd": text + PREFIX_END,
+        "namespace": None,
+        "afterTerm": None if after is None else after[0],
+        "afterTie": None if after is None else after[1][: search.TIE_CHARS],
+        "afterKey": None if after is None else after[1],
+        "limit": 21,
+    }
+    with neo4j_driver.session() as session:
+        result = session.run(f"PROFILE {statement}", params)
+        hits = [record["hit"]["key"] for record in result]
+        profile = result.consume().profile
+    assert profile is not None
+    assert len(hits) == 21
+    plan = profile["args"]["string-representation"]
+    assert _db_hits(profile) < 400, plan  # a plan reading every column of a name passes 2,000
 
 
 # ---------------------------------------------------------------- concurrency

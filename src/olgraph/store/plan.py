@@ -217,21 +217,21 @@ def plan_links(
     """
     before = {g: {k: dict(p) for k, p in others.items()} for g, others in current.items()}
     work = {g: {k: dict(p) for k, p in others.items()} for g, others in current.items()}
-    plan = LinksPlan(before=before)
+    out = LinksPlan(before=before)
     for m in links:
         node = versions.get(m.node)
         if node is None:
             continue
         group: LinkGroup = (m.node, m.type.value, m.incoming)
-        slot, won = links_slot(m.slot), plan.slots.get(m.node, {})
+        slot, won = links_slot(m.slot), out.slots.get(m.node, {})
         old = canonical_links(work.get(group, {}).items())
         new = canonical_links((link.key, link_props(link)) for link in m.others)
         if not links_win(m.version, new, won.get(slot, node.get(slot)), old):
             continue
         work[group] = {link.key: link_props(link) for link in m.others if link.key in present}
-        plan.after[group] = work[group]
-        plan.slots.setdefault(m.node, {})[slot] = m.version
-    return plan
+        out.after[group] = work[group]
+        out.slots.setdefault(m.node, {})[slot] = m.version
+    return out
 
 
 # ---------------------------------------------------------------- implicit reads: which version
@@ -405,8 +405,8 @@ def plan_reads(
         reads[run] = min(at, reads.get(run, at))
     targets = resolve_reads(dataset, reads, versions)
     new_props = batch_props or {}
-    plan = ReadsPlan(dataset, initial_version_key(dataset))
-    plan.needs_initial = plan.initial in targets.values()
+    out = ReadsPlan(dataset, initial_version_key(dataset))
+    out.needs_initial = out.initial in targets.values()
     for run, target in targets.items():
         old = current.get(run)
         stored, stored_versions = (old.props, old.versions) if old else ({}, {})
@@ -419,6 +419,6 @@ def plan_reads(
         ):
             continue
         if old is not None:
-            plan.stale.append((old.version, run))
-        plan.fresh.append(ReadLink(target, run, {**extra, **implicit_read_props(reads[run])}, new_versions))
-    return plan
+            out.stale.append((old.version, run))
+        out.fresh.append(ReadLink(target, run, {**extra, **implicit_read_props(reads[run])}, new_versions))
+    return out

@@ -8,6 +8,7 @@ from olgraph.normalize.mutations import (
     Link,
     Merge,
     Prop,
+    PropValue,
     ReadVersion,
     RelType,
     ReplaceLinks,
@@ -69,7 +70,7 @@ def test_merge_node_merges_then_derives() -> None:
 
 
 def test_touched_datasets_are_those_with_new_explicit_versions_at_their_earliest() -> None:
-    written = [
+    written: list[tuple[str, dict[str, PropValue]]] = [
         ("DatasetVersion", {"dataset": DS, "createdAt": "t3"}),
         ("DatasetVersion", {"dataset": DS, "createdAt": "t2"}),
         ("DatasetVersion", {"dataset": "dataset:ns:i", "createdAt": "t1", "implicit": True}),
@@ -118,7 +119,7 @@ def test_link_groups_are_distinct_sorted_and_only_of_present_nodes() -> None:
 
 
 def test_repeated_replacements_apply_in_batch_order_last_writer_wins() -> None:
-    current = {GROUP: {"owner:a": {}}}
+    current: dict[plan.LinkGroup, plan.LinkSet] = {GROUP: {"owner:a": {}}}
 
     out = plan.plan_links(
         [_owners("2", "b"), _owners("1", "c"), _owners("2", "a", "b")], {DS: {}}, OWNERS, current
@@ -269,7 +270,7 @@ FACET_VERSIONS = {"inputFacet.dataQualityMetrics": "t2"}
 
 
 def test_an_implicit_read_is_relinked_when_its_version_arrives() -> None:
-    stored = {"at": "t2", "implicit": True, **FACETS}
+    stored: dict[str, PropValue] = {"at": "t2", "implicit": True, **FACETS}
     current = {"run:r": plan.StoredRead.of(INITIAL, "t2", stored, FACET_VERSIONS)}
 
     out = plan.plan_reads(DS, current, {}, [("v1", "t1", "r0")])

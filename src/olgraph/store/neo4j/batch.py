@@ -115,10 +115,8 @@ class Batch(plan.BatchParts):
 
         The states are ``merged``, their ``stored`` is what to create, their id still empty.
         """
-        fresh: dict[str, NodeState] = {}
-        for m in self.nodes:
-            if m.key not in fresh:
-                fresh[m.key] = NodeState(m.key, "", m.label.value, set(), {}, {}, {})
+        writes = plan.node_writes(self.nodes)
+        fresh = {key: NodeState(key, "", w.label, set(), {}, {}, {}) for key, w in writes.items()}
         merge_nodes(self, fresh)
         for key, state in fresh.items():
             state.stored = stored_form(key, state.props, state.versions)

@@ -342,8 +342,9 @@ def reads_to_fetch(reads: Mapping[str, Mapping[str, str]], touched: Mapping[str,
 
 
 @dataclass(frozen=True, slots=True)
-class StoredRead:
-    """An implicit read as stored: its version, ``at``, other props (input facets) and their LWW versions."""
+class ImplicitRead:
+    """An implicit read of a dataset version, stored or to store: the version it links to, its
+    ``at`` (earliest time read), its other props (input facets) and their LWW versions."""
 
     version: str
     at: str
@@ -353,19 +354,13 @@ class StoredRead:
     @classmethod
     def of(
         cls, version: str, at: str, props: Mapping[str, PropValue], versions: Mapping[str, str]
-    ) -> StoredRead:
-        """A stored read from its relationship's props (resolution props are dropped)."""
+    ) -> ImplicitRead:
+        """A read from its stored relationship's props (the resolution props are dropped)."""
         return cls(version, at, read_extra_props(props), dict(versions))
 
-
-@dataclass(frozen=True, slots=True)
-class ReadLink:
-    """A ``READ_BY`` relationship to write, from ``version`` to ``run``, with its props and LWW versions."""
-
-    version: str
-    run: str
-    props: dict[str, PropValue]
-    versions: dict[str, str]
+    def relationship_props(self) -> dict[str, PropValue]:
+        """The props of its ``READ_BY`` relationship: the other props, ``at`` and ``implicit``."""
+        return {**self.props, **implicit_read_props(self.at)}
 
 
 @dataclass(slots=True)
@@ -373,27 +368,27 @@ class ReadsPlan:
     """The writes that re-resolve one dataset's implicit reads, in the order to execute them.
 
     Create the ``initial`` version (and its ``VERSION_OF``) if ``needs_initial`` and it is
-    missing; delete the ``stale`` reads (version key, run key); write the ``fresh`` ones;
-    then delete the ``initial`` version if no read uses it any more.
+    missing; delete the ``stale`` reads (version key, run key); write the ``fresh`` ones
+    (run key, read); then delete the ``initial`` version if no read uses it any more.
     """
 
     dataset: str
     initial: str
     needs_initial: bool = False
     stale: list[tuple[str, str]] = field(default_factory=list)
-    fresh: list[ReadLink] = field(default_factory=list)
+    fresh: list[tuple[str, ImplicitRead]] = field(default_factory=list)
 
 
 def plan_reads(
     dataset: str,
-    current: Mapping[str, StoredRead],
+    current: Mapping[str, ImplicitRead],
     batch_reads: Mapping[str, str],
     versions: Iterable[VersionCandidate],
     batch_props: Mapping[tuple[str, str], Sequence[Prop]] | None = None,
 ) -> ReadsPlan:
     """Re-resolve ``dataset``'s implicit reads that may have moved.
 
-    ``current``: run key → the stored implicit reads fetched for :class:`ReadsQuery`;
+    ``current``: run key → the stored implicit reads fetched for the :class:`ReadsQuery`;
     ``batch_reads``: run key → earliest ``at`` read in this batch (a run's earliest read
     wins over a stored later one); ``versions``: the dataset's explicit versions;
     ``batch_props``: (dataset, run) → props of the batch's reads, merged into the read's
@@ -420,5 +415,5 @@ def plan_reads(
             continue
         if old is not None:
             out.stale.append((old.version, run))
-        out.fresh.append(ReadLink(target, run, {**extra, **implicit_read_props(reads[run])}, new_versions))
+        out.fresh.append((run, ImplicitRead(target, reads[run], extra, new_versions)))
     return out

@@ -261,27 +261,30 @@ def test_a_read_seen_before_any_version_exists_links_to_the_initial_version() ->
         DS,
         INITIAL,
         needs_initial=True,
-        fresh=[plan.ReadLink(INITIAL, "run:r", {"at": "t1", "implicit": True}, {})],
+        fresh=[("run:r", plan.ImplicitRead(INITIAL, "t1", {}, {}))],
     )
 
 
-FACETS = {"inputFacet.dataQualityMetrics": '{"rowCount":3}'}
+FACETS: dict[str, PropValue] = {"inputFacet.dataQualityMetrics": '{"rowCount":3}'}
 FACET_VERSIONS = {"inputFacet.dataQualityMetrics": "t2"}
 
 
 def test_an_implicit_read_is_relinked_when_its_version_arrives() -> None:
     stored: dict[str, PropValue] = {"at": "t2", "implicit": True, **FACETS}
-    current = {"run:r": plan.StoredRead.of(INITIAL, "t2", stored, FACET_VERSIONS)}
+    current = {"run:r": plan.ImplicitRead.of(INITIAL, "t2", stored, FACET_VERSIONS)}
 
     out = plan.plan_reads(DS, current, {}, [("v1", "t1", "r0")])
 
     # the read's input facets (and their LWW versions) move with it; the initial version goes unused
-    moved = plan.ReadLink("v1", "run:r", {**FACETS, "at": "t2", "implicit": True}, FACET_VERSIONS)
-    assert out == plan.ReadsPlan(DS, INITIAL, needs_initial=False, stale=[(INITIAL, "run:r")], fresh=[moved])
+    moved = plan.ImplicitRead("v1", "t2", FACETS, FACET_VERSIONS)
+    assert out == plan.ReadsPlan(
+        DS, INITIAL, needs_initial=False, stale=[(INITIAL, "run:r")], fresh=[("run:r", moved)]
+    )
+    assert moved.relationship_props() == {**FACETS, "at": "t2", "implicit": True}
 
 
 def test_a_read_in_place_is_left_alone_and_a_later_read_of_it_changes_nothing() -> None:
-    current = {"run:r": plan.StoredRead.of("v1", "t2", {"at": "t2", "implicit": True}, {})}
+    current = {"run:r": plan.ImplicitRead.of("v1", "t2", {"at": "t2", "implicit": True}, {})}
 
     out = plan.plan_reads(DS, current, {"run:r": "t3"}, [("v1", "t1", "r0")])
 
@@ -289,17 +292,17 @@ def test_a_read_in_place_is_left_alone_and_a_later_read_of_it_changes_nothing() 
 
 
 def test_an_earlier_read_of_the_same_run_moves_it_back() -> None:
-    current = {"run:r": plan.StoredRead.of("v2", "t3", {"at": "t3", "implicit": True}, {})}
+    current = {"run:r": plan.ImplicitRead.of("v2", "t3", {"at": "t3", "implicit": True}, {})}
 
     out = plan.plan_reads(DS, current, {"run:r": "t1"}, [("v1", "t0", "r0"), ("v2", "t2", "r1")])
 
     assert out.stale == [("v2", "run:r")]
-    assert out.fresh == [plan.ReadLink("v1", "run:r", {"at": "t1", "implicit": True}, {})]
+    assert out.fresh == [("run:r", plan.ImplicitRead("v1", "t1", {}, {}))]
 
 
 def test_newer_input_facets_of_a_read_in_place_are_merged_into_it_older_ones_not() -> None:
     current = {
-        "run:r": plan.StoredRead.of("v1", "t2", {"at": "t2", "implicit": True, **FACETS}, FACET_VERSIONS)
+        "run:r": plan.ImplicitRead.of("v1", "t2", {"at": "t2", "implicit": True, **FACETS}, FACET_VERSIONS)
     }
     older = Prop("inputFacet.dataQualityMetrics", '{"rowCount":1}', Merge.LWW, "t1")
     newer = Prop("inputFacet.dataQualityMetrics", '{"rowCount":4}', Merge.LWW, "t3")
@@ -311,11 +314,14 @@ def test_newer_input_facets_of_a_read_in_place_are_merged_into_it_older_ones_not
     assert (unchanged.stale, unchanged.fresh) == ([], [])
     assert merged.stale == [("v1", "run:r")]
     assert merged.fresh == [
-        plan.ReadLink(
-            "v1",
+        (
             "run:r",
-            {"inputFacet.dataQualityMetrics": '{"rowCount":4}', "at": "t2", "implicit": True},
-            {"inputFacet.dataQualityMetrics": "t3"},
+            plan.ImplicitRead(
+                "v1",
+                "t2",
+                {"inputFacet.dataQualityMetrics": '{"rowCount":4}'},
+                {"inputFacet.dataQualityMetrics": "t3"},
+            ),
         )
     ]
 
@@ -323,13 +329,14 @@ def test_newer_input_facets_of_a_read_in_place_are_merged_into_it_older_ones_not
 def test_a_run_that_writes_what_it_reads_keeps_reading_the_version_before() -> None:
     out = plan.plan_reads(DS, {}, {"run:r1": "t2", "run:r2": "t2"}, [("v1", "t1", "r0"), ("v2", "t2", "r1")])
 
-    assert [(f.run, f.version) for f in out.fresh] == [("run:r1", "v1"), ("run:r2", "v2")]
+    assert [(run, read.version) for run, read in out.fresh] == [("run:r1", "v1"), ("run:r2", "v2")]
     assert not out.needs_initial
 
 
-def test_stored_reads_keep_only_their_facets() -> None:
-    read = plan.StoredRead.of(
+def test_implicit_reads_keep_only_their_facets_and_store_them_with_their_resolution() -> None:
+    read = plan.ImplicitRead.of(
         "v", "t", {"at": "t", "implicit": True, "_versions": "{}", "x": None, "y": 1}, {}
     )
 
-    assert read == plan.StoredRead("v", "t", {"y": 1}, {})
+    assert read == plan.ImplicitRead("v", "t", {"y": 1}, {})
+    assert read.relationship_props() == {"y": 1, "at": "t", "implicit": True}

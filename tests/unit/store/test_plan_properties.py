@@ -120,7 +120,7 @@ FACET = st.builds(
 READS = st.lists(st.tuples(RUNS, TIMES, st.lists(FACET, max_size=1)), min_size=1, max_size=5)
 """A batch's reads of the dataset: (run, at, input facets)."""
 
-Reads = dict[str, plan.StoredRead]
+Reads = dict[str, plan.ImplicitRead]
 
 
 def _relinked(
@@ -134,8 +134,8 @@ def _relinked(
         batch_props.setdefault((DS, run), []).extend(props)
     out = plan.plan_reads(DS, current, batch_reads, versions, batch_props)
     after = {run: read for run, read in current.items() if (read.version, run) not in out.stale}
-    for f in out.fresh:
-        after[f.run] = plan.StoredRead.of(f.version, str(f.props["at"]), f.props, f.versions)
+    for run, read in out.fresh:  # stored, then fetched back as the next batch would
+        after[run] = plan.ImplicitRead.of(read.version, read.at, read.relationship_props(), read.versions)
     return after
 
 

@@ -128,11 +128,12 @@ def _execute(conn: sqlite3.Connection, reads: plan.ReadsPlan) -> None:
     if reads.needs_initial:
         _ensure_initial(conn, reads.dataset)
     delete_edges(conn, ((READ_BY, version, run) for version, run in reads.stale))
-    save_edges(conn, (EdgeRow(READ_BY, f.version, f.run, f.props, f.versions) for f in reads.fresh))
+    fresh = (EdgeRow(READ_BY, r.version, run, r.relationship_props(), r.versions) for run, r in reads.fresh)
+    save_edges(conn, fresh)
     _drop_unused_initial(conn, reads.initial)
 
 
-def _implicit_reads(conn: sqlite3.Connection, query: plan.ReadsQuery) -> dict[str, plan.StoredRead]:
+def _implicit_reads(conn: sqlite3.Connection, query: plan.ReadsQuery) -> dict[str, plan.ImplicitRead]:
     """Implicit reads of the dataset by ``query.runs`` or at/after ``query.since``: run → the read."""
     rows = conn.execute(
         "SELECT r.dst, r.src, json_extract(r.props, '$.at'), r.props, r.versions FROM edges v "
@@ -143,7 +144,7 @@ def _implicit_reads(conn: sqlite3.Connection, query: plan.ReadsQuery) -> dict[st
         (query.dataset, query.since),
     )
     return {
-        run: plan.StoredRead.of(version, str(at), loads(props), loads(versions))
+        run: plan.ImplicitRead.of(version, str(at), loads(props), loads(versions))
         for run, version, at, props, versions in rows
     }
 

@@ -176,7 +176,7 @@ class DatasetReads:
     key: str
     id: str
     versions: list[plan.VersionCandidate]
-    current: dict[str, plan.StoredRead]
+    current: dict[str, plan.ImplicitRead]
     """Run key → the implicit reads that may move."""
     ids: dict[str, str]
     """Element ids of the runs and versions in ``current``."""
@@ -190,7 +190,7 @@ class DatasetReads:
         state = cls(key, node_id, candidates, {}, {})
         for run, version, at, run_id, version_id, stored in reads:
             props, read_versions = split_stored(stored)
-            state.current[str(run)] = plan.StoredRead.of(str(version), str(at), props, read_versions)
+            state.current[str(run)] = plan.ImplicitRead.of(str(version), str(at), props, read_versions)
             state.ids[str(run)] = str(run_id)
             state.ids[str(version)] = str(version_id)
         return state
@@ -232,7 +232,7 @@ def relink(
         out.initial.append({"ds": dataset.id, "key": reads.initial, "props": props})
     for version, run in reads.stale:
         out.stale.append({"v": dataset.ids[version], "r": run_ids.get(run) or dataset.ids[run]})
-    for f in reads.fresh:
-        props = stored_form(None, f.props, f.versions)
-        out.fresh.append({"v": f.version, "r": run_ids.get(f.run) or dataset.ids[f.run], "props": props})
+    for run, read in reads.fresh:
+        props = stored_form(None, read.relationship_props(), read.versions)
+        out.fresh.append({"v": read.version, "r": run_ids.get(run) or dataset.ids[run], "props": props})
     out.unused.append(reads.initial)

@@ -7,10 +7,10 @@ order results. Rules decided here (and nowhere else):
 * which stored properties are public (:func:`public_props`, :func:`public_edge_props`);
 * what :meth:`GraphStore.dump` shows (:func:`dump_props`): stored props, plus
   ``_versions`` only when the version map is non-empty;
-* which version an implicit read links to (:func:`pick_version`, :func:`resolve_reads`);
 * run/version ordering.
 
-Lineage traversal and impact assembly live beside it in :mod:`olgraph.store.walk`.
+Lineage traversal and impact assembly live beside it in :mod:`olgraph.store.walk`; what a
+mutation batch writes (merging, link replacement, implicit reads) in :mod:`olgraph.store.plan`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 
 import orjson
 
-from olgraph import keys
-from olgraph.normalize.mutations import MODEL_LABEL, TIMELINE_PREFIX, Label, Link, Prop, PropValue, RelType
+from olgraph.normalize.mutations import MODEL_LABEL, TIMELINE_PREFIX, Label, PropValue, RelType
 from olgraph.store.base import (
     EdgeView,
     NodeType,
@@ -32,7 +31,7 @@ from olgraph.store.base import (
     VersionRef,
     VersionView,
 )
-from olgraph.store.merge import VERSIONS_PROP, canonical, decode_versions, merge_props
+from olgraph.store.merge import VERSIONS_PROP, canonical, decode_versions
 
 FACET_PREFIXES = ("facet.", "inputFacet.", "outputFacet.")
 """Property name prefixes of facet JSON, never part of a view's ``props``."""
@@ -259,105 +258,6 @@ def deleted_at(view: NodeView, as_of: str) -> bool:
     """
     when = deletion_time(view)
     return when is not None and when <= as_of
-
-
-# ---------------------------------------------------------------- ReplaceLinks
-
-
-def links_slot(slot: str) -> str:
-    """Name under which a node's version map keeps the version of a ReplaceLinks ``slot``."""
-    return f"links:{slot}"
-
-
-def link_props(link: Link) -> dict[str, PropValue]:
-    """The properties a :class:`Link` puts on its relationship (``None`` values dropped)."""
-    return {k: v for k, v in link.props if v is not None}
-
-
-def canonical_links(links: Iterable[tuple[str, Mapping[str, PropValue]]]) -> list[list[Any]]:
-    """Canonical form of a link set, compared by :func:`olgraph.store.merge.links_win`.
-
-    ``links`` are ``(other node key, relationship props)``; stored relationships must be
-    passed without ``_versions``. Both the new ``others`` and the stored links go through this.
-
-    >>> canonical_links([("owner:b", {}), ("owner:a", {"type": "x"})])
-    [['owner:a', {'type': 'x'}], ['owner:b', {}]]
-    """
-    items = [
-        [key, {k: v for k, v in props.items() if v is not None and k != VERSIONS_PROP}]
-        for key, props in links
-    ]
-    return sorted(items, key=canonical)
-
-
-# ---------------------------------------------------------------- dataset versions and implicit reads
-
-
-def initial_version_key(dataset: str) -> str:
-    """Key of the implicit ``initial`` version of ``dataset``."""
-    return keys.dataset_version_key(dataset, keys.INITIAL_VERSION)
-
-
-def initial_version_props(dataset: str) -> dict[str, PropValue]:
-    """Properties of the implicit initial version the store creates (no ``_versions``)."""
-    return {"dataset": dataset, "version": keys.INITIAL_VERSION, "implicit": True}
-
-
-def implicit_read_props(at: str) -> dict[str, PropValue]:
-    """The resolution properties of a ``READ_BY`` relationship written for a ReadVersion."""
-    return {"at": at, "implicit": True}
-
-
-def read_extra_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
-    """A stored implicit read's properties besides its resolution (``at``, ``implicit``): its facets."""
-    return {k: v for k, v in props.items() if k not in ("at", "implicit", VERSIONS_PROP) and v is not None}
-
-
-def merge_read_props(
-    stored: Mapping[str, PropValue], versions: Mapping[str, str], writes: Iterable[Prop]
-) -> tuple[dict[str, PropValue], dict[str, str]]:
-    """Merge a batch's ReadVersion props into an implicit read's stored extra props (LWW rules)."""
-    return merge_props(stored, versions, writes)
-
-
-VersionCandidate = tuple[str, str | None, str | None]
-"""A dataset version an implicit read may link to: ``(version key, createdAt, runId of its writer)``."""
-
-
-def pick_version(versions: Iterable[VersionCandidate], at: str, reader: str | None = None) -> str | None:
-    """The version current at ``at`` for run ``reader`` (a runId): greatest ``createdAt <= at``,
-    ties → greatest key; versions written by ``reader`` itself are skipped, so a run that reads
-    and writes one dataset (an append, a MERGE INTO) reads the version before its own write.
-
-    ``versions`` are the dataset's non-implicit versions; versions without ``createdAt`` are
-    never picked. None means "use the initial version".
-
-    >>> pick_version([("v1", "2024-01", "r0"), ("v2", "2024-03", "r1")], "2024-02")
-    'v1'
-    >>> pick_version([("v1", "2024-01", "r0"), ("v2", "2024-03", "r1")], "2024-03", reader="r1")
-    'v1'
-    """
-    best: tuple[str, str] | None = None
-    for key, created, writer in versions:
-        if created is None or created > at or (reader is not None and writer == reader):
-            continue
-        if best is None or (created, key) > best:
-            best = (created, key)
-    return None if best is None else best[1]
-
-
-def resolve_reads(
-    dataset: str, reads: Mapping[str, str], versions: Iterable[VersionCandidate]
-) -> dict[str, str]:
-    """Target version key of every implicit read of ``dataset``: ``{run key: version key}``.
-
-    ``reads`` maps run key → earliest ``at``; ``versions`` as for :func:`pick_version`.
-    """
-    candidates = list(versions)
-    return {
-        run: pick_version(candidates, at, reader=run.removeprefix("run:")) or initial_version_key(dataset)
-        for run, at in sorted(reads.items())
-    }
 
 
 # ---------------------------------------------------------------- runs and versions

@@ -82,6 +82,23 @@ def encode_versions(versions: Mapping[str, str]) -> str:
     return canonical(dict(versions))
 
 
+def stored_form(
+    key: str | None, props: Mapping[str, PropValue], versions: Mapping[str, str]
+) -> dict[str, Any]:
+    """The full property map a node or relationship holds: props without ``None`` values, its
+    ``key`` (nodes) and ``_versions`` (encoded) when the version map is non-empty.
+
+    >>> stored_form(None, {"a": 1, "b": None}, {"a": "2"})
+    {'a': 1, '_versions': '{"a":"2"}'}
+    """
+    out: dict[str, Any] = {k: v for k, v in props.items() if v is not None}
+    if key is not None:
+        out["key"] = key
+    if versions:
+        out[VERSIONS_PROP] = encode_versions(versions)
+    return out
+
+
 def decode_versions(raw: str | None) -> dict[str, str]:
     """Parse a stored version map (``None`` → empty)."""
     if not raw:

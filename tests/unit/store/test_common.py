@@ -1,4 +1,4 @@
-"""The pure helpers both stores share: views, versions, link sets, the lineage walk, impact."""
+"""The pure helpers both stores share: views, versions, the lineage walk, impact."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from collections.abc import Iterable
 
 import pytest
 
-from olgraph.normalize.mutations import Link
 from olgraph.store import common
 from olgraph.store.base import EdgeView, NodeView, VersionView
-from olgraph.store.merge import links_win
 from olgraph.store.walk import (
     PROBE_LIMIT,
     ExpandRequest,
@@ -107,63 +105,7 @@ def test_owner_and_tag_names() -> None:
     assert common.tag_name("tag:pii=true") == "pii=true"
 
 
-# ---------------------------------------------------------------- link sets
-
-
-def test_canonical_links_is_order_independent_and_ignores_bookkeeping() -> None:
-    a = common.canonical_links([("owner:b", {}), ("owner:a", {"type": "x", "_versions": "{}"})])
-    b = common.canonical_links([("owner:a", {"type": "x", "none": None}), ("owner:b", {})])
-    assert a == b == [["owner:a", {"type": "x"}], ["owner:b", {}]]
-
-
-def test_link_props_drop_none_and_slot_names() -> None:
-    assert common.link_props(Link("owner:a", (("type", None), ("x", "y")))) == {"x": "y"}
-    assert common.links_slot("owners") == "links:owners"
-
-
-def test_equal_link_versions_break_ties_the_same_way_in_both_orders() -> None:
-    one = common.canonical_links([("owner:a", {})])
-    two = common.canonical_links([("owner:b", {})])
-    assert links_win("t1", one, "t1", two) != links_win("t1", two, "t1", one)
-
-
 # ---------------------------------------------------------------- versions
-
-
-def test_pick_version_takes_the_newest_not_after_the_read() -> None:
-    versions = [("v1", "2024-01", "r1"), ("v2", "2024-03", "r2"), ("v3", "2024-02", "r3"), ("vx", None, None)]
-    assert common.pick_version(versions, "2024-02") == "v3"
-    assert common.pick_version(versions, "2024-03") == "v2"
-    assert common.pick_version(versions, "2023-12") is None
-    assert common.pick_version([], "2024") is None
-
-
-def test_pick_version_breaks_equal_times_by_key() -> None:
-    assert common.pick_version([("b", "t", None), ("a", "t", None)], "t") == "b"
-    assert common.pick_version([("a", "t", None), ("b", "t", None)], "t") == "b"
-
-
-def test_a_run_never_reads_the_version_it_wrote_itself() -> None:
-    """An append or MERGE INTO reads and writes one table: its read is of the version before."""
-    versions = [("v1", "2024-01", "r1"), ("v2", "2024-02", "r2")]
-    assert common.pick_version(versions, "2024-02", reader="r2") == "v1"
-    assert common.pick_version(versions, "2024-02", reader="r9") == "v2"
-    assert common.pick_version(versions[1:], "2024-02", reader="r2") is None
-    targets = common.resolve_reads("dataset:db:t", {"run:r2": "2024-02", "run:r3": "2024-02"}, versions)
-    assert targets == {"run:r2": "v1", "run:r3": "v2"}
-
-
-def test_resolve_reads_falls_back_to_the_initial_version() -> None:
-    targets = common.resolve_reads(
-        "dataset:db:t", {"run:1": "2024-01", "run:2": "2024-05"}, [("v", "2024-02", "0")]
-    )
-    assert targets == {"run:1": "datasetVersion:db:t@initial", "run:2": "v"}
-    assert common.initial_version_props("dataset:db:t") == {
-        "dataset": "dataset:db:t",
-        "version": "initial",
-        "implicit": True,
-    }
-    assert common.implicit_read_props("t") == {"at": "t", "implicit": True}
 
 
 def test_versions_sort_newest_first_and_undated_last() -> None:

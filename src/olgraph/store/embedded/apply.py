@@ -1,8 +1,9 @@
 """Applying one mutation batch to the embedded store, in one transaction (private).
 
 Order within a batch: every ``UpsertNode``, then ``UpsertEdge``, then ``ReplaceLinks``,
-then ``ReadVersion`` (and re-resolution of implicit reads). Property merging is
-:func:`olgraph.store.merge.merge_props` + :func:`~olgraph.store.merge.derive_props` only.
+then ``ReadVersion`` (and re-resolution of implicit reads). What to write is decided by
+:mod:`olgraph.store.plan`, which the Neo4j store shares; this module reads the rows each
+step needs and executes the plans in SQL.
 
 Relationships whose end nodes do not exist are skipped, as a Cypher ``MATCH … MERGE``
 would: the normalizer upserts both ends in the same batch, so this only guards bad input.
@@ -11,21 +12,11 @@ would: the normalizer upserts both ends in the same batch, so this only guards b
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 
-from olgraph.normalize.mutations import (
-    Label,
-    Mutation,
-    Prop,
-    PropValue,
-    ReadVersion,
-    RelType,
-    ReplaceLinks,
-    UpsertEdge,
-    UpsertNode,
-)
-from olgraph.store import common
+from olgraph.normalize.mutations import Label, Mutation, RelType, UpsertNode
+from olgraph.store import plan
+from olgraph.store.common import opt_str
 from olgraph.store.embedded.rows import (
     EdgeId,
     EdgeRow,
@@ -42,191 +33,136 @@ from olgraph.store.embedded.rows import (
     save_edges,
     save_nodes,
 )
-from olgraph.store.merge import derive_props, links_win, merge_props
+from olgraph.store.merge import merge_props, stored_form
 
 READ_BY = RelType.READ_BY.value
 VERSION_OF = RelType.VERSION_OF.value
 
 
-def apply_batch(conn: sqlite3.Connection, mutations: Sequence[Mutation]) -> None:
+def apply_batch(conn: sqlite3.Connection, mutations: Iterable[Mutation]) -> None:
     """Apply ``mutations`` atomically (``BEGIN IMMEDIATE`` … ``COMMIT``, rollback on any error)."""
+    parts = plan.BatchParts.of(mutations)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        touched = _apply_nodes(conn, [m for m in mutations if isinstance(m, UpsertNode)])
-        _apply_edges(conn, [m for m in mutations if isinstance(m, UpsertEdge)])
-        for link in (m for m in mutations if isinstance(m, ReplaceLinks)):
-            _apply_links(conn, link)
-        _apply_reads(conn, [m for m in mutations if isinstance(m, ReadVersion)], touched)
+        touched = _apply_nodes(conn, parts.nodes)
+        _apply_edges(conn, parts)
+        if parts.links:
+            _apply_links(conn, parts)
+        _apply_reads(conn, parts, touched)
         conn.execute("COMMIT")  # inside: a COMMIT that fails (a full disk) must not leave it open
     except BaseException:
         rollback(conn)
         raise
 
 
-def _apply_nodes(conn: sqlite3.Connection, upserts: Sequence[UpsertNode]) -> dict[str, str]:
+def _apply_nodes(conn: sqlite3.Connection, upserts: Iterable[UpsertNode]) -> dict[str, str]:
     """Merge node upserts; return dataset key → earliest ``createdAt`` of its versions written."""
-    if not upserts:
+    writes = plan.node_writes(upserts)
+    if not writes:
         return {}
-    rows = load_nodes(conn, (m.key for m in upserts))
-    for m in upserts:
-        row = rows.get(m.key) or NodeRow(m.key, m.label.value, {m.label.value})
-        row.labels.update((m.label.value, *m.extra_labels))
-        row.props, row.versions = merge_props(row.props, row.versions, m.props)
-        rows[m.key] = row
-    written = [rows[k] for k in dict.fromkeys(m.key for m in upserts)]
-    for row in written:
-        row.props = derive_props(row.label, row.props)
+    rows = load_nodes(conn, writes)
+    for key, w in writes.items():
+        row = rows.get(key) or NodeRow(key, w.label, {w.label})
+        row.labels.update(w.labels)
+        row.props, row.versions = plan.merge_node(row.label, row.props, row.versions, w.props)
+        rows[key] = row
+    written = [rows[key] for key in writes]
     save_nodes(conn, written)
-    touched: dict[str, str] = {}
-    for row in written:
-        dataset, created = row.props.get("dataset"), row.props.get("createdAt")
-        if row.label != Label.DATASET_VERSION.value or row.props.get("implicit") is True:
-            continue
-        if isinstance(dataset, str) and isinstance(created, str):
-            touched[dataset] = min(created, touched.get(dataset, created))
-    return touched
+    return plan.touched_datasets((row.label, row.props) for row in written)
 
 
-def _apply_edges(conn: sqlite3.Connection, upserts: Sequence[UpsertEdge]) -> None:
-    if not upserts:
+def _apply_edges(conn: sqlite3.Connection, parts: plan.BatchParts) -> None:
+    if not parts.edges:
         return
-    present = existing_keys(conn, {k for m in upserts for k in (m.source, m.target)})
-    wanted = [m for m in upserts if m.source in present and m.target in present]
-    rows = load_edges(conn, ((m.type.value, m.source, m.target) for m in wanted))
-    for m in wanted:
-        edge_id: EdgeId = (m.type.value, m.source, m.target)
+    present = existing_keys(conn, {k for m in parts.edges for k in (m.source, m.target)})
+    writes = plan.edge_writes(parts.edges, present)
+    rows = load_edges(conn, writes)
+    for edge_id, props in writes.items():
         row = rows.get(edge_id) or EdgeRow(*edge_id)
-        row.props, row.versions = merge_props(row.props, row.versions, m.props)
+        row.props, row.versions = merge_props(row.props, row.versions, props)
         rows[edge_id] = row
     save_edges(conn, rows.values())
 
 
-def _apply_links(conn: sqlite3.Connection, m: ReplaceLinks) -> None:
-    """Replace the node's ``type`` links when ``m`` wins last-writer-wins for its slot."""
-    node = load_nodes(conn, [m.node]).get(m.node)
-    if node is None:
-        return
-    slot = common.links_slot(m.slot)
-    current = edges_of(conn, m.type.value, m.node, incoming=m.incoming)
-    old = common.canonical_links(((e.src if m.incoming else e.dst), e.props) for e in current)
-    new = common.canonical_links((link.key, common.link_props(link)) for link in m.others)
-    if not links_win(m.version, new, node.versions.get(slot), old):
-        return
-    delete_edges(conn, (e.id for e in current))
-    present = existing_keys(conn, (link.key for link in m.others))
-    fresh = []
-    for link in m.others:
-        if link.key in present:
-            src, dst = (link.key, m.node) if m.incoming else (m.node, link.key)
-            fresh.append(EdgeRow(m.type.value, src, dst, common.link_props(link)))
-    save_edges(conn, fresh)
-    node.versions[slot] = m.version
-    save_nodes(conn, [node])
+def _apply_links(conn: sqlite3.Connection, parts: plan.BatchParts) -> None:
+    """Replace the links of each group a ``ReplaceLinks`` wins last-writer-wins for."""
+    nodes = load_nodes(conn, {m.node for m in parts.links})
+    present = existing_keys(conn, {link.key for m in parts.links for link in m.others})
+    current: dict[plan.LinkGroup, plan.LinkSet] = {}
+    for node, rel, incoming in plan.link_groups(parts.links, nodes):
+        stored = edges_of(conn, rel, node, incoming=incoming)
+        links = {(e.src if incoming else e.dst): stored_form(None, e.props, e.versions) for e in stored}
+        current[(node, rel, incoming)] = links
+    outcome = plan.plan_links(
+        parts.links, {key: row.versions for key, row in nodes.items()}, present, current
+    )
+    for group in outcome.after:
+        delete_edges(conn, (_link_id(group, other) for other in outcome.removed(group)))
+        save_edges(conn, (EdgeRow(*_link_id(group, other), props) for other, props in outcome.written(group)))
+    for key, slots in outcome.slots.items():
+        nodes[key].versions.update(slots)
+    save_nodes(conn, (nodes[key] for key in outcome.slots))
+
+
+def _link_id(group: plan.LinkGroup, other: str) -> EdgeId:
+    node, rel, incoming = group
+    return (rel, other, node) if incoming else (rel, node, other)
 
 
 # ---------------------------------------------------------------- implicit reads
 
 
-def _apply_reads(conn: sqlite3.Connection, reads: Sequence[ReadVersion], touched: Mapping[str, str]) -> None:
-    """Record ``reads`` and re-link the implicit reads a new read or version may have changed."""
-    present = existing_keys(conn, {k for r in reads for k in (r.run, r.dataset)})
-    batch: dict[str, dict[str, str]] = {}
-    props: dict[tuple[str, str], list[Prop]] = {}
-    for r in reads:
-        if r.run in present and r.dataset in present:
-            runs = batch.setdefault(r.dataset, {})
-            runs[r.run] = min(r.at, runs.get(r.run, r.at))
-            props.setdefault((r.dataset, r.run), []).extend(r.props)
-    for dataset in sorted(set(batch) | set(touched)):
-        _resolve_dataset(conn, dataset, batch.get(dataset, {}), touched.get(dataset), props)
+def _apply_reads(conn: sqlite3.Connection, parts: plan.BatchParts, touched: Mapping[str, str]) -> None:
+    """Record the batch's reads and re-link the implicit reads a new read or version may have moved."""
+    present = existing_keys(conn, {k for r in parts.reads for k in (r.run, r.dataset)})
+    reads = plan.new_reads(parts.reads, present)
+    props = plan.read_props(parts.reads)
+    for query in plan.reads_to_fetch(reads, touched):
+        current = _implicit_reads(conn, query)
+        versions = _candidate_versions(conn, query.dataset)
+        batch_reads = reads.get(query.dataset, {})
+        _execute(conn, plan.plan_reads(query.dataset, current, batch_reads, versions, props))
 
 
-def _resolve_dataset(
-    conn: sqlite3.Connection,
-    dataset: str,
-    new_reads: Mapping[str, str],
-    since: str | None,
-    new_props: Mapping[tuple[str, str], Sequence[Prop]],
-) -> None:
-    """Re-resolve the implicit reads of ``dataset`` that may have moved.
-
-    Those are the reads in this batch, and, when versions with ``createdAt >= since``
-    were written, the reads at or after ``since`` (earlier reads cannot see them). A read's
-    other properties (its input facets) are merged with the batch's and move with it.
-    """
-    current = _implicit_reads(conn, dataset, new_reads, since)
-    reads = {run: read.at for run, read in current.items()}
-    for run, at in new_reads.items():
-        reads[run] = min(at, reads.get(run, at))
-    targets = common.resolve_reads(dataset, reads, _candidate_versions(conn, dataset))
-    initial = common.initial_version_key(dataset)
-    if initial in targets.values():
-        _ensure_initial(conn, dataset)
-    stale: list[EdgeId] = []
-    fresh: list[EdgeRow] = []
-    for run, target in targets.items():
-        old = current.get(run)
-        extra, versions = common.merge_read_props(
-            old.props if old else {}, old.versions if old else {}, new_props.get((dataset, run), ())
-        )
-        props = {**extra, **common.implicit_read_props(reads[run])}
-        if old is not None and (old.version, old.at, old.props, old.versions) == (
-            target,
-            reads[run],
-            extra,
-            versions,
-        ):
-            continue
-        if old is not None:
-            stale.append((READ_BY, old.version, run))
-        fresh.append(EdgeRow(READ_BY, target, run, props, versions))
-    delete_edges(conn, stale)
+def _execute(conn: sqlite3.Connection, reads: plan.ReadsPlan) -> None:
+    if reads.needs_initial:
+        _ensure_initial(conn, reads.dataset)
+    delete_edges(conn, ((READ_BY, version, run) for version, run in reads.stale))
+    fresh = (EdgeRow(READ_BY, r.version, run, r.relationship_props(), r.versions) for run, r in reads.fresh)
     save_edges(conn, fresh)
-    _drop_unused_initial(conn, initial)
+    _drop_unused_initial(conn, reads.initial)
 
 
-@dataclass(frozen=True, slots=True)
-class _Read:
-    """An implicit read as stored: its version, ``at``, other props and their LWW versions."""
-
-    version: str
-    at: str
-    props: dict[str, PropValue]
-    versions: dict[str, str]
-
-
-def _implicit_reads(
-    conn: sqlite3.Connection, dataset: str, runs: Mapping[str, str], since: str | None
-) -> dict[str, _Read]:
-    """Implicit reads of ``dataset`` by ``runs`` or at/after ``since``: run → the read."""
+def _implicit_reads(conn: sqlite3.Connection, query: plan.ReadsQuery) -> dict[str, plan.ImplicitRead]:
+    """Implicit reads of the dataset by ``query.runs`` or at/after ``query.since``: run → the read."""
     rows = conn.execute(
         "SELECT r.dst, r.src, json_extract(r.props, '$.at'), r.props, r.versions FROM edges v "
         "CROSS JOIN edges r ON r.type = 'READ_BY' AND r.src = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND json_extract(r.props, '$.implicit') = 1 "
-        f"AND (r.dst IN (SELECT value FROM {key_set(conn, runs)}) OR json_extract(r.props, '$.at') >= ?)",
-        (dataset, since),
+        f"AND (r.dst IN (SELECT value FROM {key_set(conn, query.runs)}) "
+        "OR json_extract(r.props, '$.at') >= ?)",
+        (query.dataset, query.since),
     )
-    out = {}
-    for run, version, at, props, versions in rows:
-        extra = common.read_extra_props(loads(props))
-        out[run] = _Read(version, str(at), extra, loads(versions))
-    return out
+    return {
+        run: plan.ImplicitRead.of(version, str(at), loads(props), loads(versions))
+        for run, version, at, props, versions in rows
+    }
 
 
-def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[common.VersionCandidate]:
+def _candidate_versions(conn: sqlite3.Connection, dataset: str) -> list[plan.VersionCandidate]:
     rows = conn.execute(
         "SELECT n.key, json_extract(n.props, '$.createdAt'), json_extract(n.props, '$.runId') "
         "FROM edges v CROSS JOIN nodes n ON n.key = v.src "
         "WHERE v.type = 'VERSION_OF' AND v.dst = ? AND coalesce(json_extract(n.props, '$.implicit'), 0) != 1",
         (dataset,),
     )
-    return [(key, common.opt_str(created), common.opt_str(writer)) for key, created, writer in rows]
+    return [(key, opt_str(created), opt_str(writer)) for key, created, writer in rows]
 
 
 def _ensure_initial(conn: sqlite3.Connection, dataset: str) -> None:
-    key = common.initial_version_key(dataset)
+    key = plan.initial_version_key(dataset)
     if not load_nodes(conn, [key]):
-        props = common.initial_version_props(dataset)
+        props = plan.initial_version_props(dataset)
         save_nodes(conn, [NodeRow(key, Label.DATASET_VERSION.value, {Label.DATASET_VERSION.value}, props)])
     if not load_edges(conn, [(VERSION_OF, key, dataset)]):
         save_edges(conn, [EdgeRow(VERSION_OF, key, dataset)])

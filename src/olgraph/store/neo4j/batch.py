@@ -1,13 +1,11 @@
-"""The pure half of applying a batch to Neo4j (private): grouping, merging, re-linking.
+"""The Neo4j side of the shared write plans (private): node and relationship states, rows.
 
-Nothing here talks to Neo4j. The write transaction (:mod:`.write`) reads the
-affected nodes and relationships, hands them to these functions, and writes back what
-they return. The rules are those of the embedded store (``olgraph.store.embedded.apply``), step for step:
-merging is :func:`~olgraph.store.merge.merge_props` + :func:`~olgraph.store.merge.derive_props`,
-link replacement :func:`~olgraph.store.merge.links_win`, version picking
-:func:`olgraph.store.common.resolve_reads`. Every object here is built fresh per
-transaction attempt, so a retried transaction function never sees a half-merged state and
-the caller's mutations are never modified.
+Nothing here talks to Neo4j. What a batch writes is decided by :mod:`olgraph.store.plan`,
+which the embedded store shares; the write transaction (:mod:`.write`) reads the affected
+nodes and relationships into the states defined here, has the plans applied to them, and
+writes back the rows these produce (element ids, stored forms, ``UNWIND`` parameters).
+Every object here is built fresh per transaction attempt, so a retried transaction
+function never sees a half-merged state and the caller's mutations are never modified.
 """
 
 from __future__ import annotations
@@ -16,37 +14,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from olgraph.normalize.mutations import (
-    MODEL_LABEL,
-    Label,
-    Mutation,
-    Prop,
-    PropValue,
-    ReadVersion,
-    ReplaceLinks,
-    UpsertEdge,
-    UpsertNode,
-)
-from olgraph.store import common
-from olgraph.store.merge import (
-    VERSIONS_PROP,
-    decode_versions,
-    derive_props,
-    encode_versions,
-    links_win,
-    merge_props,
-)
+from olgraph.normalize.mutations import MODEL_LABEL, Mutation, Prop, PropValue
+from olgraph.store import plan
+from olgraph.store.common import opt_str
+from olgraph.store.merge import VERSIONS_PROP, decode_versions, merge_props, stored_form
 from olgraph.store.neo4j.cypher import ALLOWED_EXTRA_LABELS, LOCK_PROP, label_name, rel_name
 from olgraph.store.neo4j.search import search_props
 
-EdgeId = tuple[str, str, str]
-"""(type, source key, target key): a relationship's identity."""
+EdgeId = plan.EdgeId
 
 FreshForm = tuple[dict[str, PropValue], dict[str, str], dict[str, Any]]
 """(props, versions, stored form) of something the batch creates."""
-
-LinkGroup = tuple[str, str, bool]
-"""(node key, relationship type, incoming): the relationships one ReplaceLinks replaces."""
 
 
 def split_stored(stored: Mapping[str, Any]) -> tuple[dict[str, PropValue], dict[str, str]]:
@@ -56,18 +34,6 @@ def split_stored(stored: Mapping[str, Any]) -> tuple[dict[str, PropValue], dict[
         props.pop(name, None)
     raw = stored.get(VERSIONS_PROP)
     return props, decode_versions(raw if isinstance(raw, str) else None)
-
-
-def stored_form(
-    key: str | None, props: Mapping[str, PropValue], versions: Mapping[str, str]
-) -> dict[str, Any]:
-    """The full property map to write: props, ``key`` (nodes), ``_versions`` when non-empty."""
-    out: dict[str, Any] = {k: v for k, v in props.items() if v is not None}
-    if key is not None:
-        out["key"] = key
-    if versions:
-        out[VERSIONS_PROP] = encode_versions(versions)
-    return out
 
 
 @dataclass(slots=True)
@@ -128,42 +94,30 @@ class EdgeState:
 
 
 @dataclass(frozen=True, slots=True)
-class Batch:
+class Batch(plan.BatchParts):
     """A mutation batch split by kind, validated against the label/type allow-lists."""
 
-    nodes: tuple[UpsertNode, ...]
-    edges: tuple[UpsertEdge, ...]
-    links: tuple[ReplaceLinks, ...]
-    reads: tuple[ReadVersion, ...]
-
     @classmethod
-    def of(cls, mutations: Sequence[Mutation]) -> Batch:
+    def of(cls, mutations: Iterable[Mutation]) -> Batch:
         """Split ``mutations``; ``ValueError`` when one names a label or type olgraph does not define."""
-        split: dict[type, list[Any]] = {UpsertNode: [], UpsertEdge: [], ReplaceLinks: [], ReadVersion: []}
-        for m in mutations:
-            split[type(m)].append(m)
-        nodes: list[UpsertNode] = split[UpsertNode]
-        for label in {node.label.value for node in nodes}:
+        parts = plan.BatchParts.of(mutations)
+        for label in {node.label.value for node in parts.nodes}:
             label_name(label)
-        for node in nodes:
+        for node in parts.nodes:
             if node.extra_labels and not node.extra_labels <= ALLOWED_EXTRA_LABELS:
                 unknown = sorted(set(node.extra_labels) - ALLOWED_EXTRA_LABELS)
                 raise ValueError(f"unsupported extra labels {unknown} on {node.key!r}")
-        for rel in {m.type.value for m in (*split[UpsertEdge], *split[ReplaceLinks])}:
+        for rel in {m.type.value for m in parts.edges} | {m.type.value for m in parts.links}:
             rel_name(rel)
-        return cls(
-            tuple(nodes), tuple(split[UpsertEdge]), tuple(split[ReplaceLinks]), tuple(split[ReadVersion])
-        )
+        return cls(parts.nodes, parts.edges, parts.links, parts.reads)
 
     def fresh_nodes(self) -> dict[str, NodeState]:
         """Each node of the batch as it is when it did not exist before: the batch merged into nothing.
 
         The states are ``merged``, their ``stored`` is what to create, their id still empty.
         """
-        fresh: dict[str, NodeState] = {}
-        for m in self.nodes:
-            if m.key not in fresh:
-                fresh[m.key] = NodeState(m.key, "", m.label.value, set(), {}, {}, {})
+        writes = plan.node_writes(self.nodes)
+        fresh = {key: NodeState(key, "", w.label, set(), {}, {}, {}) for key, w in writes.items()}
         merge_nodes(self, fresh)
         for key, state in fresh.items():
             state.stored = stored_form(key, state.props, state.versions)
@@ -180,62 +134,23 @@ class Batch:
             for key, s in sorted(fresh.items())
         ]
 
-    def referenced(self) -> set[str]:
-        """Keys the batch links to, upserted by it or not."""
-        refs = {k for e in self.edges for k in (e.source, e.target)}
-        refs.update(k for m in self.links for k in (m.node, *(link.key for link in m.others)))
-        refs.update(k for r in self.reads for k in (r.run, r.dataset))
-        return refs
-
 
 # ---------------------------------------------------------------- nodes and edges
 
 
 def merge_nodes(batch: Batch, states: Mapping[str, NodeState]) -> None:
     """Merge every ``UpsertNode`` of ``batch`` into ``states`` (all present), but the ``merged`` ones."""
-    writes: dict[str, list[Prop]] = {}
-    for m in batch.nodes:
-        state = states[m.key]
+    for key, writes in plan.node_writes(batch.nodes).items():
+        state = states[key]
         if not state.merged:
-            state.labels.add(m.label.value)
-            state.labels.update(m.extra_labels)
-            writes.setdefault(m.key, []).extend(m.props)
-    # One merge over all of a node's writes, in batch order: the same result as one merge per
-    # mutation (tombstoned values read as absent either way), without copying the maps each time.
-    for key, props in writes.items():
-        state = states[key]
-        merged, state.versions = merge_props(state.props, state.versions, props)
-        state.props = search_props(key, derive_props(state.label, merged))
+            state.labels.update(writes.labels)
+            props, state.versions = plan.merge_node(state.label, state.props, state.versions, writes.props)
+            state.props = search_props(key, props)
 
 
-def touched_datasets(batch: Batch, states: Mapping[str, NodeState]) -> dict[str, str]:
-    """Dataset key → earliest ``createdAt`` of its explicit versions this batch wrote."""
-    touched: dict[str, str] = {}
-    for key in dict.fromkeys(m.key for m in batch.nodes):
-        state = states[key]
-        if state.label != Label.DATASET_VERSION.value or state.props.get("implicit") is True:
-            continue
-        dataset, created = state.props.get("dataset"), state.props.get("createdAt")
-        if isinstance(dataset, str) and isinstance(created, str):
-            touched[dataset] = min(created, touched.get(dataset, created))
-    return touched
-
-
-def wanted_edges(batch: Batch, states: Mapping[str, NodeState]) -> list[EdgeId]:
-    """Distinct relationships to upsert whose two ends exist, sorted (the lock order)."""
-    ids = {
-        (m.type.value, m.source, m.target) for m in batch.edges if m.source in states and m.target in states
-    }
-    return sorted(ids)
-
-
-def fresh_edge_forms(batch: Batch, ids: Iterable[EdgeId]) -> dict[EdgeId, FreshForm]:
-    """Props, versions and stored form of each relationship in ``ids`` when it did not exist before."""
-    writes: dict[EdgeId, list[Prop]] = {edge: [] for edge in ids}
-    for m in batch.edges:
-        props = writes.get((m.type.value, m.source, m.target))
-        if props is not None:
-            props.extend(m.props)
+def fresh_edge_forms(writes: Mapping[EdgeId, Sequence[Prop]]) -> dict[EdgeId, FreshForm]:
+    """Props, versions and stored form of each relationship of :func:`~olgraph.store.plan.edge_writes`
+    when it did not exist before."""
     out: dict[EdgeId, FreshForm] = {}
     for edge, props in writes.items():
         merged, versions = merge_props({}, {}, props)
@@ -243,74 +158,15 @@ def fresh_edge_forms(batch: Batch, ids: Iterable[EdgeId]) -> dict[EdgeId, FreshF
     return out
 
 
-def merge_edges(batch: Batch, edges: Mapping[EdgeId, EdgeState]) -> None:
-    """Merge every ``UpsertEdge`` of ``batch`` whose relationship was read into ``edges``."""
-    for m in batch.edges:
-        state = edges.get((m.type.value, m.source, m.target))
-        if state is not None and not state.merged:
-            state.props, state.versions = merge_props(state.props, state.versions, m.props)
-
-
-# ---------------------------------------------------------------- ReplaceLinks
-
-
-@dataclass(slots=True)
-class LinkOutcome:
-    """What replacing links changed: per group, the links before and after."""
-
-    before: dict[LinkGroup, dict[str, dict[str, PropValue]]]
-    after: dict[LinkGroup, dict[str, dict[str, PropValue]]] = field(default_factory=dict)
-
-
-def replace_links(
-    links: Sequence[ReplaceLinks],
-    states: Mapping[str, NodeState],
-    current: Mapping[LinkGroup, Mapping[str, Mapping[str, PropValue]]],
-) -> LinkOutcome:
-    """Apply ``links`` in batch order, each seeing the previous ones' result (as the embedded store).
-
-    ``current``: group → other key → stored relationship props (``_versions`` included or
-    not). Updates the nodes' slot versions in ``states``; returns the groups that changed.
-    """
-    before = {g: {k: dict(p) for k, p in others.items()} for g, others in current.items()}
-    work = {g: {k: dict(p) for k, p in others.items()} for g, others in current.items()}
-    outcome = LinkOutcome(before=before)
-    for m in links:
-        node = states.get(m.node)
-        if node is None:
-            continue
-        group: LinkGroup = (m.node, m.type.value, m.incoming)
-        slot = common.links_slot(m.slot)
-        old = common.canonical_links(work.get(group, {}).items())
-        new = common.canonical_links((link.key, common.link_props(link)) for link in m.others)
-        if not links_win(m.version, new, node.versions.get(slot), old):
-            continue
-        work[group] = {link.key: common.link_props(link) for link in m.others if link.key in states}
-        outcome.after[group] = work[group]
-        node.versions[slot] = m.version
-    return outcome
+def merge_edges(writes: Mapping[EdgeId, Sequence[Prop]], edges: Mapping[EdgeId, EdgeState]) -> None:
+    """Merge each relationship's writes into its state in ``edges``, but the ``merged`` ones."""
+    for edge, props in writes.items():
+        state = edges[edge]
+        if not state.merged:
+            state.props, state.versions = merge_props(state.props, state.versions, props)
 
 
 # ---------------------------------------------------------------- implicit reads
-
-
-def new_reads(batch: Batch, states: Mapping[str, NodeState]) -> dict[str, dict[str, str]]:
-    """Dataset key → run key → earliest ``at`` of the batch's reads whose run and dataset exist."""
-    out: dict[str, dict[str, str]] = {}
-    for r in batch.reads:
-        if r.run in states and r.dataset in states:
-            runs = out.setdefault(r.dataset, {})
-            runs[r.run] = min(r.at, runs.get(r.run, r.at))
-    return out
-
-
-def read_props(batch: Batch) -> dict[tuple[str, str], list[Prop]]:
-    """(dataset key, run key) → the props (input facets) of the batch's reads of it, in order."""
-    out: dict[tuple[str, str], list[Prop]] = {}
-    for r in batch.reads:
-        if r.props:
-            out.setdefault((r.dataset, r.run), []).extend(r.props)
-    return out
 
 
 @dataclass(slots=True)
@@ -319,29 +175,24 @@ class DatasetReads:
 
     key: str
     id: str
-    versions: list[common.VersionCandidate]
-    current: dict[str, tuple[str, str]]
-    """Run key → (version key, at) of the implicit reads that may move."""
+    versions: list[plan.VersionCandidate]
+    current: dict[str, plan.ImplicitRead]
+    """Run key → the implicit reads that may move."""
     ids: dict[str, str]
     """Element ids of the runs and versions in ``current``."""
-    extras: dict[str, tuple[dict[str, PropValue], dict[str, str]]] = field(default_factory=dict)
-    """Run key → the read's other props (its input facets) and their LWW versions."""
 
     @classmethod
     def from_record(
         cls, key: str, node_id: str, versions: Iterable[Sequence[Any]], reads: Iterable[Sequence[Any]]
     ) -> DatasetReads:
         """Parse the ``versions`` and ``reads`` lists ``READS_STATE`` returns."""
-        candidates = [
-            (str(v), common.opt_str(created), common.opt_str(writer)) for v, created, writer in versions
-        ]
+        candidates = [(str(v), opt_str(created), opt_str(writer)) for v, created, writer in versions]
         state = cls(key, node_id, candidates, {}, {})
         for run, version, at, run_id, version_id, stored in reads:
-            state.current[str(run)] = (str(version), str(at))
+            props, read_versions = split_stored(stored)
+            state.current[str(run)] = plan.ImplicitRead.of(str(version), str(at), props, read_versions)
             state.ids[str(run)] = str(run_id)
             state.ids[str(version)] = str(version_id)
-            props, read_versions = split_stored(stored)
-            state.extras[str(run)] = (common.read_extra_props(props), read_versions)
         return state
 
 
@@ -370,33 +221,18 @@ def relink(
     out: Relink,
     batch_props: Mapping[tuple[str, str], Sequence[Prop]] | None = None,
 ) -> None:
-    """Re-resolve ``dataset``'s implicit reads (as ``_resolve_dataset`` of the embedded store).
+    """Add the rows that execute :func:`~olgraph.store.plan.plan_reads` for ``dataset`` to ``out``.
 
-    Adds the writes needed to ``out``.
-
-    ``batch_reads``: run → earliest ``at`` read in this batch; ``run_ids``: element ids of the
-    batch's nodes (runs read in this batch are among them); ``batch_props``: (dataset, run)
-    → props of the batch's reads, merged into the read's other props, which move with it.
+    ``batch_reads``, ``batch_props``: as for ``plan_reads``; ``run_ids``: element ids of the
+    batch's nodes (runs read in this batch are among them).
     """
-    reads = {run: at for run, (_, at) in dataset.current.items()}
-    for run, at in batch_reads.items():
-        reads[run] = min(at, reads.get(run, at))
-    targets = common.resolve_reads(dataset.key, reads, dataset.versions)
-    initial = common.initial_version_key(dataset.key)
-    if initial in targets.values():
-        props = {"key": initial, **common.initial_version_props(dataset.key)}
-        out.initial.append({"ds": dataset.id, "key": initial, "props": props})
-    for run, target in targets.items():
-        old = dataset.current.get(run)
-        stored, stored_versions = dataset.extras.get(run, ({}, {}))
-        extra, versions = common.merge_read_props(
-            stored, stored_versions, (batch_props or {}).get((dataset.key, run), ())
-        )
-        if old == (target, reads[run]) and (extra, versions) == (stored, stored_versions):
-            continue
-        run_id = run_ids.get(run) or dataset.ids[run]
-        if old is not None:
-            out.stale.append({"v": dataset.ids[old[0]], "r": run_id})
-        props = stored_form(None, {**extra, **common.implicit_read_props(reads[run])}, versions)
-        out.fresh.append({"v": target, "r": run_id, "props": props})
-    out.unused.append(initial)
+    reads = plan.plan_reads(dataset.key, dataset.current, batch_reads, dataset.versions, batch_props)
+    if reads.needs_initial:
+        props = {"key": reads.initial, **plan.initial_version_props(dataset.key)}
+        out.initial.append({"ds": dataset.id, "key": reads.initial, "props": props})
+    for version, run in reads.stale:
+        out.stale.append({"v": dataset.ids[version], "r": run_ids.get(run) or dataset.ids[run]})
+    for run, read in reads.fresh:
+        props = stored_form(None, read.relationship_props(), read.versions)
+        out.fresh.append({"v": read.version, "r": run_ids.get(run) or dataset.ids[run], "props": props})
+    out.unused.append(reads.initial)

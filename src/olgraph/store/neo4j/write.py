@@ -2,7 +2,8 @@
 
 Read-merge-write, in the embedded store's order (every ``UpsertNode``, then ``UpsertEdge``,
 then ``ReplaceLinks`` in batch order, then ``ReadVersion`` and re-resolution of implicit
-reads), with the merging done in Python by :mod:`.batch`. Round trips per batch,
+reads), with what to write decided by :mod:`olgraph.store.plan` (shared with the embedded
+store) on the states of :mod:`.batch`. Round trips per batch,
 whatever its size:
 
 1. lock the batch's nodes: ``MERGE`` by key, creating the new ones with their final
@@ -32,6 +33,7 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from olgraph.normalize.mutations import Label, RelType
+from olgraph.store import plan
 from olgraph.store.neo4j import batch as b
 from olgraph.store.neo4j import cypher as cy
 from olgraph.store.neo4j.read import records as read_records
@@ -105,7 +107,7 @@ async def apply_batch(tx: AsyncManagedTransaction, batch: b.Batch) -> None:
     states = await _lock_nodes(tx, batch)
     await _record_names(tx, states)
     b.merge_nodes(batch, states)
-    touched = b.touched_datasets(batch, states)
+    touched = plan.touched_datasets((s.label, s.props) for s in states.values())
     missing = sorted(batch.referenced() - states.keys())
     if missing:
         states.update(await _find_nodes(tx, missing))
@@ -115,7 +117,7 @@ async def apply_batch(tx: AsyncManagedTransaction, batch: b.Batch) -> None:
         await pending.flush(tx)
         await _replace_links(tx, batch, states, pending)
     pending.nodes = [row for s in states.values() if (row := s.write_row()) is not None]
-    reads = b.new_reads(batch, states)
+    reads = plan.new_reads(batch.reads, states)
     if reads or touched:
         await pending.flush(tx)
         await _relink_reads(tx, batch, reads, touched, states)
@@ -159,10 +161,11 @@ async def _find_nodes(tx: AsyncManagedTransaction, keys: list[str]) -> dict[str,
 async def _upsert_edges(
     tx: AsyncManagedTransaction, batch: b.Batch, states: dict[str, b.NodeState], pending: _Pending
 ) -> None:
-    ids = b.wanted_edges(batch, states)
-    if not ids:
+    writes = plan.edge_writes(batch.edges, states)
+    if not writes:
         return
-    fresh = b.fresh_edge_forms(batch, ids)
+    ids = list(writes)
+    fresh = b.fresh_edge_forms(writes)
     rows = [
         {"i": i, "s": states[src].id, "t": states[dst].id, "type": rel, "new": fresh[(rel, src, dst)][2]}
         for i, (rel, src, dst) in enumerate(ids)
@@ -175,14 +178,14 @@ async def _upsert_edges(
         props, versions = b.split_stored(stored_props)
         stored = {k: v for k, v in stored_props.items() if k != cy.LOCK_PROP}
         edges[edge] = b.EdgeState(rel, states[src], states[dst], props, versions, stored)
-    b.merge_edges(batch, edges)
+    b.merge_edges(writes, edges)
     pending.sets.extend(row for e in edges.values() if (row := e.write_row()) is not None)
 
 
 async def _replace_links(
     tx: AsyncManagedTransaction, batch: b.Batch, states: dict[str, b.NodeState], pending: _Pending
 ) -> None:
-    groups = sorted({(m.node, m.type.value, m.incoming) for m in batch.links if m.node in states})
+    groups = plan.link_groups(batch.links, states)
     if not groups:
         return
     rows = [
@@ -190,20 +193,22 @@ async def _replace_links(
         for i, (node, rel, incoming) in enumerate(groups)
     ]
     query = cy.links_query((rel, incoming) for _, rel, incoming in groups)
-    current: dict[b.LinkGroup, dict[str, dict[str, Any]]] = {g: {} for g in groups}
+    current: dict[plan.LinkGroup, plan.LinkSet] = {g: {} for g in groups}
     other_ids: dict[str, str] = {}
     for i, other, other_id, props in await _collected(tx, query, {"rows": rows}):
         current[groups[i]][other] = props
         other_ids[other] = other_id
-    outcome = b.replace_links(batch.links, states, current)
-    for (node, rel, incoming), after in outcome.after.items():
-        before = outcome.before[(node, rel, incoming)]
-        for other in sorted(before.keys() - after.keys()):
+    versions = {m.node: states[m.node].versions for m in batch.links if m.node in states}
+    outcome = plan.plan_links(batch.links, versions, states, current)
+    for group in outcome.after:
+        node, rel, incoming = group
+        for other in outcome.removed(group):
             pending.deletes.append(_link_row(rel, states[node].id, other_ids[other], incoming))
-        for other, props in sorted(after.items()):
-            if before.get(other) != props:
-                row = _link_row(rel, states[node].id, states[other].id, incoming)
-                pending.sets.append({**row, "props": props})
+        for other, props in outcome.written(group):
+            row = _link_row(rel, states[node].id, states[other].id, incoming)
+            pending.sets.append({**row, "props": props})
+    for key, slots in outcome.slots.items():
+        states[key].versions.update(slots)
 
 
 def _link_row(rel: str, node_id: str, other_id: str, incoming: bool) -> dict[str, Any]:
@@ -218,12 +223,11 @@ async def _relink_reads(
     touched: dict[str, str],
     states: dict[str, b.NodeState],
 ) -> None:
-    datasets = sorted(set(reads) | set(touched))
-    rows = [{"key": d, "runs": sorted(reads.get(d, {})), "since": touched.get(d)} for d in datasets]
+    rows = [{"key": q.dataset, "runs": q.runs, "since": q.since} for q in plan.reads_to_fetch(reads, touched)]
     records = await read_records(tx, cy.READS_STATE, rows=rows)
     node_ids = {key: state.id for key, state in states.items()}
     relink = b.Relink()
-    props = b.read_props(batch)
+    props = plan.read_props(batch.reads)
     for r in sorted(records, key=lambda rec: str(rec["key"])):
         dataset = b.DatasetReads.from_record(r["key"], r["id"], r["versions"], r["reads"])
         b.relink(dataset, reads.get(dataset.key, {}), node_ids, relink, props)

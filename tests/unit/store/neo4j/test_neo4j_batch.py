@@ -1,4 +1,4 @@
-"""The pure half of the Neo4j store's writes: grouping, merging, link replacement, re-linking reads."""
+"""The Neo4j side of the shared write plans: node and relationship states, the rows it writes."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from olgraph.normalize.mutations import (
     UpsertEdge,
     UpsertNode,
 )
-from olgraph.store.common import initial_version_key
+from olgraph.store import plan
 from olgraph.store.neo4j import batch as b
+from olgraph.store.plan import initial_version_key
 
 DS = "dataset:ns:t"
 
@@ -66,7 +67,9 @@ def test_a_new_relationship_is_written_as_the_batch_merged_into_nothing() -> Non
         ]
     )
 
-    assert b.fresh_edge_forms(batch, [edge]) == {edge: ({"lastSeenAt": "t3"}, {}, {"lastSeenAt": "t3"})}
+    writes = plan.edge_writes(batch.edges, {"job:a", DS})
+
+    assert b.fresh_edge_forms(writes) == {edge: ({"lastSeenAt": "t3"}, {}, {"lastSeenAt": "t3"})}
 
 
 def test_node_rows_are_one_per_key_in_key_order() -> None:
@@ -120,41 +123,6 @@ def test_an_unchanged_node_is_not_written() -> None:
     b.merge_nodes(b.Batch.of([UpsertNode(DS, Label.DATASET, (Prop("firstSeenAt", "u", Merge.MIN),))]), states)
 
     assert state.write_row() is None
-
-
-def _owners(version: str, *names: str) -> ReplaceLinks:
-    links = tuple(Link(f"owner:{n}") for n in names)
-    return ReplaceLinks(DS, RelType.OWNS, links, incoming=True, version=version, slot="ownership")
-
-
-def test_replace_links_applies_in_batch_order_last_writer_wins() -> None:
-    states = {k: _state(k) for k in (DS, "owner:a", "owner:b", "owner:c")}
-    group = (DS, "OWNS", True)
-    current = {group: {"owner:a": {}}}
-
-    outcome = b.replace_links([_owners("2", "b"), _owners("1", "c"), _owners("2", "a", "b")], states, current)
-
-    # "1" loses to "2"; of the two "2" writes the larger canonical JSON wins, whatever the order
-    assert outcome.after == {group: {"owner:b": {}}}
-    assert outcome.before == {group: {"owner:a": {}}}
-    assert states[DS].versions == {"links:ownership": "2"}
-
-
-def test_replace_links_skips_missing_others_but_compares_them() -> None:
-    states = {k: _state(k) for k in (DS, "owner:a")}
-
-    outcome = b.replace_links([_owners("1", "a", "ghost")], states, {(DS, "OWNS", True): {}})
-
-    assert outcome.after == {(DS, "OWNS", True): {"owner:a": {}}}
-
-
-def test_an_older_link_set_changes_nothing() -> None:
-    states = {DS: _state(DS, _versions='{"links:ownership":"5"}'), "owner:a": _state("owner:a")}
-
-    outcome = b.replace_links([_owners("4", "a")], states, {(DS, "OWNS", True): {}})
-
-    assert outcome.after == {}
-    assert states[DS].write_row() is None
 
 
 _FACETED = {

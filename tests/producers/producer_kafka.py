@@ -32,6 +32,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from producer_graph import Graph
 from producer_support import E2E, INGEST, READ, REPO, wait_for
 
+from kafka_offsets import committed_offsets
 from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import parse_event
 
@@ -117,13 +118,7 @@ async def _offsets(bootstrap: str, topic: str, group: str | None) -> tuple[dict[
         await consumer.stop()
     committed: dict[int, int] = {}
     if group is not None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            offsets = await admin.list_consumer_group_offsets(group)
-        finally:
-            await admin.close()
-        committed = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+        committed = await committed_offsets(bootstrap, group, topic)
         committed = {p: committed.get(p, 0) for p in ends}
     return ends, committed
 

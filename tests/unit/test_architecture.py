@@ -37,8 +37,9 @@ RANKS: dict[str, int] = {
     "integrations": 0,
 }
 
-# Server-side helpers that live beside the plugins (run by the olgraph CLI, not in a workload).
-SERVER_SIDE_INTEGRATIONS = {"mlflow/sync.py"}
+# Server-side helpers that live beside the plugins (run by the olgraph CLI, not in a workload):
+# of the MLflow sync, only its errors derive from the server's error tree.
+SERVER_SIDE_INTEGRATIONS = {"mlflow/sync/errors.py"}
 SERVER_PACKAGES = {
     "fastapi",
     "uvicorn",

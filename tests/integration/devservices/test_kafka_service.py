@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from click.testing import CliRunner
 
+from kafka_offsets import group_offsets
 from olgraph.cli.services import services
 from olgraph.config import KafkaConfig
 from olgraph.devservices import ServiceError, ServiceInfo, launchers
@@ -83,16 +84,6 @@ async def _consume(
     return received
 
 
-async def _committed(bootstrap: str, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {tp: meta.offset for tp, meta in offsets.items()}
-
-
 async def _committed_after_restart(
     bootstrap: str, group: str, timeout: float = 30.0
 ) -> dict[TopicPartition, int]:
@@ -102,7 +93,7 @@ async def _committed_after_restart(
     with no offsets; consumers retry through that, and so does this.
     """
     deadline = asyncio.get_running_loop().time() + timeout
-    while not (offsets := await _committed(bootstrap, group)):
+    while not (offsets := await group_offsets(bootstrap, group)):
         if asyncio.get_running_loop().time() > deadline:
             break
         await asyncio.sleep(0.5)
@@ -250,7 +241,7 @@ def test_a_restarted_broker_keeps_address_topics_and_committed_offsets(private_b
     _run(_create_topic(first.uri, topic))
     _run(_produce(first.uri, topic, _messages(20, "before")))
     _run(_consume(first.uri, topic, group, 20, commit=True))
-    committed = _run(_committed(first.uri, group))
+    committed = _run(group_offsets(first.uri, group))
 
     assert launcher.down(private_broker) is True
     assert launcher.status(private_broker) is None

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from neo4j import Driver
 
+from kafka_offsets import committed_offsets
 from olgraph.consume.kafka_consumer import KafkaConsumerWorker
 from olgraph.ingest.kafka_key import kafka_key
 from olgraph.ingest.parse import parse_event
@@ -212,21 +213,6 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     finally:
         await consumer.stop()
     return {tp.partition: int(offset) for tp, offset in ends.items()}
-
-
-async def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    """Partition → offset the group committed (partitions without a commit are left out)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    return {
-        tp.partition: int(meta.offset)
-        for tp, meta in offsets.items()
-        if tp.topic == topic and meta.offset >= 0
-    }
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 30.0) -> list[Any]:

@@ -22,7 +22,6 @@ from consume_support import (
     Message,
     ProcessFactory,
     WorkerFactory,
-    committed_offsets,
     corpus_messages,
     create_topic,
     delete_topic,
@@ -39,6 +38,7 @@ from consume_support import (
 from neo4j import Driver
 
 from faulty_store import FaultyStore, always, touching
+from kafka_offsets import committed_offsets
 from olgraph.config import KafkaConfig
 from olgraph.consume.applier import event_mutations
 from olgraph.errors import StoreError, StoreUnavailable

@@ -30,6 +30,7 @@ import olgraph.integrations.mlflow
 from olgraph.api.auth import hash_api_key
 from olgraph.cli import _client, main
 from olgraph.config import Settings
+from olgraph.integrations import _common as c
 from olgraph.integrations.mlflow import naming
 from olgraph.integrations.mlflow import sync as s
 from olgraph.store.embedded import EmbeddedStore
@@ -145,7 +146,7 @@ def test_a_sync_emits_valid_events_for_everything(mlflow_uri: str) -> None:
         "RunEvent:COMPLETE",
         "RunEvent:FAIL",
     ]
-    assert all(s.c.WORKLOAD_FACET not in e.get("run", {}).get("facets", {}) for e in events)
+    assert all(c.WORKLOAD_FACET not in e.get("run", {}).get("facets", {}) for e in events)
 
 
 def test_experiments_are_declared_as_jobs_with_their_description(mlflow_uri: str) -> None:
@@ -157,7 +158,7 @@ def test_experiments_are_declared_as_jobs_with_their_description(mlflow_uri: str
     assert facets["jobType"]["jobType"] == "EXPERIMENT"
     assert facets["documentation"]["description"] == "Churn models"
     experiment = MlflowClient(mlflow_uri).get_experiment("1")
-    assert job["eventTime"] == s.c.from_millis(experiment.last_update_time)
+    assert job["eventTime"] == c.from_millis(experiment.last_update_time)
 
 
 def test_a_model_logged_as_artifacts_is_found_in_the_run_history_tag(mlflow_uri: str) -> None:
@@ -227,7 +228,7 @@ def test_artifact_history_tags_that_are_not_lists_are_ignored(mlflow_uri: str) -
     client.set_tag(
         run.info.run_id, "mlflow.log-model.history", '[{"artifact_path": "m"}, {"artifact_path": "m/"}]'
     )
-    assert s.artifact_models(client.get_run(run.info.run_id)) == [("m", s.c.from_millis(T0))]
+    assert s.artifact_models(client.get_run(run.info.run_id)) == [("m", c.from_millis(T0))]
 
 
 # --------------------------------------------------------------------------- in the graph, twice
@@ -368,44 +369,6 @@ async def test_a_deleted_run_takes_its_artifact_model_and_a_deleted_experiment_i
         next(m.name for m in previous.models if m.name.startswith("logged_models/")),
     }
     assert plan.vanished_experiments == ("churn-training",)
-
-
-def test_models_of_a_kind_the_server_cannot_list_are_never_called_vanished() -> None:
-    previous = s.Previous(
-        models=(s.GraphNode("ns", "logged_models/m-1", None), s.GraphNode("ns", "models/a", None)),
-    )
-    plan = s.plan_deletions(previous, s.Present(logged_models_listed=False))
-    assert [m.name for m in plan.vanished] == ["models/a"]
-    assert plan.fraction == 0.5
-
-
-def test_previous_keeps_only_what_the_sync_owns() -> None:
-    source = s.Source("http://mlflow:5000")
-    ns = source.tracking_namespace
-    datasets = [
-        {"type": "model", "namespace": ns, "name": "models/a", "deleted": False, "lastSeenAt": "t"},
-        {"type": "model", "namespace": ns, "name": "models/gone", "deleted": True},
-        {"type": "dataset", "namespace": ns, "name": "datasets/frame", "deleted": False},
-        {"type": "model", "namespace": "mlflow://other:5000", "name": "models/b", "deleted": False},
-        {"type": "model", "namespace": ns, "name": "runs/abc/model", "deleted": False},
-    ]
-    jobs = [
-        {"namespace": ns, "name": "exp", "integration": "MLFLOW", "jobType": "EXPERIMENT"},
-        {"namespace": ns, "name": "train.py", "integration": "MLFLOW", "jobType": "WORKLOAD"},
-    ]
-    previous = s.Previous.from_listings(source, datasets, jobs)
-    assert [(m.name, m.last_seen, m.run_id) for m in previous.models] == [
-        ("models/a", "t", None),
-        ("runs/abc/model", None, "abc"),
-    ]
-    assert list(previous.experiments) == ["exp"]
-
-
-def test_a_drop_is_dated_just_after_the_graph_last_saw_the_model() -> None:
-    plan = s.DeletionPlan(1, (s.GraphNode("ns", "models/a", "2024-05-01T00:00:00.123456789Z"),))
-    (drop,) = plan.events("ns")
-    assert drop["eventTime"] == "2024-05-01T00:00:00.124Z"
-    assert drop == plan.events("ns")[0]  # deterministic
 
 
 # --------------------------------------------------------------------------- reading MLflow
@@ -596,7 +559,10 @@ def test_without_mlflow_the_command_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what an install without the extra looks like
-    monkeypatch.delitem(sys.modules, "olgraph.integrations.mlflow.sync")
+    sync_modules = [m for m in sys.modules if m.startswith("olgraph.integrations.mlflow.sync")]
+    assert "olgraph.integrations.mlflow.sync.reader" in sync_modules  # the one that imports MLflow
+    for name in sync_modules:  # as in a fresh process: the sync package imported again, in full
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.delattr(olgraph.integrations.mlflow, "sync")
     result = invoke("--tracking-uri", f"sqlite:///{tmp_path / 'never.db'}")
     assert result.exit_code == 2

@@ -126,6 +126,9 @@ async def test_a_neo4j_graph_of_a_previous_version_is_migrated(
     with driver.session() as session:
         names = session.run("MATCH (t:FieldName) RETURN collect(t.searchName) AS names").single()["names"]
     assert sorted(names) == sorted({name.lower() for name in columns})
+    with driver.session() as session:
+        keys = session.run("MATCH (t:FieldName) RETURN collect(t.key) AS keys").single()["keys"]
+    assert sorted(keys) == sorted(f"fieldName:{name}" for name in names)
 
 
 async def test_an_embedded_file_of_schema_2_gets_the_last_seen_index(tmp_path: Path) -> None:

@@ -78,7 +78,11 @@ _HIT = (
     "lastSeenAt: n.lastSeenAt, tier: {tier!r}, rank: {rank}}}"
 )
 _ORDER = "ORDER BY n.searchName, n.searchTie, n.key LIMIT $limit"
-TERM_WRITE = f"UNWIND $terms AS term MERGE (:{TERM_LABEL} {{searchName: term}})"
+TERM_PREFIX = "fieldName:"
+"""Start of a ``FieldName`` node's key (every node of the graph has a unique key)."""
+TERM_WRITE = (
+    f"UNWIND $terms AS term MERGE (t:{TERM_LABEL} {{searchName: term}}) ON CREATE SET t.key = $prefix + term"
+)
 """Records the distinct column names a write brings (``$terms``, sorted: locks in one order)."""
 
 

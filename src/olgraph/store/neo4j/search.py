@@ -115,7 +115,7 @@ def _where(tier: Tier, after: bool, walk: bool) -> str:
     if after:
         where += _AFTER
     elif walk:
-        where += " AND n.searchName >= ''"  # every name is: a walk of the whole index, in order
+        where += " AND n.searchName >= ''"  # true of every name: a walk of the whole index, in order
     return where if tier == "substring" and not walk else where + _ORDERED
 
 

@@ -1,6 +1,6 @@
 """The Neo4j store's schema and its migrations, applied every time the store opens (private).
 
-Constraints and indexes come from ``001_constraints.cypher`` (every statement IF NOT EXISTS).
+Constraints and indexes come from ``001_constraints.cypher`` (every statement IF [NOT] EXISTS).
 A graph written by an older olgraph lacks what the read side derives on every write (a
 dataset's, job's, column's or namespace's ``searchName`` and ``searchTie``; a column's
 ``namespace``): such nodes are found cheaply (an indexed count against the label's count) and

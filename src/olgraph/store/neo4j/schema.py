@@ -24,7 +24,7 @@ from olgraph.store.merge import (
     encode_versions,
 )
 from olgraph.store.neo4j.cypher import schema_statements
-from olgraph.store.neo4j.search import TERM_LABEL, TERM_PREFIX, TERM_WRITE, search_props
+from olgraph.store.neo4j.search import TERM_LABEL, TERM_WRITE, search_props
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def _record_column_names(session: neo4j.AsyncSession) -> None:
         names: list[str] = [] if page is None else page["names"]
         if not names:
             break
-        await (await session.run(TERM_WRITE, terms=sorted(names), prefix=TERM_PREFIX)).consume()
+        await (await session.run(TERM_WRITE, terms=sorted(names))).consume()
         after, total = max(names), total + len(names)
     logger.info("Neo4j store: %d column names recorded for search (schema 3)", total)
 

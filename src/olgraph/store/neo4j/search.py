@@ -81,7 +81,8 @@ _ORDER = "ORDER BY n.searchName, n.searchTie, n.key LIMIT $limit"
 TERM_PREFIX = "fieldName:"
 """Start of a ``FieldName`` node's key (every node of the graph has a unique key)."""
 TERM_WRITE = (
-    f"UNWIND $terms AS term MERGE (t:{TERM_LABEL} {{searchName: term}}) ON CREATE SET t.key = $prefix + term"
+    f"UNWIND $terms AS term MERGE (t:{TERM_LABEL} {{searchName: term}})"
+    f" ON CREATE SET t.key = {TERM_PREFIX!r} + term"
 )
 """Records the distinct column names a write brings (``$terms``, sorted: locks in one order)."""
 

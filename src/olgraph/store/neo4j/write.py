@@ -37,7 +37,7 @@ from olgraph.store import plan
 from olgraph.store.neo4j import batch as b
 from olgraph.store.neo4j import cypher as cy
 from olgraph.store.neo4j.read import records as read_records
-from olgraph.store.neo4j.search import TERM_PREFIX, TERM_WRITE, new_terms
+from olgraph.store.neo4j.search import TERM_WRITE, new_terms
 
 _PRIMARY = frozenset(label.value for label in Label)
 _TYPES = frozenset(t.value for t in RelType)
@@ -146,7 +146,7 @@ async def _record_names(tx: AsyncManagedTransaction, states: dict[str, b.NodeSta
     them: a redelivery), for search (see :mod:`olgraph.store.neo4j.search`)."""
     terms = new_terms([(s.label, s.props) for s in states.values() if s.merged])
     if terms:
-        await (await tx.run(TERM_WRITE, {"terms": terms, "prefix": TERM_PREFIX})).consume()
+        await (await tx.run(TERM_WRITE, {"terms": terms})).consume()
 
 
 async def _find_nodes(tx: AsyncManagedTransaction, keys: list[str]) -> dict[str, b.NodeState]:

@@ -34,6 +34,7 @@ E2E_TIMEOUT = 1800.0
 POLL = 0.1
 PARTITIONS = 3  # as docker compose creates the events topic
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+DEFAULT_LAUNCHER = ("-m", "olgraph")
 
 
 @dataclass
@@ -155,11 +156,13 @@ def empty_neo4j(uri: str) -> None:
 
 
 @contextlib.contextmanager
-def consume_process(args: Sequence[str], data_dir: Path) -> Iterator[OlgraphProcess]:
+def consume_process(
+    args: Sequence[str], data_dir: Path, launcher: Sequence[str] = DEFAULT_LAUNCHER
+) -> Iterator[OlgraphProcess]:
     """``olgraph consume`` with its health port; yields once its ``/readyz`` answers 200."""
     port = free_port()
     with OlgraphProcess.start(
-        ["consume", *args, "--health-port", str(port)], data_dir=data_dir, http=False
+        ["consume", *args, "--health-port", str(port)], data_dir=data_dir, http=False, launcher=launcher
     ) as process:
         process.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -176,11 +179,22 @@ def consume_process(args: Sequence[str], data_dir: Path) -> Iterator[OlgraphProc
 
 
 @contextlib.contextmanager
-def deployment(mode: str, config: BenchConfig, kafka: str, neo4j: str, tag: str) -> Iterator[Deployment]:
-    """A fresh embedded (``serve``) or distributed (``api`` + ``consume``) deployment."""
+def deployment(
+    mode: str,
+    config: BenchConfig,
+    kafka: str,
+    neo4j: str,
+    tag: str,
+    *,
+    launcher: Sequence[str] = DEFAULT_LAUNCHER,
+) -> Iterator[Deployment]:
+    """A fresh embedded (``serve``) or distributed (``api`` + ``consume``) deployment.
+
+    ``launcher``: how Python runs olgraph (see :meth:`OlgraphProcess.start`).
+    """
     data_dir = config.work_dir / "ingest" / f"{mode}-{tag}-{uuid.uuid4().hex[:6]}"
     if mode == "embedded":
-        with OlgraphProcess.start(["serve"], data_dir=data_dir) as serve:
+        with OlgraphProcess.start(["serve"], data_dir=data_dir, launcher=launcher) as serve:
             url = str(serve.url)
 
             def applied_local() -> int:
@@ -195,8 +209,8 @@ def deployment(mode: str, config: BenchConfig, kafka: str, neo4j: str, tag: str)
     common = ["--kafka-bootstrap", kafka, "--topic", topic, "--neo4j-uri", neo4j]
     consume_args = [*common, "--group", f"{topic}.group", "--dead-letter-topic", f"{topic}.dlq"]
     with (
-        OlgraphProcess.start(["api", *common], data_dir=data_dir) as api,
-        consume_process(consume_args, data_dir) as consume,
+        OlgraphProcess.start(["api", *common], data_dir=data_dir, launcher=launcher) as api,
+        consume_process(consume_args, data_dir, launcher) as consume,
     ):
         health = str(consume.url)
 

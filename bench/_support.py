@@ -175,11 +175,15 @@ def log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+def service(
+    name: str, cache_dir: Path, env: Mapping[str, str] | None = None, *, any_port: bool = False
+) -> Iterator[str]:
     """Start olgraph's dev service ``name`` (``neo4j`` or ``kafka``) under ``cache_dir``; yield its URI.
 
-    ``env`` is applied while it starts (e.g. ``OLGRAPH_NEO4J_PAGECACHE``). The service is
-    stopped on exit only when this call started it.
+    ``env`` is applied while it starts (e.g. ``OLGRAPH_NEO4J_PAGECACHE``). ``any_port``: free
+    ports of the system's choosing, not the service's defaults (7687, 9092), which another
+    Neo4j or Kafka on the machine may want. The service is stopped on exit only when this call
+    started it.
     """
     from olgraph.devservices import launchers  # noqa: PLC0415 (keeps the driver off plain imports)
 
@@ -187,7 +191,7 @@ def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) ->
     saved = {key: os.environ.get(key) for key in (env or {})}
     os.environ.update(env or {})
     try:
-        info = launcher.up(cache_dir)
+        info = launcher.up(cache_dir, any_port=any_port)
     except BaseException:  # interrupted while it started: do not leave a half-started server behind
         launcher.down(cache_dir)
         raise
@@ -285,12 +289,14 @@ class OlgraphProcess:
         env: Mapping[str, str] | None = None,
         http: bool = True,
         ready_path: str = "/readyz",
+        launcher: Sequence[str] = ("-m", "olgraph"),
     ) -> Iterator[OlgraphProcess]:
         """Run ``olgraph *args`` until the block ends (SIGTERM, then SIGKILL after STOP_TIMEOUT).
 
         With ``http`` it waits for the ``listening on URL`` line and a 200 on ``ready_path``;
         ``serve`` and ``api`` get ``--port 0`` unless ``args`` chose a port. ``data_dir``
-        becomes ``OLGRAPH_DATA_DIR``.
+        becomes ``OLGRAPH_DATA_DIR``. ``launcher`` comes between the Python interpreter and
+        ``args`` (the soak's tracemalloc launcher replaces ``-m olgraph``).
         """
         argv = list(args)
         if http and argv[0] in ("serve", "api") and "--port" not in argv:
@@ -302,7 +308,7 @@ class OlgraphProcess:
             extra["OLGRAPH_DATA_DIR"] = str(data_dir)
         stderr = tempfile.NamedTemporaryFile(prefix=f"olgraph-{argv[0]}-", suffix=".log", delete=False)  # noqa: SIM115
         process = subprocess.Popen(
-            [sys.executable, "-m", "olgraph", *argv],
+            [sys.executable, *launcher, *argv],
             stdout=stderr,
             stderr=subprocess.STDOUT,
             env=clean_env(extra),

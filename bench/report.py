@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _support import RESULTS
 
-SECTION_ORDER = ("ingest", "ceiling", "peer", "queries")
+SECTION_ORDER = ("ingest", "soak", "ceiling", "peer", "queries")
 """Sections in report order; any other result file follows them, by name."""
 
 
@@ -81,7 +81,7 @@ def render_chart(chart: dict[str, Any], out_dir: Path) -> Path | None:
     else:
         for label, points in series.items():
             xs, ys = [p[0] for p in points], [p[1] for p in points]
-            axes.plot(xs, ys, marker="o", label=label)
+            axes.plot(xs, ys, marker="o" if chart.get("markers", True) else None, label=label)
     if chart.get("log_y"):
         axes.set_yscale("log")
     axes.set_title(chart.get("title", ""))

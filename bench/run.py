@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import BenchConfig, config_from, log, section_parser, write_result
 from report import render
 
-SECTIONS = ("ingest", "ceiling", "peer", "queries", "outages", "hostile", "explorer")
-"""Run order: ingest rates first (the e2e figures the headline needs), the big graphs, the
-outage timings (which stop and start their own servers), the hostile bodies (a minute, no
-services), then the browser."""
+SECTIONS = ("ingest", "soak", "ceiling", "peer", "queries", "outages", "hostile", "explorer")
+"""Run order: ingest rates first (the e2e figures the headline needs), the memory soak at half
+those rates, the big graphs, the outage timings (which stop and start their own servers), the
+hostile bodies (a minute, no services), then the browser."""
 
 
 def run_section(name: str, config: BenchConfig) -> bool:

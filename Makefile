@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 SERVE_STAMP := $(VENV)/.installed-serve
 
 .PHONY: install run test test-producers test-marquez lint typecheck pytest fuzz services-up services-down docs clean \
-        bench bench-quick bench-report bench-plugins bench-hostile ui ui-test chromium screenshots
+        bench bench-quick bench-report bench-plugins bench-hostile bench-soak ui ui-test chromium screenshots
 
 install: $(STAMP)
 
@@ -91,6 +91,11 @@ bench: install ui
 # The same harness on small graphs (minutes): for trying it, not for quoting.
 bench-quick: install ui
 	$(BIN)/python bench/run.py --quick
+
+# The memory soak alone: serve, api and consume under a paced load for 30 minutes each (about
+# 75 minutes with warm-ups); RSS curves and growth per 10 minutes in bench/results/report.md.
+bench-soak: install
+	$(BIN)/python bench/run.py --only soak
 
 # Hostile request bodies: time to refuse each, /healthz latency and memory under four hostile clients.
 bench-hostile: install

@@ -13,6 +13,8 @@ Each SIGUSR2 writes ``DUMP_DIR/<pid>-<n>.tracemalloc`` (``n`` counts from 1), th
 
 from __future__ import annotations
 
+import gc
+import json
 import os
 import signal
 import sys
@@ -37,11 +39,13 @@ def _install(dump_dir: Path) -> None:
             requested.clear()
             count[0] += 1
             stem = dump_dir / f"{os.getpid()}-{count[0]}"
+            gc.collect()  # garbage awaiting the collector is not memory the process keeps
             snapshot = tracemalloc.take_snapshot().filter_traces(
                 (tracemalloc.Filter(False, tracemalloc.__file__),)
             )
             snapshot.dump(str(stem.with_suffix(".tracemalloc")))
-            stem.with_suffix(".done").write_text(str(tracemalloc.get_traced_memory()))
+            traced, peak = tracemalloc.get_traced_memory()
+            stem.with_suffix(".done").write_text(json.dumps({"traced": traced, "peak": peak}))
 
     threading.Thread(target=dumper, daemon=True, name="tracemalloc-dumper").start()
     signal.signal(DUMP_SIGNAL, on_signal)

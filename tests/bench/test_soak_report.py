@@ -56,7 +56,15 @@ def test_the_trend_uses_only_the_samples_after_the_warm_up() -> None:
     assert math.isclose(figures["growth_pct_per_10_min"], 3.0, abs_tol=0.01)
     assert meets_target(figures["growth_pct_per_10_min"]) is True
     assert meets_target(TARGET_PCT_PER_10_MIN) is False
+    assert math.isclose(figures["late_growth_pct_per_10_min"], 3.0, abs_tol=0.05)
     assert trend(warm_up, 60.0)["growth_pct_per_10_min"] is None
+
+
+def test_a_step_then_a_plateau_grows_over_the_window_but_not_in_its_second_half() -> None:
+    samples = [(float(t), 100.0 if t < 100 else 140.0) for t in range(0, 600, 5)]
+    figures = trend(samples, 0.0)
+    assert figures["growth_pct_per_10_min"] > TARGET_PCT_PER_10_MIN
+    assert figures["late_growth_pct_per_10_min"] == 0.0
     assert meets_target(None) is None
 
 

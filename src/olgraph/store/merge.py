@@ -28,6 +28,8 @@ def _lww_wins(new_version: str, new_value: Any, old_version: str | None, old_val
         return True
     if new_version != old_version:
         return new_version > old_version
+    if type(new_value) is type(old_value) and not isinstance(new_value, list) and new_value == old_value:
+        return False  # the same scalar: equal canonical forms (most ties: identity props rewritten)
     return canonical(new_value) > canonical(old_value)
 
 

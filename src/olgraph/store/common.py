@@ -320,7 +320,9 @@ def time_ns(value: str) -> int:
     >>> time_ns("1970-01-01T00:00:01.000000002Z")
     1000000002
     """
-    seconds = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    if len(value) < 19 or value[10] != "T":  # fromisoformat would take other separators too
+        raise ValueError(f"not a stored time: {value!r}")
+    seconds = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC).timestamp()
     fraction = value[20:-1] if len(value) > 20 and value[19] == "." else ""
     return int(seconds) * 1_000_000_000 + int(fraction[:9].ljust(9, "0") or 0)
 

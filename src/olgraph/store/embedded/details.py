@@ -135,8 +135,17 @@ def list_child_runs(conn: sqlite3.Connection, run_id: str, limit: int, offset: i
 
 def get_details(conn: sqlite3.Connection, jobs: list[str], datasets: list[str], runs: int) -> NodeDetails:
     """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction)."""
-    found_jobs = {k: j for k in dict.fromkeys(jobs) if (j := get_job(conn, k)) is not None}
-    found_datasets = {k: d for k in dict.fromkeys(datasets) if (d := get_dataset(conn, k)) is not None}
+    no_stats = details.run_stats(())
+    found_jobs = {
+        k: details.job_view(hood, no_stats)
+        for k in dict.fromkeys(jobs)
+        if (hood := neighbourhood(conn, k, Label.JOB, details.GRAPH_JOB_SPECS)) is not None
+    }
+    found_datasets = {
+        k: details.dataset_detail(hood)
+        for k in dict.fromkeys(datasets)
+        if (hood := neighbourhood(conn, k, Label.DATASET, details.GRAPH_DATASET_SPECS)) is not None
+    }
     latest: dict[str, list[RunDetail]] = {}
     for key in found_jobs:
         page = list_runs(conn, key, runs, 0)

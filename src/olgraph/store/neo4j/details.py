@@ -223,10 +223,11 @@ async def get_details(
 ) -> NodeDetails:
     """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction; a statement
     per kind over all keys)."""
-    found_jobs = await get_jobs(tx, jobs)
-    found_jobs = {k: found_jobs[k] for k in dict.fromkeys(jobs) if k in found_jobs}
-    found_datasets = await get_datasets(tx, datasets)
-    found_datasets = {k: found_datasets[k] for k in dict.fromkeys(datasets) if k in found_datasets}
+    job_hoods = await neighbourhoods(tx, jobs, Label.JOB, details.GRAPH_JOB_SPECS)
+    no_stats = details.run_stats(())
+    found_jobs = {k: details.job_view(job_hoods[k], no_stats) for k in dict.fromkeys(jobs) if k in job_hoods}
+    hoods = await neighbourhoods(tx, datasets, Label.DATASET, details.GRAPH_DATASET_SPECS)
+    found_datasets = {k: details.dataset_detail(hoods[k]) for k in dict.fromkeys(datasets) if k in hoods}
     limit = skip_limit(runs, 0)["limit"]
     rows = await records(tx, LATEST_RUNS, jobs=list(found_jobs), limit=limit)
     run_keys: dict[str, list[str]] = {key: [] for key in found_jobs} | {r["job"]: r["runs"] for r in rows}

@@ -186,15 +186,17 @@ def schema_columns(schema: Any) -> list[dict[str, Any]]:
     return out
 
 
-def current_fields(facets: Mapping[str, Any], field_names: Iterable[str]) -> list[str]:
-    """A dataset's current columns: those of its latest ``schema`` facet, sorted.
+def current_fields(schema: Iterable[str] | None, field_names: Iterable[str]) -> list[str]:
+    """A dataset's current columns: those of its latest ``schema`` facet (``schema``: their
+    names, None when it has no such facet), sorted.
 
     A column dropped from the schema is gone from here (its Field node stays, for lineage and
     history). Without any schema facet, the columns known from column lineage are listed.
+
+    >>> current_fields(None, ["b", "a"]), current_fields(["x"], ["b", "a"])
+    (['a', 'b'], ['x'])
     """
-    if "schema" in facets:
-        return sorted({c["name"] for c in schema_columns(facets["schema"])})
-    return sorted(set(field_names))
+    return sorted(set(field_names if schema is None else schema))
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -371,11 +371,12 @@ def dataset_detail(hood: Neighbourhood) -> DatasetDetail:
     versions = common.sort_versions(common.version_view(n.key, n.props) for n in hood.of("versions"))
     names = [str(n.props.get("name", n.key)) for n in hood.of("fields")]
     aliases = sorted({n.key for n in (*hood.of("alias_out"), *hood.of("alias_in"))})
+    schema = schema_of(facets, tags)
     return DatasetDetail(
         node=common.node_view(hood.key, hood.labels, hood.props),
         facets=facets,
-        fields=common.current_fields(facets, names),
-        schema=schema_of(facets, tags),
+        fields=common.current_fields([c.name for c in schema] if "schema" in facets else None, names),
+        schema=schema,
         owners=_owners(hood),
         tags=tags,
         aliases=aliases,

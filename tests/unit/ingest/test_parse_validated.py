@@ -3,7 +3,6 @@ ingest validated gives exactly what full validation gives, and declines anything
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -11,28 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus_events import corpus_events
 from olgraph.errors import InvalidEvent
 from olgraph.ingest import canonical_json, parse_event
 from olgraph.ingest.parse import parse_validated
 from olgraph.ingest.reader import EventReader
 from olgraph.ingest.redact import Redactor
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
-
-
-def _corpus_events() -> list[tuple[str, Any]]:
-    events = []
-    for path in sorted(CORPUS.rglob("*.json")):
-        try:
-            data = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError:
-            continue
-        for index, event in enumerate(data if isinstance(data, list) else [data]):
-            events.append((f"{path.relative_to(CORPUS)}[{index}]", event))
-    return events
-
-
-CORPUS_EVENTS = _corpus_events()
+CORPUS_EVENTS = corpus_events()
 
 
 def test_the_corpus_is_there() -> None:

@@ -1,5 +1,5 @@
 """parse_validated and EventReader.read_validated: the consumer's fast path for events its own
-ingest validated gives exactly what full validation gives, and declines anything else."""
+ingest validated gives exactly what full validation gives, and declines events whose identity is malformed."""
 
 from __future__ import annotations
 

@@ -64,13 +64,21 @@ def merge_props(
     """
     props: dict[str, PropValue] = dict(stored)
     vers: dict[str, str] = dict(versions)
+    lww = Merge.LWW
     for prop in writes:
-        if prop.merge is Merge.LWW:
-            if _lww_wins(prop.version, prop.value, vers.get(prop.name), props.get(prop.name)):
-                vers[prop.name] = prop.version
-                props[prop.name] = prop.value
+        name, value, merge, version = prop
+        if merge is lww:
+            # _lww_wins, its commonest outcomes inline: this loop runs for every property written
+            old_version = vers.get(name)
+            if old_version is not None and version == old_version:
+                wins = _lww_wins(version, value, old_version, props.get(name))
+            else:
+                wins = old_version is None or version > old_version
+            if wins:
+                vers[name] = version
+                props[name] = value
         else:
-            props[prop.name] = _merge_one(props.get(prop.name), prop)
+            props[name] = _merge_one(props.get(name), prop)
     return {k: v for k, v in props.items() if v is not None}, vers
 
 

@@ -265,12 +265,40 @@ async def test_jobs_listed_by_job_type(store: GraphStore) -> None:
 
 
 async def test_details_of_many_nodes_answer_as_one_by_one(runs: GraphStore) -> None:
+    """As get_job/get_dataset would, but only with what a lineage graph's nodes show."""
     jobs = [TRANSFORM, REPORT_JOB, keys.job_key("etl", "nope"), TRANSFORM]
     datasets = [CLEAN, RAW, REPORT, keys.dataset_key(WH, "nope")]
     found = await runs.get_details(jobs, datasets, 2)
 
-    assert found.jobs == {k: await runs.get_job(k) for k in (TRANSFORM, REPORT_JOB)}
-    assert found.datasets == {k: await runs.get_dataset(k) for k in (CLEAN, RAW, REPORT)}
+    assert list(found.jobs) == [TRANSFORM, REPORT_JOB]
+    for key, job in found.jobs.items():
+        full = await runs.get_job(key)
+        assert full is not None
+        assert (job.node, job.facets, job.parent) == (full.node, full.facets, full.parent)
+        assert job.inputs == [link for link in full.inputs if link.node.type != "job"]
+        assert job.outputs == [link for link in full.outputs if link.node.type != "job"]
+        assert job.inputs or job.outputs
+        assert (job.owners, job.tags, job.children, job.latest_run, job.run_stats.total) == (
+            [],
+            [],
+            [],
+            None,
+            0,
+        )
+    assert list(found.datasets) == [CLEAN, RAW, REPORT]
+    for key, detail in found.datasets.items():
+        full_dataset = await runs.get_dataset(key)
+        assert full_dataset is not None
+        shown = (detail.node, detail.facets, detail.schema, detail.tags, detail.fields)
+        assert shown == (
+            full_dataset.node,
+            full_dataset.facets,
+            full_dataset.schema,
+            full_dataset.tags,
+            full_dataset.fields if "schema" in full_dataset.facets else [],
+        )
+        left_out = (detail.owners, detail.aliases, detail.producers, detail.consumers, detail.versions)
+        assert left_out == ([], [], [], [], [])
     assert set(found.latest_runs) == {TRANSFORM, REPORT_JOB}
     for job in (TRANSFORM, REPORT_JOB):
         page = await runs.list_runs(job, 2, 0)

@@ -79,13 +79,19 @@ class Rejected(Generic[T]):
 
 
 def event_mutations(
-    raw: bytes | None, reader: EventReader | None = None, normalizer: Normalizer = normalize
+    raw: bytes | None,
+    reader: EventReader | None = None,
+    normalizer: Normalizer = normalize,
+    *,
+    validated: str | None = None,
 ) -> list[Mutation] | Rejection:
     """The mutations of one raw event, or why it has none.
 
     ``reader`` checks the limits and redacts secrets (the default: default limits, no
     redaction), so that events producers put on Kafka themselves meet the same rules as
-    those that came through the HTTP API.
+    those that came through the HTTP API. ``validated``: the content id of an event this
+    deployment's ingest accepted and logged itself, which is then not checked again
+    (:meth:`~olgraph.ingest.reader.EventReader.read_validated`).
 
     >>> event_mutations(b"{not json").stage
     'decode'
@@ -95,6 +101,8 @@ def event_mutations(
     if raw is None:
         return Rejection("decode", "invalid event: the message has no value")
     reader = reader or _PLAIN
+    if validated is not None and (event := reader.read_validated(raw, validated)) is not None:
+        return _normalized(event, normalizer)
     try:
         data, _ = reader.redact(decode(raw, reader.limits))
     except (InvalidEvent, PayloadTooLarge) as exc:
@@ -103,6 +111,11 @@ def event_mutations(
         event = parse_event(data)
     except InvalidEvent as exc:
         return Rejection("parse", f"invalid event: {exc}")
+    return _normalized(event, normalizer)
+
+
+def _normalized(event: ParsedEvent, normalizer: Normalizer) -> list[Mutation] | Rejection:
+    """``normalizer(event)``, or why it refused the event (a bug in it refuses it too)."""
     try:
         return normalizer(event)
     except InvalidEvent as exc:
@@ -122,16 +135,19 @@ def prepare_batch(
     *,
     reader: EventReader | None = None,
     normalizer: Normalizer = normalize,
+    validated_of: Callable[[T], str | None] | None = None,
 ) -> tuple[list[Prepared[T]], list[Rejected[T]]]:
     """Split ``sources`` into events with their mutations and rejected events, keeping their order.
 
     ``raw_of`` gives an event's bytes; ``describe`` names it in log lines ("offset 12");
-    ``reader``: see :func:`event_mutations`.
+    ``reader``: see :func:`event_mutations`; ``validated_of``: the content id of an event
+    this deployment's ingest already validated (None: validate it), see :func:`event_mutations`.
     """
     prepared: list[Prepared[T]] = []
     rejected: list[Rejected[T]] = []
     for source in sources:
-        outcome = event_mutations(raw_of(source), reader, normalizer)
+        validated = validated_of(source) if validated_of is not None else None
+        outcome = event_mutations(raw_of(source), reader, normalizer, validated=validated)
         if isinstance(outcome, Rejection):
             logger.info("rejecting the event at %s (%s): %s", describe(source), outcome.stage, outcome.reason)
             rejected.append(Rejected(source, outcome.stage, outcome.reason))

@@ -26,11 +26,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import get_args
 
 from olgraph.config import ConsumerSettings
 from olgraph.consume.applier import BatchApplier, Rejected, backoff_delay, count_dead_letters, prepare_batch
 from olgraph.errors import StoreUnavailable
-from olgraph.ingest.event import ParsedEvent
+from olgraph.ingest.event import EventKind, ParsedEvent
 from olgraph.ingest.reader import EventReader
 from olgraph.log.base import DeadLetter, EventLog, LoggedEvent
 from olgraph.metrics import Metrics
@@ -63,6 +64,19 @@ def _normalize(event: ParsedEvent) -> list[Mutation]:
     # Looks ``normalize`` up in this module at call time, so it stays the one seam a test can
     # replace (to simulate a normalizer bug) for the local consumer.
     return normalize(event)
+
+
+_VALIDATED_KINDS = frozenset(get_args(EventKind))
+
+
+def _validated(event: LoggedEvent) -> str | None:
+    """The content id of a logged event that ingest validated, None for one to validate now.
+
+    Only this deployment's ingest writes the local log, so its events were validated then; a
+    replayed dead letter that did not parse is logged with the kind ``unknown`` and is
+    checked in full again.
+    """
+    return event.content_id if event.kind in _VALIDATED_KINDS else None
 
 
 def _dead_letter(rejected: Rejected[LoggedEvent]) -> DeadLetter:
@@ -160,6 +174,7 @@ class Consumer:
             describe=lambda event: f"offset {event.offset}",
             reader=self.reader,
             normalizer=_normalize,
+            validated_of=_validated,
         )
         rejected.extend(await self._applier.apply(prepared, self._wait_for_store))
         rejected.sort(key=lambda item: item.source.offset)

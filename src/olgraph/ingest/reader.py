@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from olgraph.errors import InvalidEvent, OlgraphError, PayloadTooLarge
 from olgraph.ingest.event import ParsedEvent
 from olgraph.ingest.limits import JsonLimits, check_event, decode
-from olgraph.ingest.parse import canonical_json, parse_event
+from olgraph.ingest.parse import canonical_json, parse_event, parse_validated
 from olgraph.ingest.redact import Redactor
 
 ElementOutcome = tuple[ParsedEvent, bytes] | OlgraphError
@@ -67,6 +69,20 @@ class EventReader:
         """An event read back from the log or a Kafka topic (the consumers' path)."""
         data, _ = self.redact(decode(raw, self.limits))
         return parse_event(data)
+
+    def read_validated(self, raw: bytes, content_id: str) -> ParsedEvent | None:
+        """An event read back from a log that only this deployment's ingest writes.
+
+        It was checked against the limits and validated when it was accepted, so it is only
+        decoded (and redacted, in case redaction was turned on since) and its identity
+        extracted (:func:`~olgraph.ingest.parse.parse_validated`). None when it is not what
+        ingest logs after all: the caller then reads it in full (:meth:`read_logged`).
+        """
+        try:
+            data, _ = self.redact(orjson.loads(raw))
+            return parse_validated(data, content_id)
+        except Exception:  # anything unexpected: the full checks will say what is wrong
+            return None
 
     def redact(self, data: Any) -> tuple[Any, bool]:
         """``data`` with secrets replaced, and whether anything was."""

@@ -35,13 +35,9 @@ def field_node(g: GraphBuilder, dataset: str, path: str, *props: Prop) -> str:
 
     A field carries its dataset's ``namespace`` (so it is listed and searched by namespace).
     """
-    namespace = g.namespace_of(dataset)
-    identity = [
-        fixed("dataset", dataset),
-        *([fixed("namespace", namespace)] if namespace else []),
-        fixed("name", path),
-    ]
-    key = g.node(field_key(dataset, path), Label.FIELD, *identity, *props)
+    key = g.node(
+        field_key(dataset, path), Label.FIELD, *g.field_identity(dataset), fixed("name", path), *props
+    )
     g.edge(RelType.HAS_FIELD, dataset, key)
     return key
 

@@ -9,7 +9,6 @@ upsert both ends.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +54,9 @@ def seen(at: str, first: str = "firstSeenAt", last: str = "lastSeenAt") -> tuple
     return Prop(first, at, Merge.MIN), Prop(last, at, Merge.MAX)
 
 
+_NONE: frozenset[str] = frozenset()
+
+
 @dataclass
 class _Node:
     label: Label
@@ -73,6 +75,7 @@ class GraphBuilder:
         self._links: list[ReplaceLinks] = []
         self._reads: list[ReadVersion] = []
         self._namespaces: dict[str, str] = {}
+        self._field_identity: dict[str, tuple[Prop, ...]] = {}
 
     def node(self, key: str, label: Label, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
         """Upsert node ``key`` with ``props``; returns ``key``."""
@@ -120,9 +123,19 @@ class GraphBuilder:
         self.edge(RelType.CONTAINS, self.namespace(namespace), key)
         return key
 
-    def namespace_of(self, dataset: str) -> str | None:
-        """The namespace of a dataset this builder upserted (None for other keys)."""
-        return self._namespaces.get(dataset)
+    def field_identity(self, dataset: str) -> tuple[Prop, ...]:
+        """The identity every Field of ``dataset`` carries: its dataset, and its namespace
+        when this builder upserted the dataset (built once per dataset, not per field)."""
+        identity = self._field_identity.get(dataset)
+        if identity is None:
+            namespace = self._namespaces.get(dataset)
+            if not namespace:
+                return (fixed("dataset", dataset),)
+            identity = self._field_identity[dataset] = (
+                fixed("dataset", dataset),
+                fixed("namespace", namespace),
+            )
+        return identity
 
     def dataset(self, namespace: str, name: str, *props: Prop, extra_labels: tuple[str, ...] = ()) -> str:
         """Upsert a Dataset (with its Namespace and CONTAINS edge)."""
@@ -145,7 +158,12 @@ class GraphBuilder:
     def mutations(self) -> list[Mutation]:
         """Every node first (stores apply nodes before edges), then edges, links and reads."""
         out: list[Mutation] = [
-            UpsertNode(key, node.label, tuple(node.props), frozenset(node.extra_labels))
+            UpsertNode(
+                key,
+                node.label,
+                tuple(node.props),
+                frozenset(node.extra_labels) if node.extra_labels else _NONE,
+            )
             for key, node in self._nodes.items()
         ]
         out.extend(UpsertEdge(rel, src, dst, tuple(props)) for (rel, src, dst), props in self._edges.items())
@@ -164,10 +182,12 @@ def _extend(node: _Node, props: tuple[Prop, ...]) -> None:
         node.props.extend(props)
         return
     if node.known is None:
-        node.known = set()
+        node.known = known = set()
         for prop in node.props:
-            with contextlib.suppress(TypeError):
-                node.known.add(prop)
+            try:  # noqa: SIM105 - not contextlib.suppress: a context manager per property is slow here
+                known.add(prop)
+            except TypeError:  # a list value: found by the scan below
+                pass
     for prop in props:
         try:
             if prop in node.known:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 Time: TypeAlias = str
 """A normalized UTC timestamp, ``YYYY-MM-DDTHH:MM:SS.fffffffffZ``."""
@@ -78,13 +78,15 @@ class Merge(StrEnum):
     UNION = "union"  # list[str]: sorted set union
 
 
-@dataclass(frozen=True, slots=True)
-class Prop:
+class Prop(NamedTuple):
     """One property write.
 
     ``version`` orders LWW writes (a :data:`Time`, or a composite such as the run-state
     rank); it is ignored by the other rules. A ``None`` value under LWW is a tombstone:
     the property is absent while that write is the newest (``{"_deleted": true}`` facets).
+
+    A named tuple rather than a frozen dataclass: an event of a wide table writes hundreds
+    of them, and a tuple is built and hashed several times faster.
     """
 
     name: str

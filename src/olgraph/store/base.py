@@ -314,8 +314,13 @@ class GraphStore(Protocol):
         """One dataset or model in full, with its newest versions."""
 
     async def get_details(self, jobs: Sequence[str], datasets: Sequence[str], runs: int) -> NodeDetails:
-        """Many jobs and datasets in full in one read (as :meth:`get_job`/:meth:`get_dataset`),
-        with each job's ``runs`` newest runs in full and the datasets those runs touched."""
+        """Many jobs and datasets as a lineage graph's nodes show them, in one read, with each
+        job's ``runs`` newest runs in full and the datasets those runs touched.
+
+        Jobs and datasets are read as :meth:`get_job`/:meth:`get_dataset` would, but only with
+        the neighbours :data:`~olgraph.store.details.GRAPH_JOB_SPECS` and
+        :data:`~olgraph.store.details.GRAPH_DATASET_SPECS` name (a graph of hundreds of nodes
+        would otherwise read every column, version and link of each)."""
 
     async def list_versions(self, key: str, limit: int, offset: int) -> Page:
         """Versions of a dataset (``VersionView``), newest first."""

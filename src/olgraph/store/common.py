@@ -186,15 +186,17 @@ def schema_columns(schema: Any) -> list[dict[str, Any]]:
     return out
 
 
-def current_fields(facets: Mapping[str, Any], field_names: Iterable[str]) -> list[str]:
-    """A dataset's current columns: those of its latest ``schema`` facet, sorted.
+def current_fields(schema: Iterable[str] | None, field_names: Iterable[str]) -> list[str]:
+    """A dataset's current columns: those of its latest ``schema`` facet (``schema``: their
+    names, None when it has no such facet), sorted.
 
     A column dropped from the schema is gone from here (its Field node stays, for lineage and
     history). Without any schema facet, the columns known from column lineage are listed.
+
+    >>> current_fields(None, ["b", "a"]), current_fields(["x"], ["b", "a"])
+    (['a', 'b'], ['x'])
     """
-    if "schema" in facets:
-        return sorted({c["name"] for c in schema_columns(facets["schema"])})
-    return sorted(set(field_names))
+    return sorted(set(field_names if schema is None else schema))
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -320,7 +322,9 @@ def time_ns(value: str) -> int:
     >>> time_ns("1970-01-01T00:00:01.000000002Z")
     1000000002
     """
-    seconds = datetime.strptime(value[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    if len(value) < 19 or value[10] != "T":  # fromisoformat would take other separators too
+        raise ValueError(f"not a stored time: {value!r}")
+    seconds = datetime.fromisoformat(value[:19]).replace(tzinfo=UTC).timestamp()
     fraction = value[20:-1] if len(value) > 20 and value[19] == "." else ""
     return int(seconds) * 1_000_000_000 + int(fraction[:9].ljust(9, "0") or 0)
 

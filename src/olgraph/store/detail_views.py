@@ -190,9 +190,12 @@ PropMap = dict[str, PropValue]
 
 @dataclass(frozen=True, slots=True)
 class NodeDetails:
-    """Many jobs and datasets in full, read together (:meth:`~olgraph.store.base.GraphStore.get_details`).
+    """Many jobs and datasets as lineage graph nodes, read together
+    (:meth:`~olgraph.store.base.GraphStore.get_details`).
 
-    ``jobs``/``datasets``: those of the asked keys that exist (deleted or not); ``latest_runs``:
+    ``jobs``/``datasets``: those of the asked keys that exist (deleted or not), with only the
+    neighbours a graph node shows (``GRAPH_JOB_SPECS``, ``GRAPH_DATASET_SPECS`` of
+    :mod:`olgraph.store.details`); ``latest_runs``:
     each found job's newest runs in full, newest first; ``nodes``: the datasets those runs read
     or wrote (so their names need no further read).
     """

@@ -125,6 +125,14 @@ VERSION_SPECS = (
     NeighbourSpec("readers", R.READ_BY.value, incoming=False, order=RUN_START, limit=DETAIL_LIST_LIMIT),
 )
 WRITER_INPUT_SPECS = (NeighbourSpec("inputs", R.READ_BY.value, incoming=True),)
+GRAPH_JOB_SPECS = tuple(spec for spec in JOB_SPECS if spec.name in ("parent", "inputs", "outputs"))
+"""What a job node of a lineage graph shows besides its own props: its parent (its name depends
+on it), and its inputs and outputs. A :class:`JobView` built from these alone has no owners,
+tags, children, job-to-job links, latest run or run statistics."""
+GRAPH_DATASET_SPECS = tuple(spec for spec in DATASET_SPECS if spec.name == "tags")
+"""What a dataset node of a lineage graph shows besides its own props (facets, schema): its
+tags. A :class:`DatasetDetail` built from these alone has no columns, owners, aliases, links or
+versions."""
 
 
 # ---------------------------------------------------------------- small pieces
@@ -363,11 +371,12 @@ def dataset_detail(hood: Neighbourhood) -> DatasetDetail:
     versions = common.sort_versions(common.version_view(n.key, n.props) for n in hood.of("versions"))
     names = [str(n.props.get("name", n.key)) for n in hood.of("fields")]
     aliases = sorted({n.key for n in (*hood.of("alias_out"), *hood.of("alias_in"))})
+    schema = schema_of(facets, tags)
     return DatasetDetail(
         node=common.node_view(hood.key, hood.labels, hood.props),
         facets=facets,
-        fields=common.current_fields(facets, names),
-        schema=schema_of(facets, tags),
+        fields=common.current_fields([c.name for c in schema] if "schema" in facets else None, names),
+        schema=schema,
         owners=_owners(hood),
         tags=tags,
         aliases=aliases,

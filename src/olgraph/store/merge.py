@@ -28,6 +28,8 @@ def _lww_wins(new_version: str, new_value: Any, old_version: str | None, old_val
         return True
     if new_version != old_version:
         return new_version > old_version
+    if type(new_value) is type(old_value) and not isinstance(new_value, list) and new_value == old_value:
+        return False  # the same scalar: equal canonical forms (most ties: identity props rewritten)
     return canonical(new_value) > canonical(old_value)
 
 
@@ -62,13 +64,21 @@ def merge_props(
     """
     props: dict[str, PropValue] = dict(stored)
     vers: dict[str, str] = dict(versions)
+    lww = Merge.LWW
     for prop in writes:
-        if prop.merge is Merge.LWW:
-            if _lww_wins(prop.version, prop.value, vers.get(prop.name), props.get(prop.name)):
-                vers[prop.name] = prop.version
-                props[prop.name] = prop.value
+        name, value, merge, version = prop
+        if merge is lww:
+            # _lww_wins, its commonest outcomes inline: this loop runs for every property written
+            old_version = vers.get(name)
+            if old_version is not None and version == old_version:
+                wins = _lww_wins(version, value, old_version, props.get(name))
+            else:
+                wins = old_version is None or version > old_version
+            if wins:
+                vers[name] = version
+                props[name] = value
         else:
-            props[prop.name] = _merge_one(props.get(prop.name), prop)
+            props[name] = _merge_one(props.get(name), prop)
     return {k: v for k, v in props.items() if v is not None}, vers
 
 

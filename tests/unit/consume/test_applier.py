@@ -126,6 +126,36 @@ def test_refused_events_name_the_stage_and_reason(raw: bytes | None, stage: str,
     assert outcome.reason.startswith(reason), outcome.reason
 
 
+@pytest.mark.parametrize(
+    ("raw", "stage", "reason"),
+    [
+        (b"{not json", "decode", "invalid event: invalid JSON at line 1"),
+        (b"[1, 2]", "parse", "invalid event: an OpenLineage event must be a JSON object"),
+        (b'{"eventTime": "2024-05-01T00:00:00Z", "job": {"namespace": 7, "name": "j"}}', "parse", "invalid"),
+    ],
+)
+def test_a_validated_event_that_is_not_valid_after_all_is_refused_the_same(
+    raw: bytes, stage: str, reason: str
+) -> None:
+    """The fast path for what ingest logged declines anything unexpected: full validation
+    then refuses it with the same stage and reason as without the fast path."""
+    outcome = event_mutations(raw, validated="cid")
+    assert outcome == event_mutations(raw)
+    assert isinstance(outcome, Rejection)
+    assert (outcome.stage, outcome.reason[: len(reason)]) == (stage, reason)
+
+
+def test_validated_events_give_the_same_mutations() -> None:
+    """Skipping validation of what ingest validated changes nothing the store is asked to do."""
+    events = [run_event(n, job=f"job{n % 3}") for n in range(20)]
+    full, refused = prepare_batch(events, raw_of=bytes, describe=str)
+    fast, refused_fast = prepare_batch(
+        events, raw_of=bytes, describe=str, validated_of=lambda raw: parse_event(decode_json(raw)).content_id
+    )
+    assert refused == refused_fast == []
+    assert [p.mutations for p in fast] == [p.mutations for p in full]
+
+
 def test_json_depth_limit_is_the_callers() -> None:
     raw = b'{"a": {"b": {"c": 1}}}'
     too_deep = event_mutations(raw, EventReader(JsonLimits(max_depth=2)))

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus_events import corpus_events
 from olgraph.ingest.redact import DEFAULT_KEY_PATTERNS, DEFAULT_VALUE_PATTERNS, Redactor
 
-CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
 REDACTOR = Redactor.default()
 
 
@@ -158,22 +158,10 @@ def test_generated_secrets_never_survive(secret: str, name: str, host: str, shap
     assert out["job"]["name"] == "load"
 
 
-def _corpus_events() -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for path in sorted(CORPUS.rglob("*.json")):
-        try:
-            data = orjson.loads(path.read_bytes())
-        except orjson.JSONDecodeError:
-            continue
-        for event in data if isinstance(data, list) else [data]:
-            events.append((str(path.relative_to(CORPUS)), event))
-    return events
-
-
 def test_the_corpus_secret_is_redacted_and_nothing_else_changes() -> None:
     """Of the corpus, only Debezium's connector config carries a secret (database.password)."""
     changed = {}
-    for name, event in _corpus_events():
+    for name, event in corpus_events():
         out, count = REDACTOR.redact(event)
         if count:
             changed[name] = (event, out)

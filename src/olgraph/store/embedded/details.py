@@ -4,16 +4,16 @@ lists of versions and child runs. Answers are assembled by :mod:`olgraph.store.d
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from olgraph import keys
-from olgraph.normalize.mutations import Label
+from olgraph.normalize.mutations import Label, PropValue
 from olgraph.store import common, details
 from olgraph.store.base import Page
 from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
-from olgraph.store.embedded.query import get_node, list_runs
-from olgraph.store.embedded.rows import load_nodes, loads
+from olgraph.store.embedded.query import RUN_ORDER, get_node
+from olgraph.store.embedded.rows import key_set, load_nodes, loads
 
 
 def _order(props: Sequence[str]) -> str:
@@ -64,6 +64,41 @@ def neighbourhood(
         if spec.limit is not None:
             hood.counts[spec.name] = count(conn, key, spec)
     return hood
+
+
+def neighbourhoods(
+    conn: sqlite3.Connection, keys_: Sequence[str], label: Label, specs: Sequence[NeighbourSpec]
+) -> dict[str, Neighbourhood]:
+    """:func:`neighbourhood` of many nodes: one query per spec (and one per count) for all of
+    them, instead of per node. Each spec's limit is applied per node after reading all of
+    their neighbours, so it suits specs with small neighbour sets (a lineage graph's)."""
+    rows = load_nodes(conn, keys_)
+    hoods = {
+        key: Neighbourhood(key, frozenset(row.labels), details.clean(row.props))
+        for key in dict.fromkeys(keys_)
+        if (row := rows.get(key)) is not None and row.label == label.value
+    }
+    keys = key_set(conn, hoods, "hood_keys")
+    for spec in specs:
+        table, near, far = _edges(spec.incoming)
+        joined = f"{keys} f CROSS JOIN {table} ON e.type = ? AND e.{near} = f.value"
+        for hood in hoods.values():
+            hood.found[spec.name] = []
+        if spec.limit != 0:
+            found = conn.execute(
+                f"SELECT e.{near}, n.key, n.labels, n.props, e.props FROM {joined} "
+                f"CROSS JOIN nodes n ON n.key = e.{far} {_order(spec.order)}",
+                (spec.rel,),
+            )
+            for near_key, key, labels, props, edge in found:
+                listed = hoods[near_key].found[spec.name]
+                if spec.limit is None or len(listed) < spec.limit:
+                    listed.append(Neighbour(key, frozenset(loads(labels)), loads(props), loads(edge)))
+        if spec.limit is not None:
+            counts = dict(conn.execute(f"SELECT e.{near}, count(*) FROM {joined} GROUP BY 1", (spec.rel,)))
+            for key, hood in hoods.items():
+                hood.counts[spec.name] = int(counts.get(key, 0))
+    return hoods
 
 
 _RUN_STATS = (
@@ -133,14 +168,50 @@ def list_child_runs(conn: sqlite3.Connection, run_id: str, limit: int, offset: i
     return Page(items=[details.run_summary(n.key, n.props) for n in found], total=count(conn, key, spec))
 
 
+_LATEST_RUNS = (
+    "SELECT job, key FROM (SELECT e.dst AS job, r.key AS key, row_number() OVER ("
+    f"PARTITION BY e.dst {RUN_ORDER}) AS rank FROM {{keys}} f "
+    "CROSS JOIN edges e INDEXED BY edges_by_dst ON e.type = 'RUN_OF' AND e.dst = f.value "
+    "CROSS JOIN nodes r ON r.key = e.src AND r.label = 'Run') WHERE rank <= ? ORDER BY job, rank"
+)
+
+
+def latest_runs(conn: sqlite3.Connection, jobs: Sequence[str], limit: int) -> dict[str, list[str]]:
+    """The keys of each job's ``limit`` newest runs (the order of ``list_runs``), in one query."""
+    out: dict[str, list[str]] = {}
+    bound = limit if limit >= 0 else 2**62
+    for job, key in conn.execute(_LATEST_RUNS.format(keys=key_set(conn, jobs, "run_jobs")), (bound,)):
+        out.setdefault(job, []).append(key)
+    return out
+
+
+def _root_runs(
+    conn: sqlite3.Connection, hoods: Iterable[Neighbourhood]
+) -> dict[str, tuple[str, dict[str, PropValue]]]:
+    """Run key → (root run key, its props) of the runs among ``hoods`` that name a stored root."""
+    root_of = {
+        hood.key: keys.run_key(str(hood.props["rootRunId"]))
+        for hood in hoods
+        if hood.props.get("rootRunId") is not None
+    }
+    rows = load_nodes(conn, set(root_of.values()))
+    return {key: (root, rows[root].props) for key, root in root_of.items() if root in rows}
+
+
 def get_details(conn: sqlite3.Connection, jobs: list[str], datasets: list[str], runs: int) -> NodeDetails:
     """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction)."""
-    found_jobs = {k: j for k in dict.fromkeys(jobs) if (j := get_job(conn, k)) is not None}
-    found_datasets = {k: d for k in dict.fromkeys(datasets) if (d := get_dataset(conn, k)) is not None}
-    latest: dict[str, list[RunDetail]] = {}
-    for key in found_jobs:
-        page = list_runs(conn, key, runs, 0)
-        latest[key] = [rd for r in page.items if (rd := get_run_detail(conn, r.run_id)) is not None]
+    no_stats = details.run_stats(())
+    job_hoods = neighbourhoods(conn, jobs, Label.JOB, details.GRAPH_JOB_SPECS)
+    found_jobs = {key: details.job_view(hood, no_stats) for key, hood in job_hoods.items()}
+    dataset_hoods = neighbourhoods(conn, datasets, Label.DATASET, details.GRAPH_DATASET_SPECS)
+    found_datasets = {key: details.dataset_detail(hood) for key, hood in dataset_hoods.items()}
+    run_keys = latest_runs(conn, list(found_jobs), runs)
+    run_hoods = neighbourhoods(
+        conn, [k for ks in run_keys.values() for k in ks], Label.RUN, details.RUN_SPECS
+    )
+    roots = _root_runs(conn, run_hoods.values())
+    run_details = {key: details.run_detail(hood, roots.get(key)) for key, hood in run_hoods.items()}
+    latest = {key: [run_details[k] for k in run_keys.get(key, []) if k in run_details] for key in found_jobs}
     refs = {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
     nodes = {k: n for k in sorted(refs) if (n := get_node(conn, k)) is not None}
     return NodeDetails(found_jobs, found_datasets, latest, nodes)

@@ -174,16 +174,20 @@ _RUNS_OF_JOB = (
 )
 
 
+RUN_ORDER = (
+    "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
+    "json_extract(r.props, '$.updatedAt'), '') DESC, json_extract(r.props, '$.runId') ASC"
+)
+"""A job's runs ``r``, newest start first, then by runId (the order of ``list_runs``)."""
+
+
 def list_runs(
     conn: sqlite3.Connection, job_key: str, limit: int, offset: int, state: str | None = None
 ) -> Page:
     """See :meth:`olgraph.store.base.GraphStore.list_runs` (newest start first, then runId)."""
     total = conn.execute(f"SELECT count(*) {_RUNS_OF_JOB}", (job_key, state, state)).fetchone()[0]
     rows = conn.execute(
-        f"SELECT r.key, r.props {_RUNS_OF_JOB} "
-        "ORDER BY coalesce(json_extract(r.props, '$.startedAt'), json_extract(r.props, '$.firstSeenAt'), "
-        "json_extract(r.props, '$.updatedAt'), '') "
-        "DESC, json_extract(r.props, '$.runId') ASC LIMIT ? OFFSET ?",
+        f"SELECT r.key, r.props {_RUNS_OF_JOB} {RUN_ORDER} LIMIT ? OFFSET ?",
         (job_key, state, state, limit, offset),
     )
     runs = [(key, loads(props)) for key, props in rows]

@@ -17,7 +17,7 @@ from olgraph.store.base import Page
 from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
 from olgraph.store.neo4j.cypher import label_name, rel_name
-from olgraph.store.neo4j.read import list_runs, node_map, records, view_of
+from olgraph.store.neo4j.read import RUN_ORDER, node_map, records, skip_limit, view_of
 
 _ITEM = "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}"
 
@@ -207,6 +207,14 @@ async def list_child_runs(tx: AsyncManagedTransaction, run_id: str, limit: int, 
     return Page(items=[details.run_summary(n.key, n.props) for n in found], total=total)
 
 
+LATEST_RUNS = f"""
+UNWIND $jobs AS job
+MATCH (j:Job {{key: job}})
+CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) WITH r {RUN_ORDER} LIMIT $limit RETURN collect(r.key) AS runs }}
+RETURN job, runs
+"""
+"""The keys of the ``$limit`` latest runs of each job of ``$jobs`` (the order of ``list_runs``)."""
+
 GET_NODES = f"UNWIND $keys AS key MATCH (n:Dataset {{key: key}}) RETURN key, {node_map('n')} AS node"
 
 
@@ -214,15 +222,15 @@ async def get_details(
     tx: AsyncManagedTransaction, jobs: list[str], datasets: list[str], runs: int
 ) -> NodeDetails:
     """See :meth:`olgraph.store.base.GraphStore.get_details` (one read transaction; a statement
-    per kind over all keys, except the latest runs: one short statement per job)."""
-    found_jobs = await get_jobs(tx, jobs)
-    found_jobs = {k: found_jobs[k] for k in dict.fromkeys(jobs) if k in found_jobs}
-    found_datasets = await get_datasets(tx, datasets)
-    found_datasets = {k: found_datasets[k] for k in dict.fromkeys(datasets) if k in found_datasets}
-    run_keys = {}
-    for key in found_jobs:
-        page = await list_runs(tx, key, runs, 0)
-        run_keys[key] = [keys.run_key(keys.normalize_run_id(r.run_id)) for r in page.items]
+    per kind over all keys)."""
+    job_hoods = await neighbourhoods(tx, jobs, Label.JOB, details.GRAPH_JOB_SPECS)
+    no_stats = details.run_stats(())
+    found_jobs = {k: details.job_view(job_hoods[k], no_stats) for k in dict.fromkeys(jobs) if k in job_hoods}
+    hoods = await neighbourhoods(tx, datasets, Label.DATASET, details.GRAPH_DATASET_SPECS)
+    found_datasets = {k: details.dataset_detail(hoods[k]) for k in dict.fromkeys(datasets) if k in hoods}
+    limit = skip_limit(runs, 0)["limit"]
+    rows = await records(tx, LATEST_RUNS, jobs=list(found_jobs), limit=limit)
+    run_keys: dict[str, list[str]] = {key: [] for key in found_jobs} | {r["job"]: r["runs"] for r in rows}
     run_details = await get_run_details(tx, [k for ks in run_keys.values() for k in ks])
     latest = {key: [run_details[k] for k in ks if k in run_details] for key, ks in run_keys.items()}
     refs = sorted(

@@ -148,15 +148,25 @@ def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
     other end and that node's alias relationships. The asked nodes are always expanded; up to
     ``$extra`` nodes reachable within ``levels`` levels of them are expanded too (distinct nodes,
     not paths: a pruning expansion, so diamonds cost nothing). ``levels`` 0: the asked nodes only.
+    An undirected traversal asks for the same nodes both ways (``$down``): each of them, and
+    each node reached ahead along relationships in either direction, is expanded both ways.
     """
     hops = _types(traversal.hop_types)
-    branches = [
-        "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id RETURN m, true AS down",
-        "UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down",
-    ]
-    if levels > 0:
-        branches.append(f"{_ahead('down', f'-[:{hops}*1..{levels}]->')}\n  RETURN m, true AS down")
-        branches.append(f"{_ahead('up', f'<-[:{hops}*1..{levels}]-')}\n  RETURN m, false AS down")
+    if traversal.undirected:  # every node is expanded both ways, so is every node reached ahead
+        branches = [
+            "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id UNWIND [true, false] AS down RETURN m, down"
+        ]
+        if levels > 0:
+            ahead = _ahead("down", f"-[:{hops}*1..{levels}]-")
+            branches.append(f"{ahead}\n  UNWIND [true, false] AS down RETURN m, down")
+    else:
+        branches = [
+            "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id RETURN m, true AS down",
+            "UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down",
+        ]
+        if levels > 0:
+            branches.append(f"{_ahead('down', f'-[:{hops}*1..{levels}]->')}\n  RETURN m, true AS down")
+            branches.append(f"{_ahead('up', f'<-[:{hops}*1..{levels}]-')}\n  RETURN m, false AS down")
     union = "\n  UNION ALL\n  ".join(branches)
     return f"""
 CALL () {{
@@ -308,6 +318,8 @@ class Expander:
             self.hops.clear()
         down = [self.ids[k] for k in request.downstream if (k, True) not in self.hops]
         up = [self.ids[k] for k in request.upstream if (k, False) not in self.hops]
+        if request.traversal.undirected:  # both ways at once (reach_query)
+            down, up = list(dict.fromkeys(down + up)), []
         if not down and not up:
             return
         self.statements += 1
@@ -367,12 +379,15 @@ _RUN_IO = f"""
   CALL (r) {{ MATCH (r)-[:WROTE]->(v) RETURN collect({_VERSION_REF}) AS outputs }}
 """
 
+RUN_ORDER = "ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, '') DESC, r.runId ASC"
+"""A job's runs, newest first (the order of ``list_runs``)."""
+
 LIST_RUNS = f"""
 OPTIONAL MATCH (j:Job {{key: $job}})
 CALL (j) {{ MATCH (j)<-[:RUN_OF]-(r:Run) WHERE $state IS NULL OR r.state = $state RETURN count(r) AS total }}
 CALL (j) {{
   MATCH (j)<-[:RUN_OF]-(r:Run) WHERE $state IS NULL OR r.state = $state
-  WITH r ORDER BY coalesce(r.startedAt, r.firstSeenAt, r.updatedAt, '') DESC, r.runId ASC
+  WITH r {RUN_ORDER}
   SKIP $offset LIMIT $limit
   {_RUN_IO}
   RETURN collect({{key: r.key, props: properties(r), inputs: inputs, outputs: outputs}}) AS items

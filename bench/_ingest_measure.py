@@ -183,15 +183,10 @@ def _e2e_result(dep: Deployment, events: int, sent: dict[str, Any], done: float)
     }
 
 
-def sustained(
-    dep: Deployment, config: BenchConfig, rate: float, seconds: float, per_node: float
-) -> dict[str, Any]:
-    """Pace single POSTs at ``rate`` for ``seconds`` (a fresh workload, next seed) and sample
-    ingest-to-queryable latency; then wait until the backlog is applied."""
-    needed = math.ceil(rate * seconds) + 1
-    ndjson, summary = workload(config, config.seed + 1, max(2_000, math.ceil(needed / per_node * 1.5)))
+def paced(dep: Deployment, ndjson: Path, rate: float, seconds: float) -> dict[str, Any]:
+    """Pace single POSTs of ``ndjson`` at ``rate`` for ``seconds`` (``loadgen.py paced``), then
+    wait until every accepted one is applied; the load generator's result with ``drain_seconds``."""
     before = dep.applied()
-    log(f"{dep.mode}: sustained {rate:.0f} events/s for {seconds:g}s ({summary.events} events available)")
     pace = ("--rate", f"{rate:.3f}", "--seconds", f"{seconds:g}")
     with loadgen("paced", "--url", dep.url, "--ndjson", str(ndjson), *pace) as pacer:
         result = result_of(pacer)
@@ -199,6 +194,18 @@ def sustained(
     started = time.monotonic()
     wait_for(dep, before + accepted)
     result["drain_seconds"] = round(time.monotonic() - started, 3)
+    return result
+
+
+def sustained(
+    dep: Deployment, config: BenchConfig, rate: float, seconds: float, per_node: float
+) -> dict[str, Any]:
+    """Pace single POSTs at ``rate`` for ``seconds`` (a fresh workload, next seed) and sample
+    ingest-to-queryable latency; then wait until the backlog is applied."""
+    needed = math.ceil(rate * seconds) + 1
+    ndjson, summary = workload(config, config.seed + 1, max(2_000, math.ceil(needed / per_node * 1.5)))
+    log(f"{dep.mode}: sustained {rate:.0f} events/s for {seconds:g}s ({summary.events} events available)")
+    result = paced(dep, ndjson, rate, seconds)
     result["latency_ms"] = percentiles(result.pop("latencies_ms"))
     log(f"{dep.mode}: latency {result['latency_ms']}")
     return result

@@ -33,8 +33,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _ingest_deployments import DEFAULT_LAUNCHER, Deployment, deployment, loadgen, result_of, workload
-from _ingest_measure import end_to_end, wait_for
+from _ingest_deployments import DEFAULT_LAUNCHER, Deployment, deployment, workload
+from _ingest_measure import end_to_end, paced
 from _soak_report import charts, notes, summary_rows, tables, trend
 from _support import BenchConfig, config_from, log, section_parser, service, write_result
 from _traced import DUMP_SIGNAL
@@ -99,14 +99,8 @@ def _short(filename: str) -> str:
 
 def _phase(dep: Deployment, ndjson: Path, rate: float, seconds: float) -> dict[str, Any]:
     """Pace single POSTs of ``ndjson`` at ``rate`` for ``seconds``, then wait until all are applied."""
-    before = dep.applied()
-    pace = ("--rate", f"{rate:.3f}", "--seconds", f"{seconds:g}")
-    with loadgen("paced", "--url", dep.url, "--ndjson", str(ndjson), *pace) as pacer:
-        sent = result_of(pacer)
-    accepted = sum(n for status, n in sent["statuses"].items() if status.startswith("2"))
-    drained = time.monotonic()
-    wait_for(dep, before + accepted)
-    sent["drain_seconds"] = round(time.monotonic() - drained, 1)
+    sent = paced(dep, ndjson, rate, seconds)
+    sent["drain_seconds"] = round(sent["drain_seconds"], 1)
     sent.pop("latencies_ms", None)
     return sent
 

@@ -64,17 +64,10 @@ def merge_props(
     """
     props: dict[str, PropValue] = dict(stored)
     vers: dict[str, str] = dict(versions)
-    lww = Merge.LWW
     for prop in writes:
         name, value, merge, version = prop
-        if merge is lww:
-            # _lww_wins, its commonest outcomes inline: this loop runs for every property written
-            old_version = vers.get(name)
-            if old_version is not None and version == old_version:
-                wins = _lww_wins(version, value, old_version, props.get(name))
-            else:
-                wins = old_version is None or version > old_version
-            if wins:
+        if merge is Merge.LWW:
+            if _lww_wins(version, value, vers.get(name), props.get(name)):
                 vers[name] = version
                 props[name] = value
         else:

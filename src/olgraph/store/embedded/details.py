@@ -37,9 +37,12 @@ def neighbours(conn: sqlite3.Connection, key: str, spec: NeighbourSpec, offset: 
         f"WHERE e.type = ? AND e.{near} = ? {_order(spec.order)}{limit}",
         (spec.rel, key),
     )
-    return [
-        Neighbour(k, frozenset(loads(labels)), loads(props), loads(edge)) for k, labels, props, edge in rows
-    ]
+    return [_neighbour(*row) for row in rows]
+
+
+def _neighbour(key: str, labels: str, props: str, edge: str) -> Neighbour:
+    """A neighbour from its stored row (key, labels, props and the relationship's props)."""
+    return Neighbour(key, frozenset(loads(labels)), loads(props), loads(edge))
 
 
 def count(conn: sqlite3.Connection, key: str, spec: NeighbourSpec) -> int:
@@ -90,10 +93,10 @@ def neighbourhoods(
                 f"CROSS JOIN nodes n ON n.key = e.{far} {_order(spec.order)}",
                 (spec.rel,),
             )
-            for near_key, key, labels, props, edge in found:
+            for near_key, *row in found:
                 listed = hoods[near_key].found[spec.name]
                 if spec.limit is None or len(listed) < spec.limit:
-                    listed.append(Neighbour(key, frozenset(loads(labels)), loads(props), loads(edge)))
+                    listed.append(_neighbour(*row))
         if spec.limit is not None:
             counts = dict(conn.execute(f"SELECT e.{near}, count(*) FROM {joined} GROUP BY 1", (spec.rel,)))
             for key, hood in hoods.items():
@@ -123,13 +126,7 @@ def get_run_detail(conn: sqlite3.Connection, run_id: str) -> RunDetail | None:
     hood = neighbourhood(conn, keys.run_key(keys.normalize_run_id(run_id)), Label.RUN, details.RUN_SPECS)
     if hood is None:
         return None
-    root_id = hood.props.get("rootRunId")
-    root = None
-    if root_id is not None:
-        root_key = keys.run_key(str(root_id))
-        row = load_nodes(conn, [root_key]).get(root_key)
-        root = (root_key, row.props) if row is not None else None
-    return details.run_detail(hood, root)
+    return details.run_detail(hood, _root_runs(conn, [hood]).get(hood.key))
 
 
 def get_dataset(conn: sqlite3.Connection, key: str) -> DatasetDetail | None:

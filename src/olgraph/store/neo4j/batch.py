@@ -61,7 +61,7 @@ class NodeState:
         return cls(key, node_id, label, set(labels), props, versions, clean)
 
     def write_row(self) -> dict[str, Any] | None:
-        """The ``WRITE_NODES`` row when the node changed, else None."""
+        """The ``nodes`` row of ``flush_query`` when the node changed, else None."""
         final = stored_form(self.key, self.props, self.versions)
         return None if final == self.stored else {"id": self.id, "props": final}
 
@@ -86,7 +86,7 @@ class EdgeState:
         return cls(edge[0], states[edge[1]], states[edge[2]], dict(props), dict(versions), stored, True)
 
     def write_row(self) -> dict[str, Any] | None:
-        """The ``set_edges_query`` row when the relationship changed, else None."""
+        """The ``set`` row of ``flush_query`` when the relationship changed, else None."""
         final = stored_form(None, self.props, self.versions)
         if final == self.stored:
             return None

@@ -42,12 +42,11 @@ from olgraph.store.neo4j.search import TERM_WRITE, new_terms
 _PRIMARY = frozenset(label.value for label in Label)
 _TYPES = frozenset(t.value for t in RelType)
 
-# One statement per label or type (see ``lock_nodes_query``), each planned once by Neo4j.
-LOCK_NODES = {label: cy.lock_nodes_query(label) for label in _PRIMARY}
+# Fixed texts covering every label or type (see ``lock_nodes_query``): Neo4j plans each once.
+LOCK_NODES = cy.lock_nodes_query(_PRIMARY)
 FIND_NODES = cy.find_nodes_query(_PRIMARY)
-LOCK_EDGES = {rel: cy.lock_edges_query(rel) for rel in _TYPES}
-SET_EDGES = {rel: cy.set_edges_query(rel) for rel in _TYPES}
-DELETE_EDGES = {rel: cy.delete_edges_query(rel) for rel in _TYPES}
+LOCK_EDGES = cy.lock_edges_query(_TYPES)
+FLUSH = cy.flush_query(_TYPES)
 
 
 def by_name(rows: list[dict[str, Any]], field_name: str) -> dict[str, list[dict[str, Any]]]:
@@ -67,23 +66,6 @@ async def _collected(tx: AsyncManagedTransaction, query: str, params: dict[str, 
     return rows
 
 
-async def _each_name(
-    tx: AsyncManagedTransaction, queries: dict[str, str], rows: dict[str, list[dict[str, Any]]]
-) -> list[list[Any]]:
-    """Run ``queries[name]`` on each name's rows, in name order; the answers' lists, joined."""
-    out: list[list[Any]] = []
-    for name, name_rows in rows.items():
-        out += await _collected(tx, queries[name], {"rows": name_rows})
-    return out
-
-
-async def _write_each(
-    tx: AsyncManagedTransaction, queries: dict[str, str], rows: list[dict[str, Any]]
-) -> None:
-    for name, name_rows in by_name(rows, "type").items():
-        await (await tx.run(queries[name], {"rows": name_rows})).consume()
-
-
 @dataclass(slots=True)
 class _Pending:
     """Writes collected until the next read needs them in the database."""
@@ -95,10 +77,10 @@ class _Pending:
     async def flush(self, tx: AsyncManagedTransaction) -> None:
         if not (self.deletes or self.sets or self.nodes):
             return
-        await _write_each(tx, DELETE_EDGES, self.deletes)
-        await _write_each(tx, SET_EDGES, self.sets)
-        if self.nodes:
-            await (await tx.run(cy.WRITE_NODES, {"rows": self.nodes})).consume()
+        rows = {"nodes": self.nodes}
+        for use, use_rows in (("delete", self.deletes), ("set", self.sets)):
+            rows |= {cy.flush_key(rel, use): r for rel, r in by_name(use_rows, "type").items()}
+        await (await tx.run(FLUSH, {"rows": rows})).consume()
         self.deletes, self.sets, self.nodes = [], [], []
 
 
@@ -130,7 +112,7 @@ async def _lock_nodes(tx: AsyncManagedTransaction, batch: b.Batch) -> dict[str, 
         return {}
     states = {}
     rows = by_name(batch.node_rows(fresh), "label")
-    for key, node_id, labels, props in await _each_name(tx, LOCK_NODES, rows):
+    for key, node_id, labels, props in await _collected(tx, LOCK_NODES, {"rows": rows}):
         if props is None:  # holds exactly what the batch makes of it: already merged
             state = fresh[key]
             state.id = node_id
@@ -170,7 +152,7 @@ async def _upsert_edges(
         {"i": i, "s": states[src].id, "t": states[dst].id, "type": rel, "new": fresh[(rel, src, dst)][2]}
         for i, (rel, src, dst) in enumerate(ids)
     ]
-    changed = await _each_name(tx, LOCK_EDGES, by_name(rows, "type"))
+    changed = await _collected(tx, LOCK_EDGES, {"rows": by_name(rows, "type")})
     # Relationships that came back unchanged hold exactly what the batch makes of them.
     edges = {edge: b.EdgeState.fresh(edge, states, fresh[edge]) for edge in ids}
     for i, stored_props in changed:

@@ -147,11 +147,9 @@ def _every_statement() -> dict[str, str]:
     statements |= _read_side_statements()
     return statements | {
         "find nodes": cy.find_nodes_query(labels),
-        **{f"lock nodes {label}": cy.lock_nodes_query(label) for label in labels},
-        **{f"lock edges {t}": cy.lock_edges_query(t) for t in types},
-        **{f"set edges {t}": cy.set_edges_query(t) for t in types},
-        **{f"delete edges {t}": cy.delete_edges_query(t) for t in types},
-        "write nodes": cy.WRITE_NODES,
+        "lock nodes": cy.lock_nodes_query(labels),
+        "lock edges": cy.lock_edges_query(types),
+        "flush": cy.flush_query(types),
         "links": cy.links_query([(t, incoming) for t in types for incoming in (True, False)]),
         "reads state": cy.READS_STATE,
         "relink reads": cy.RELINK_READS,

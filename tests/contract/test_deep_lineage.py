@@ -111,3 +111,47 @@ async def test_neo4j_walks_many_levels_per_statement(
             statements[extra] = len(counted)
         assert statements[0] > 20  # one statement per level (and the start and the probe)
         assert statements[1] < statements[0]
+
+
+def wide_job_events() -> list[Event]:
+    """Job ``etl.fan`` reads ``src`` and writes ``d0`` … ``d5``; ``d0`` … ``d3`` are dropped,
+    ``d4`` and ``d5`` each feed a two-table chain."""
+    outputs = [dataset("warehouse", f"d{i}") for i in range(6)]
+    events = [run_event("COMPLETE", 1, 0, ("etl", "fan"), [dataset("warehouse", "src")], outputs)]
+    for i in range(4):
+        events.append(
+            dataset_event(10 + i, dataset("warehouse", f"d{i}", lifecycleStateChange=lifecycle("DROP")))
+        )
+    for i in (4, 5):
+        events += chain(10 * i, f"d{i}", f"e{i}", run=10 * i, minute=20 + i)
+        events += chain(10 * i + 1, f"e{i}", f"f{i}", run=10 * i + 1, minute=30 + i)
+    return events
+
+
+@pytest.mark.neo4j
+async def test_a_level_with_more_relationships_than_room_still_walks_on_when_it_fits(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The Neo4j walk does not fetch ahead past nodes whose relationships alone number the room
+    left (the cap would end the walk there). ``etl.fan`` has six outputs and room for three
+    more nodes, but four outputs are dropped: the level fits, and the walk must go on exactly
+    as the embedded store's does."""
+    fan = keys.job_key("etl", "fan")
+    results = []
+    for factory in (embedded_factory(tmp_path), neo4j_factory(request)):
+        async with factory() as store:
+            await apply_events(store, wide_job_events())
+            results.append(
+                [
+                    await store.lineage(fan, "downstream", 10, 4),
+                    await store.lineage(fan, "downstream", 10, 4, include_deleted=True),
+                    await store.lineage(fan, "both", 10, 5),
+                    await store.impact(fan, 10, 4),
+                ]
+            )
+    embedded, neo4j = results
+    assert embedded == neo4j
+    walked_on = embedded[0]
+    assert walked_on.distances == {fan: 0, _id("d4"): 1, _id("d5"): 1, keys.job_key("etl", "step40"): 2}
+    assert walked_on.truncated_by == ("nodes",)
+    assert embedded[1].distances == {fan: 0, _id("d0"): 1, _id("d1"): 1, _id("d2"): 1}

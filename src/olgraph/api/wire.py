@@ -6,6 +6,7 @@ shapes for what is stored and what is answered, so the storage model never leaks
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -247,9 +248,15 @@ class PageOut(WireModel, Generic[T]):
     next_cursor: str | None = None
 
 
+@functools.cache
+def _reserved(model: type[BaseModel]) -> frozenset[str]:
+    """The names and aliases of ``model``'s own fields."""
+    return frozenset({f.alias or n for n, f in model.model_fields.items()} | set(model.model_fields))
+
+
 def extras(props: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     """Properties that do not collide with the model's own fields (those win)."""
-    reserved = {f.alias or n for n, f in model.model_fields.items()} | set(model.model_fields)
+    reserved = _reserved(model)
     return {k: v for k, v in props.items() if k not in reserved}
 
 
@@ -312,11 +319,14 @@ def lineage_out(
     return LineageOut(
         nodes=[
             LineageNodeOut(
-                **{
-                    **node_out(n).model_dump(),
-                    "distance": result.distances.get(n.id, 0),
-                    "stale": stale.is_stale(n),
-                }
+                id=n.id,
+                type=n.type,
+                namespace=n.namespace,
+                name=n.name,
+                deleted=n.deleted,
+                distance=result.distances.get(n.id, 0),
+                stale=stale.is_stale(n),
+                **extras(n.props, LineageNodeOut),
             )
             for n in result.nodes
         ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import gc
 import logging
 import signal
 import socket
@@ -237,6 +238,27 @@ class RepeatFilter(logging.Filter):
         return True
 
 
+GC_THRESHOLDS = (50_000, 20, 10)
+"""The cyclic garbage collector's thresholds in olgraph's long-running processes (see :func:`tune_gc`)."""
+
+
+def tune_gc() -> None:
+    """Make the cyclic garbage collector run less often in a long-running olgraph process.
+
+    Nearly everything olgraph allocates is freed by reference counting; the cyclic collector
+    only finds the rare cycle. With CPython's default thresholds (700, 10, 10) it still ran so
+    often that, measured, it took about a third of a 10,000-node lineage answer and a quarter
+    of turning events into mutations, scanning the same young objects again and again. With
+    a first generation of 50,000 objects, most of a request's or a batch's objects are freed
+    before any scan; cycles are still collected, later. What was allocated while starting
+    (modules, the app, the open store) is frozen out of the scans for good. Called once, when
+    the process has started and is about to serve.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def run_server(settings: Settings, log_level: str, startup_line: StartupLine) -> None:
     """Serve the app for ``settings`` until Ctrl-C or SIGTERM; print ``startup_line`` once listening.
 
@@ -320,6 +342,7 @@ async def _serve(
     try:
         app = create_app(settings, runtime=runtime, runtime_started=True)
         config = uvicorn.Config(app, log_level=uvicorn_level, access_log=False, lifespan="on")
+        tune_gc()
         server = _Leader(config)
         task = asyncio.create_task(server.serve(sockets=[listener]))
         while not server.started and not task.done():

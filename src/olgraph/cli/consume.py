@@ -43,6 +43,7 @@ from olgraph.cli._server import (
     listening_url,
     log_level_option,
     neo4j_options,
+    tune_gc,
 )
 from olgraph.config import Settings
 from olgraph.consume.applier import backoff_delay
@@ -189,6 +190,7 @@ async def _consume(settings: Settings, health_host: str, health_port: int) -> in
         try:
             if not await _retry_until(store.open, "open the graph store", settings, stopping):
                 return 0
+            tune_gc()
             return await _run_worker(worker, settings, stopping)
         finally:
             await store.close()

@@ -76,22 +76,26 @@ HIDDEN_PREFIXES = (*FACET_PREFIXES, TIMELINE_PREFIX)
 """Property name prefixes views never show as plain properties (facets; the run timeline)."""
 
 
-def _is_public(name: str) -> bool:
-    return not name.startswith(HIDDEN_PREFIXES) and name != VERSIONS_PROP
-
-
 def public_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
     """A node's typed properties as views show them: no facet JSON, no bookkeeping, no field duplicates.
 
     >>> public_props({"name": "t", "facet.schema": "{}", "description": "d", "_versions": "{}"})
     {'description': 'd'}
     """
-    return {k: v for k, v in props.items() if _is_public(k) and k not in NODE_FIELD_PROPS and v is not None}
+    hidden = HIDDEN_PREFIXES
+    return {
+        k: v
+        for k, v in props.items()
+        if v is not None and k not in NODE_FIELD_PROPS and not k.startswith(hidden)
+    }
 
 
 def public_edge_props(props: Mapping[str, PropValue]) -> dict[str, PropValue]:
     """A relationship's properties as views show them: no facet JSON, no ``_versions``."""
-    return {k: v for k, v in props.items() if _is_public(k) and v is not None}
+    hidden = HIDDEN_PREFIXES
+    return {
+        k: v for k, v in props.items() if v is not None and k != VERSIONS_PROP and not k.startswith(hidden)
+    }
 
 
 def node_view(key: str, labels: Iterable[str], props: Mapping[str, PropValue]) -> NodeView:

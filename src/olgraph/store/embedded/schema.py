@@ -43,6 +43,15 @@ def schema_sql(name: str) -> str:
     return resources.files("olgraph.store.embedded").joinpath("sql", name).read_text(encoding="utf-8")
 
 
+CACHE_KIB = 64 * 1024
+"""SQLite's page cache per connection, in KiB (its default is 2 MiB).
+
+Pages are cached as they are read, up to this size. On the million-node bench graph a
+10,000-node impact answer reads 20,000 rows spread over the file; with 2 MiB most of them
+came from the operating system again on every call (250-380 ms for that one statement),
+with 64 MiB they stay (about 180 ms)."""
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the store file: WAL, ``synchronous=FULL``, schema applied.
 
@@ -56,6 +65,7 @@ def connect(path: Path) -> sqlite3.Connection:
         # FULL: a committed batch survives power loss; the consumer commits offsets after it.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         migrate(conn)
     except BaseException:
         conn.close()

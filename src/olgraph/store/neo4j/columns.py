@@ -23,14 +23,14 @@ from olgraph.store.columns import (
 )
 from olgraph.store.neo4j.read import (
     EDGE_FIELDS,
-    IMPACT_DETAILS,
     Expander,
+    impact_details,
     node_map,
     records,
     start_query,
     view_of,
 )
-from olgraph.store.walk import LineageWalk, WalkSpec, pick_last_run, walk_async
+from olgraph.store.walk import LineageWalk, WalkSpec, walk_async
 
 FIELDS_OF = f"MATCH (:Dataset {{key: $key}})-[:HAS_FIELD]->(f) RETURN {node_map('f')} AS node ORDER BY f.key"
 
@@ -100,12 +100,7 @@ async def column_impact(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -
     plan = plan_column_impact(walk)
     found = await node_views(tx, plan.keys())
     rows = [{"key": k, "id": node_id, "job": view.type == "job"} for k, (node_id, view) in found.items()]
-    owners: dict[str, list[str]] = {}
-    last_runs: dict[str, tuple[str | None, str | None]] = {}
-    for r in await records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
-        owners[r["key"]] = [common.owner_name(o, {"name": name}) for o, name in r["owners"]]
-        if r["run"] is not None:
-            last_runs[r["key"]] = pick_last_run([(r["run"], r["updated"], r["state"])])
+    owners, last_runs = await impact_details(tx, rows)
     views = {k: view for k, (_, view) in found.items()}
     return build_column_impact(walk, plan, views, owners, last_runs)
 

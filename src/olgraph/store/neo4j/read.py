@@ -130,11 +130,23 @@ PREFETCH_NODES = 1000
 """Most nodes past the frontier that one walk statement expands ahead."""
 
 
-def _ahead(ids: str, pattern: str) -> str:
-    """Up to ``$extra`` distinct nodes reachable from the nodes ``$<ids>`` along ``pattern``."""
+def _ahead(ids: str, left: str, rel: str, right: str, levels: int) -> str:
+    """Up to ``$extra`` distinct nodes reachable from the nodes ``$<ids>`` within ``levels``
+    steps along ``{left}[{rel}]{right}``; none when their own relationships already number
+    ``$room`` or more.
+
+    That many relationships almost always fill the node cap at the next level, which ends the
+    walk, so nodes fetched past it would be shipped for nothing (a table read by 10,000 jobs:
+    a third of the answer's time). Should the level still leave room (its relationships lead
+    to fewer distinct or to deleted nodes), the walk asks again: one more statement.
+    Counting a node's relationships of some types reads its degree, not the relationships.
+    """
     return f"""CALL () {{
     UNWIND ${ids} AS id MATCH (a) WHERE elementId(a) = id
-    MATCH (a){pattern}(m) WHERE NOT elementId(m) IN ${ids}
+    WITH collect(a) AS asked, sum(COUNT {{ (a){left}[:{rel}]{right}() }}) AS relationships
+    WHERE relationships < $room
+    UNWIND asked AS a
+    MATCH (a){left}[:{rel}*1..{levels}]{right}(m) WHERE NOT elementId(m) IN ${ids}
     RETURN DISTINCT m LIMIT $extra
   }}"""
 
@@ -157,7 +169,7 @@ def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
             "UNWIND $down AS id MATCH (m) WHERE elementId(m) = id UNWIND [true, false] AS down RETURN m, down"
         ]
         if levels > 0:
-            ahead = _ahead("down", f"-[:{hops}*1..{levels}]-")
+            ahead = _ahead("down", "-", hops, "-", levels)
             branches.append(f"{ahead}\n  UNWIND [true, false] AS down RETURN m, down")
     else:
         branches = [
@@ -165,8 +177,8 @@ def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
             "UNWIND $up AS id MATCH (m) WHERE elementId(m) = id RETURN m, false AS down",
         ]
         if levels > 0:
-            branches.append(f"{_ahead('down', f'-[:{hops}*1..{levels}]->')}\n  RETURN m, true AS down")
-            branches.append(f"{_ahead('up', f'<-[:{hops}*1..{levels}]-')}\n  RETURN m, false AS down")
+            branches.append(f"{_ahead('down', '-', hops, '->', levels)}\n  RETURN m, true AS down")
+            branches.append(f"{_ahead('up', '<-', hops, '-', levels)}\n  RETURN m, false AS down")
     union = "\n  UNION ALL\n  ".join(branches)
     return f"""
 CALL () {{
@@ -209,9 +221,11 @@ CALL (n, row) {
   RETURN r AS writer ORDER BY coalesce(r.updatedAt, '') DESC, r.key DESC LIMIT 1
 }
 WITH row, owners, coalesce(job_run, writer) AS r
-RETURN row.key AS key, owners, r.key AS run, r.updatedAt AS updated, r.state AS state
+RETURN collect([row.key, owners, r.key, r.updatedAt, r.state]) AS rows
 """
-"""Owners and the most recent run (order of :func:`pick_last_run`) of each impacted node."""
+"""Owners and the most recent run (order of :func:`pick_last_run`) of each impacted node: one
+record holding a list, which the driver decodes several times faster than a record per node
+(a 10,000-node impact answer)."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -325,7 +339,7 @@ class Expander:
         self.statements += 1
         extra = min(PREFETCH_NODES, request.room)
         query = reach_query(request.traversal, min(AHEAD, request.ahead) if extra > 0 else 0)
-        for r in await records(self.tx, query, down=down, up=up, extra=extra):
+        for r in await records(self.tx, query, down=down, up=up, extra=extra, room=request.room):
             self.ids[r["key"]] = r["id"]
             found = []
             for hop in r["hops"]:
@@ -362,13 +376,24 @@ async def impact(tx: AsyncManagedTransaction, key: str, spec: WalkSpec) -> Impac
     """See :meth:`olgraph.store.base.GraphStore.impact` (``spec`` is downstream, live only)."""
     walk, expander = await walk_from(tx, key, spec)
     rows = [{"key": k, "id": expander.ids[k], "job": walk.views[k].type == "job"} for k in impact_keys(walk)]
+    return build_impact(walk, *await impact_details(tx, rows))
+
+
+LastRuns = dict[str, tuple[str | None, str | None]]
+
+
+async def impact_details(
+    tx: AsyncManagedTransaction, rows: list[dict[str, Any]]
+) -> tuple[dict[str, list[str]], LastRuns]:
+    """Owner names and :func:`pick_last_run` of the nodes ``rows`` (``{key, id, job}``)."""
     owners: dict[str, list[str]] = {}
-    last_runs: dict[str, tuple[str | None, str | None]] = {}
-    for r in await records(tx, IMPACT_DETAILS, rows=rows) if rows else []:
-        owners[r["key"]] = [common.owner_name(o, {"name": name}) for o, name in r["owners"]]
-        if r["run"] is not None:
-            last_runs[r["key"]] = pick_last_run([(r["run"], r["updated"], r["state"])])
-    return build_impact(walk, owners, last_runs)
+    last_runs: LastRuns = {}
+    details = (await records(tx, IMPACT_DETAILS, rows=rows))[0]["rows"] if rows else []
+    for key, found, run, updated, state in details:
+        owners[key] = [common.owner_name(o, {"name": name}) for o, name in found]
+        if run is not None:
+            last_runs[key] = pick_last_run([(run, updated, state)])
+    return owners, last_runs
 
 
 # ---------------------------------------------------------------- listings

@@ -7,7 +7,7 @@ Nothing here is part of the product package.
 
 Example::
 
-    with neo4j_service(Path("/tmp/bench-svc")) as uri, OlgraphProcess.start(
+    with service("neo4j", Path("/tmp/bench-svc")) as uri, OlgraphProcess.start(
         ["serve", "--neo4j-uri", uri], data_dir=Path("/tmp/bench-data")
     ) as server:
         ...  # POST events to server.url, then wait_applied(server.url, accepted)
@@ -175,14 +175,12 @@ def log(message: str) -> None:
 
 
 @contextlib.contextmanager
-def service(
-    name: str, cache_dir: Path, env: Mapping[str, str] | None = None, *, any_port: bool = False
-) -> Iterator[str]:
+def service(name: str, cache_dir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
     """Start olgraph's dev service ``name`` (``neo4j`` or ``kafka``) under ``cache_dir``; yield its URI.
 
-    ``env`` is applied while it starts (e.g. ``OLGRAPH_NEO4J_PAGECACHE``). ``any_port``: free
-    ports of the system's choosing, not the service's defaults (7687, 9092), which another
-    Neo4j or Kafka on the machine may want. The service is stopped on exit only when this call
+    ``env`` is applied while it starts (e.g. ``OLGRAPH_NEO4J_PAGECACHE``). It listens on free
+    ports of the system's choosing, never the service's defaults (7687, 9092), which another
+    Neo4j or Kafka on the machine may hold. The service is stopped on exit only when this call
     started it.
     """
     from olgraph.devservices import launchers  # noqa: PLC0415 (keeps the driver off plain imports)
@@ -191,7 +189,7 @@ def service(
     saved = {key: os.environ.get(key) for key in (env or {})}
     os.environ.update(env or {})
     try:
-        info = launcher.up(cache_dir, any_port=any_port)
+        info = launcher.up(cache_dir, any_port=True)
     except BaseException:  # interrupted while it started: do not leave a half-started server behind
         launcher.down(cache_dir)
         raise

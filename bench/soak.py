@@ -181,9 +181,8 @@ def run(
     with contextlib.ExitStack() as stack:
         kafka = neo4j = ""  # the embedded deployment needs neither
         if "distributed" in modes:
-            cache = config.services_cache  # on free ports: never another Neo4j's 7687 or Kafka's 9092
-            kafka = stack.enter_context(service("kafka", cache, any_port=True))
-            neo4j = stack.enter_context(service("neo4j", cache, config.neo4j_env, any_port=True))
+            kafka = stack.enter_context(service("kafka", config.services_cache))
+            neo4j = stack.enter_context(service("neo4j", config.services_cache, config.neo4j_env))
         results = {
             mode: soak_mode(mode, config, (kafka, neo4j), phases, rate=rate, traced=traced) for mode in modes
         }

@@ -127,20 +127,27 @@ def lock_nodes_query(labels: Iterable[str]) -> str:
     key within a label, so writers of overlapping batches do not deadlock. A node's
     properties are read after its lock is taken, so they are the latest committed ones.
     """
-    parts = sorted({label_name(label) for label in labels})
+    return _collecting(
+        (
+            f"  UNWIND $rows.{label} AS row\n"
+            f"  MERGE (n:{label} {{key: row.key}}) ON CREATE SET n = row.new\n"
+            f"  SET n.{LOCK_PROP} = true REMOVE n.{LOCK_PROP}\n"
+            f"  FOREACH (_ IN CASE WHEN row.model THEN [1] ELSE [] END | SET n:{label_name(MODEL_LABEL)})\n"
+            "  WITH row, n, properties(n) AS props\n"
+            "  WITH row, n, CASE WHEN props = row.new THEN null ELSE props END AS props\n",
+            "collect([row.key, elementId(n), labels(n), props])",
+        )
+        for label in sorted({label_name(label) for label in labels})
+    )
+
+
+def _collecting(parts: Iterable[tuple[str, str]]) -> str:
+    """One write statement of ``CALL`` subqueries, in order: each runs its ``body``, then
+    ``RETURN`` its ``collect(…)`` expression; the statement answers their lists joined, ``out``."""
     calls = [
-        f"CALL () {{\n"
-        f"  UNWIND $rows.{label} AS row\n"
-        f"  MERGE (n:{label} {{key: row.key}}) ON CREATE SET n = row.new\n"
-        f"  SET n.{LOCK_PROP} = true REMOVE n.{LOCK_PROP}\n"
-        f"  FOREACH (_ IN CASE WHEN row.model THEN [1] ELSE [] END | SET n:{label_name(MODEL_LABEL)})\n"
-        "  WITH row, n, properties(n) AS props\n"
-        "  WITH row, n, CASE WHEN props = row.new THEN null ELSE props END AS props\n"
-        f"  RETURN collect([row.key, elementId(n), labels(n), props]) AS out_{i}\n"
-        "}"
-        for i, label in enumerate(parts)
+        f"CALL () {{\n{body}  RETURN {collected} AS out_{i}\n}}" for i, (body, collected) in enumerate(parts)
     ]
-    joined = " + ".join(f"out_{i}" for i in range(len(parts)))
+    joined = " + ".join(f"out_{i}" for i in range(len(calls)))
     return f"{PLAN_ONCE}\n" + "\n".join(calls) + f"\nRETURN {joined} AS out"
 
 
@@ -173,17 +180,16 @@ def lock_edges_query(rel_types: Iterable[str]) -> str:
     relationship that holds something else than ``row.new``. Built as :func:`lock_nodes_query`
     (a subquery per type, run in type order; Neo4j locks both ends while it merges).
     """
-    calls = [
-        f"CALL () {{\n  {_ends(rel)}"
-        f"  MERGE (a)-[e:{rel}]->(b) ON CREATE SET e = row.new\n"
-        f"  SET e.{LOCK_PROP} = true REMOVE e.{LOCK_PROP}\n"
-        "  WITH row, properties(e) AS props WHERE props <> row.new\n"
-        f"  RETURN collect([row.i, props]) AS out_{i}\n"
-        "}"
-        for i, rel in enumerate(_types(rel_types))
-    ]
-    joined = " + ".join(f"out_{i}" for i in range(len(calls)))
-    return f"{PLAN_ONCE}\n" + "\n".join(calls) + f"\nRETURN {joined} AS out"
+    return _collecting(
+        (
+            f"  {_ends(rel)}"
+            f"  MERGE (a)-[e:{rel}]->(b) ON CREATE SET e = row.new\n"
+            f"  SET e.{LOCK_PROP} = true REMOVE e.{LOCK_PROP}\n"
+            "  WITH row, properties(e) AS props WHERE props <> row.new\n",
+            "collect([row.i, props])",
+        )
+        for rel in _types(rel_types)
+    )
 
 
 def flush_query(rel_types: Iterable[str]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 from _support import (
+    DEFAULT_LAUNCHER,
     BenchConfig,
     OlgraphProcess,
     free_port,
@@ -34,7 +35,6 @@ E2E_TIMEOUT = 1800.0
 POLL = 0.1
 PARTITIONS = 3  # as docker compose creates the events topic
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-DEFAULT_LAUNCHER = ("-m", "olgraph")
 
 
 @dataclass

@@ -266,6 +266,10 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+DEFAULT_LAUNCHER = ("-m", "olgraph")
+"""How :meth:`OlgraphProcess.start` runs olgraph by default (between the interpreter and the command)."""
+
+
 @dataclass
 class OlgraphProcess:
     """A ``python -m olgraph <command>`` subprocess (serve, api, consume), its URL and memory."""
@@ -287,7 +291,7 @@ class OlgraphProcess:
         env: Mapping[str, str] | None = None,
         http: bool = True,
         ready_path: str = "/readyz",
-        launcher: Sequence[str] = ("-m", "olgraph"),
+        launcher: Sequence[str] = DEFAULT_LAUNCHER,
     ) -> Iterator[OlgraphProcess]:
         """Run ``olgraph *args`` until the block ends (SIGTERM, then SIGKILL after STOP_TIMEOUT).
 

@@ -33,10 +33,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _ingest_deployments import DEFAULT_LAUNCHER, Deployment, deployment, workload
+from _ingest_deployments import Deployment, deployment, workload
 from _ingest_measure import end_to_end, paced
 from _soak_report import charts, notes, summary_rows, tables, trend
-from _support import BenchConfig, config_from, log, section_parser, service, write_result
+from _support import DEFAULT_LAUNCHER, BenchConfig, config_from, log, section_parser, service, write_result
 from _traced import DUMP_SIGNAL
 
 SECTION = "soak"

@@ -3,6 +3,10 @@
 A spec checks one JSON value and raises :class:`~olgraph.errors.InvalidEvent` whose ``field``
 is the full path of the offending value (``outputs[0].facets.ownership.owners[0].name``).
 Unknown object properties are always accepted and ``null`` optional properties count as absent.
+
+Paths are :data:`Path` values: a string, or a ``(parent, key or index)`` pair that costs one
+tuple to make. The text (:func:`render`) is made only for an error, so a valid event, whose
+every value is checked, pays no string work for the paths of its values.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 import orjson
 
@@ -30,6 +34,26 @@ def item(path: str, index: int) -> str:
     return f"{path}[{index}]"
 
 
+Path: TypeAlias = "str | tuple[Path, str | int]"
+"""Where a value is: a rendered path, or (parent, property name or array index)."""
+
+
+def render(path: Path) -> str:
+    """The text of ``path``.
+
+    >>> render(((("outputs", 0), "facets"), "odd key"))
+    'outputs[0].facets["odd key"]'
+    """
+    parts: list[str | int] = []
+    while isinstance(path, tuple):
+        path, part = path
+        parts.append(part)
+    text = path
+    for part in reversed(parts):
+        text = item(text, part) if isinstance(part, int) else child(text, part)
+    return text
+
+
 def describe(value: Any) -> str:
     """A short rendering of a JSON value for error messages."""
     if isinstance(value, dict):
@@ -46,7 +70,7 @@ def describe(value: Any) -> str:
 class Spec(Protocol):
     """A validation rule for one JSON value."""
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Raise :class:`InvalidEvent` naming ``path`` when ``value`` breaks the rule."""
 
 
@@ -75,19 +99,24 @@ class Scalar:
     kind: Literal["string", "integer", "number", "boolean"]
     enum: tuple[str, ...] = ()
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check the type and the allowed values."""
-        if not _has_type(value, self.kind):
-            raise InvalidEvent(f"expected {_TYPE_NAMES[self.kind]}, got {describe(value)}", field=path)
+        plain_string = type(value) is str and self.kind == "string"  # most values: no more to ask
+        if not plain_string and not _has_type(value, self.kind):
+            raise InvalidEvent(
+                f"expected {_TYPE_NAMES[self.kind]}, got {describe(value)}", field=render(path)
+            )
         if self.enum and str(value).upper() not in self.enum:
-            raise InvalidEvent(f"expected one of {', '.join(self.enum)}, got {describe(value)}", field=path)
+            raise InvalidEvent(
+                f"expected one of {', '.join(self.enum)}, got {describe(value)}", field=render(path)
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class AnyValue:
     """Any JSON value (the property is only known, not checked)."""
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Accept everything."""
 
 
@@ -103,22 +132,24 @@ class Obj:
     optional: Mapping[str, Spec] = field(default_factory=dict)
     together: tuple[tuple[str, str], ...] = ()
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check the object, its required properties and its known optional ones."""
         if not isinstance(value, dict):
-            raise InvalidEvent(f"expected an object, got {describe(value)}", field=path)
+            raise InvalidEvent(f"expected an object, got {describe(value)}", field=render(path))
         for key, spec in self.required.items():
-            if value.get(key) is None:
-                raise InvalidEvent("required property is missing", field=child(path, key))
-            spec.check(value[key], child(path, key))
+            found = value.get(key)
+            if found is None:
+                raise InvalidEvent("required property is missing", field=render((path, key)))
+            spec.check(found, (path, key))
         for key, spec in self.optional.items():
-            if value.get(key) is not None:
-                spec.check(value[key], child(path, key))
+            found = value.get(key)
+            if found is not None:
+                spec.check(found, (path, key))
         for first, second in self.together:
             if (value.get(first) is None) != (value.get(second) is None):
                 missing = second if value.get(second) is None else first
                 other = first if missing == second else second
-                raise InvalidEvent(f"required when {other} is given", field=child(path, missing))
+                raise InvalidEvent(f"required when {other} is given", field=render((path, missing)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +158,13 @@ class Arr:
 
     items: Spec
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check the array and each element."""
         if not isinstance(value, list):
-            raise InvalidEvent(f"expected an array, got {describe(value)}", field=path)
+            raise InvalidEvent(f"expected an array, got {describe(value)}", field=render(path))
+        check = self.items.check
         for index, element in enumerate(value):
-            self.items.check(element, item(path, index))
+            check(element, (path, index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +173,15 @@ class MapOf:
 
     values: Spec
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check the object and each value."""
         if not isinstance(value, dict):
-            raise InvalidEvent(f"expected an object, got {describe(value)}", field=path)
+            raise InvalidEvent(f"expected an object, got {describe(value)}", field=render(path))
+        if isinstance(self.values, AnyValue):
+            return
+        check = self.values.check
         for key, element in value.items():
-            self.values.check(element, child(path, key))
+            check(element, (path, key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,10 +195,10 @@ class Tagged:
     variants: Mapping[str, Spec]
     open_tags: bool = False
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check the tag, then the variant it selects."""
         if not isinstance(value, dict):
-            raise InvalidEvent(f"expected an object, got {describe(value)}", field=path)
+            raise InvalidEvent(f"expected an object, got {describe(value)}", field=render(path))
         tag = value.get(self.tag)
         spec = self.variants.get(tag) if isinstance(tag, str) else None
         if spec is None:
@@ -171,7 +206,7 @@ class Tagged:
                 return
             expected = ", ".join(self.variants)
             raise InvalidEvent(
-                f"expected one of {expected}, got {describe(tag)}", field=child(path, self.tag)
+                f"expected one of {expected}, got {describe(tag)}", field=render((path, self.tag))
             )
         spec.check(value, path)
 
@@ -182,7 +217,7 @@ class Deferred:
 
     resolve: Callable[[], Spec]
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check with the resolved rule."""
         self.resolve().check(value, path)
 
@@ -194,11 +229,11 @@ class OneRequired:
     keys: tuple[str, ...]
     base: Obj
 
-    def check(self, value: Any, path: str) -> None:
+    def check(self, value: Any, path: Path) -> None:
         """Check ``base``, then that one of ``keys`` is present."""
         self.base.check(value, path)
         if all(value.get(key) is None for key in self.keys):
-            raise InvalidEvent(f"expected one of the properties {', '.join(self.keys)}", field=path)
+            raise InvalidEvent(f"expected one of the properties {', '.join(self.keys)}", field=render(path))
 
 
 STR = Scalar("string")

@@ -34,11 +34,12 @@ from olgraph.ingest._spec import (
     MapOf,
     Obj,
     OneRequired,
+    Path,
     Scalar,
     Spec,
     Tagged,
-    child,
     describe,
+    render,
 )
 
 # --- the standard facets -------------------------------------------------------------
@@ -241,7 +242,7 @@ def is_deleted(facet: Any) -> bool:
     return isinstance(facet, dict) and facet.get("_deleted") is True
 
 
-def validate_facet(kind: FacetKind, name: str, facet: Any, path: str) -> None:
+def validate_facet(kind: FacetKind, name: str, facet: Any, path: Path) -> None:
     """Check one facet found under key ``name`` of a ``kind`` facets map at ``path``.
 
     A ``null`` facet is tolerated (nothing to store); any other facet must be an object.
@@ -253,7 +254,7 @@ def validate_facet(kind: FacetKind, name: str, facet: Any, path: str) -> None:
     if facet is None:
         return
     if not isinstance(facet, dict):
-        raise InvalidEvent(f"a facet must be an object, got {describe(facet)}", field=path)
+        raise InvalidEvent(f"a facet must be an object, got {describe(facet)}", field=render(path))
     if is_deleted(facet):
         return
     rule = FACET_RULES[kind].get(name)
@@ -261,11 +262,11 @@ def validate_facet(kind: FacetKind, name: str, facet: Any, path: str) -> None:
         rule.check(facet, path)
 
 
-def validate_facets(kind: FacetKind, facets: Any, path: str) -> None:
+def validate_facets(kind: FacetKind, facets: Any, path: Path) -> None:
     """Check a facets map (absent/``null`` is fine) and every standard facet in it."""
     if facets is None:
         return
     if not isinstance(facets, dict):
-        raise InvalidEvent(f"expected an object of facets, got {describe(facets)}", field=path)
+        raise InvalidEvent(f"expected an object of facets, got {describe(facets)}", field=render(path))
     for name, facet in facets.items():
-        validate_facet(kind, name, facet, child(path, name))
+        validate_facet(kind, name, facet, (path, name))

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from olgraph.errors import InvalidEvent
-from olgraph.ingest._spec import child, item
+from olgraph.ingest._spec import Path, render
 from olgraph.ingest.event import EventKind
 
 MAX_NAME_BYTES = 2048
@@ -49,15 +49,21 @@ def check_identities(data: dict[str, Any], kind: EventKind) -> None:
     as the normalizer skips them.
     """
     for path, value in _identities(data, kind):
+        if len(value) <= _SURELY_SHORT:
+            continue
         size = len(value.encode("utf-8", "surrogatepass"))
         if size > MAX_NAME_BYTES:
             raise InvalidEvent(
                 f"{size} bytes long; a name may hold at most {MAX_NAME_BYTES} bytes (UTF-8)",
-                field=path,
+                field=render(path),
             )
 
 
-def _identities(data: dict[str, Any], kind: EventKind) -> Iterator[tuple[str, str]]:
+_SURELY_SHORT = MAX_NAME_BYTES // 4
+"""Characters a name may have without being measured: one takes at most 4 bytes of UTF-8."""
+
+
+def _identities(data: dict[str, Any], kind: EventKind) -> Iterator[tuple[Path, str]]:
     """(JSON path, string) of every name and field path the normalizer makes identities of."""
     if kind == "dataset":
         yield from _dataset(_obj(data.get("dataset")), "dataset")
@@ -71,12 +77,12 @@ def _identities(data: dict[str, Any], kind: EventKind) -> Iterator[tuple[str, st
         yield from _run_facets(_obj(run.get("facets")), "run.facets")
     for key in ("inputs", "outputs"):
         for index, dataset in enumerate(_list(data.get(key))):
-            yield from _dataset(_obj(dataset), item(key, index))
+            yield from _dataset(_obj(dataset), (key, index))
 
 
-def _keyed(path: str, name: str) -> str:
+def _keyed(path: Path, name: str) -> Path:
     """The path of the property named ``name``; a long name is shortened (the message says how long)."""
-    return child(path, name if len(name) <= 64 else f"{name[:48]}…")
+    return (path, name if len(name) <= 64 else f"{name[:48]}…")
 
 
 def _obj(value: Any) -> dict[str, Any]:
@@ -87,39 +93,38 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _strings(pairs: Any) -> Iterator[tuple[str, str]]:
+def _strings(pairs: Any) -> Iterator[tuple[Path, str]]:
     for path, value in pairs:
         if isinstance(value, str):
             yield path, value
 
 
-def _named(obj: dict[str, Any], path: str, field: str | None = None) -> Iterator[tuple[str, str]]:
+def _named(obj: dict[str, Any], path: Path, field: str | None = None) -> Iterator[tuple[Path, str]]:
     """``namespace`` and ``name`` of ``obj`` (and its ``field`` path when asked)."""
-    names = ["namespace", "name"] + ([field] if field else [])
-    yield from _strings((child(path, name), obj.get(name)) for name in names)
+    for name in ("namespace", "name", field) if field else ("namespace", "name"):
+        value = obj.get(name)
+        if isinstance(value, str):
+            yield (path, name), value
 
 
-def _dataset(dataset: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _dataset(dataset: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
     yield from _named(dataset, path)
-    facets_path = child(path, "facets")
+    facets_path = (path, "facets")
     facets = _obj(dataset.get("facets"))
     version = _obj(facets.get("version"))
-    yield from _strings(
-        ((child(child(facets_path, "version"), "datasetVersion"), version.get("datasetVersion")),)
-    )
-    yield from _schema_paths(_obj(facets.get("schema")), child(facets_path, "schema"))
-    yield from _column_lineage(_obj(facets.get("columnLineage")), child(facets_path, "columnLineage"))
-    symlinks = child(child(facets_path, "symlinks"), "identifiers")
+    yield from _strings(((((facets_path, "version"), "datasetVersion"), version.get("datasetVersion")),))
+    yield from _schema_paths(_obj(facets.get("schema")), (facets_path, "schema"))
+    yield from _column_lineage(_obj(facets.get("columnLineage")), (facets_path, "columnLineage"))
+    symlinks = ((facets_path, "symlinks"), "identifiers")
     for index, ident in enumerate(_list(_obj(facets.get("symlinks")).get("identifiers"))):
-        yield from _named(_obj(ident), item(symlinks, index))
+        yield from _named(_obj(ident), (symlinks, index))
     yield from _owners_and_tags(facets, facets_path)
 
 
-def _schema_paths(schema: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _schema_paths(schema: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
     """Every field's dotted path, named by the ``name`` that ends it."""
     stack = [
-        ("", f, item(child(path, "fields"), i))
-        for i, f in reversed(list(enumerate(_list(schema.get("fields")))))
+        ("", f, ((path, "fields"), i)) for i, f in reversed(list(enumerate(_list(schema.get("fields")))))
     ]
     while stack:  # iterative, as the normalizer: nesting depth is the producer's choice
         prefix, spec, where = stack.pop()
@@ -127,53 +132,54 @@ def _schema_paths(schema: dict[str, Any], path: str) -> Iterator[tuple[str, str]
         if not isinstance(name, str):
             continue
         full = f"{prefix}{name}"
-        yield child(where, "name"), full
-        nested = _list(_obj(spec).get("fields"))
-        stack.extend(
-            (f"{full}.", f, item(child(where, "fields"), i)) for i, f in reversed(list(enumerate(nested)))
-        )
+        yield (where, "name"), full
+        nested = _list(spec.get("fields"))
+        if nested:
+            stack.extend(
+                (f"{full}.", f, ((where, "fields"), i)) for i, f in reversed(list(enumerate(nested)))
+            )
 
 
-def _column_lineage(facet: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
-    fields_path = child(path, "fields")
+def _column_lineage(facet: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
+    fields_path = (path, "fields")
     for name, spec in _obj(facet.get("fields")).items():
         where = _keyed(fields_path, name)
         yield where, name
         for index, ref in enumerate(_list(_obj(spec).get("inputFields"))):
-            yield from _named(_obj(ref), item(child(where, "inputFields"), index), "field")
+            yield from _named(_obj(ref), ((where, "inputFields"), index), "field")
     for index, ref in enumerate(_list(facet.get("dataset"))):
-        yield from _named(_obj(ref), item(child(path, "dataset"), index), "field")
+        yield from _named(_obj(ref), ((path, "dataset"), index), "field")
 
 
-def _owners_and_tags(facets: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
-    owners = child(child(path, "ownership"), "owners")
+def _owners_and_tags(facets: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
+    owners = ((path, "ownership"), "owners")
     for index, owner in enumerate(_list(_obj(facets.get("ownership")).get("owners"))):
-        yield from _strings(((child(item(owners, index), "name"), _obj(owner).get("name")),))
-    tags = child(child(path, "tags"), "tags")
+        yield from _strings(((((owners, index), "name"), _obj(owner).get("name")),))
+    tags = ((path, "tags"), "tags")
     for index, tag in enumerate(_list(_obj(facets.get("tags")).get("tags"))):
-        yield from _strings((child(item(tags, index), k), _obj(tag).get(k)) for k in ("key", "value"))
+        yield from _strings((((tags, index), k), _obj(tag).get(k)) for k in ("key", "value"))
 
 
-def _job_facets(facets: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _job_facets(facets: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
     yield from _owners_and_tags(facets, path)
-    entries_path = child(child(path, "lineage"), "entries")
+    entries_path = ((path, "lineage"), "entries")
     for index, raw_entry in enumerate(_list(_obj(facets.get("lineage")).get("entries"))):
-        where = item(entries_path, index)
+        where = (entries_path, index)
         entry = _obj(raw_entry)
         yield from _named(entry, where)
         for position, ref in enumerate(_list(entry.get("inputs"))):
-            yield from _named(_obj(ref), item(child(where, "inputs"), position), "field")
+            yield from _named(_obj(ref), ((where, "inputs"), position), "field")
         for name, spec in _obj(entry.get("fields")).items():
-            field = _keyed(child(where, "fields"), name)
+            field = _keyed((where, "fields"), name)
             yield field, name
             for position, ref in enumerate(_list(_obj(spec).get("inputs"))):
-                yield from _named(_obj(ref), item(child(field, "inputs"), position), "field")
+                yield from _named(_obj(ref), ((field, "inputs"), position), "field")
 
 
-def _run_facets(facets: dict[str, Any], path: str) -> Iterator[tuple[str, str]]:
+def _run_facets(facets: dict[str, Any], path: Path) -> Iterator[tuple[Path, str]]:
     yield from _owners_and_tags({"tags": facets.get("tags")}, path)
     parent = _obj(facets.get("parent"))
-    parent_path = child(path, "parent")
-    for ref, where in ((parent, parent_path), (_obj(parent.get("root")), child(parent_path, "root"))):
-        yield from _named(_obj(ref.get("job")), child(where, "job"))
-        yield from _strings(((child(child(where, "run"), "runId"), _obj(ref.get("run")).get("runId")),))
+    parent_path = (path, "parent")
+    for ref, where in ((parent, parent_path), (_obj(parent.get("root")), (parent_path, "root"))):
+        yield from _named(_obj(ref.get("job")), (where, "job"))
+        yield from _strings(((((where, "run"), "runId"), _obj(ref.get("run")).get("runId")),))

@@ -25,6 +25,7 @@ olgraph.errors.PayloadTooLarge: a: 3 items in one array, more than limits.max_co
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -125,21 +126,29 @@ class _Walk:
         if not isinstance(data, (dict, list)):
             return
         max_depth = self.limits.max_depth + (1 if self.batch else 0)
+        max_items = self.limits.max_container_items
+        whole = not self.batch  # a batch's elements are checked one by one (check_event)
+        strings = whole and self.strings
         values = 1
-        stack: list[tuple[Any, int]] = [(data, 1)]
-        while stack:
-            value, depth = stack.pop()
+        level: list[Any] = [data]  # the containers one level down, level by level
+        for depth in itertools.count(1):
+            if not level:
+                return
             if depth > max_depth:
                 raise InvalidEvent(f"JSON nested deeper than {self.limits.max_depth} levels")
-            values += len(value)
-            if values > self.cap:
-                raise PayloadTooLarge(f"more than {self.cap} JSON values ({self.setting})")
-            if not self.batch:  # a batch's elements are checked one by one (check_event)
-                self._check_size(data, value)
-                if self.strings:
+            below: list[Any] = []
+            for value in level:
+                size = len(value)
+                values += size
+                if values > self.cap:
+                    raise PayloadTooLarge(f"more than {self.cap} JSON values ({self.setting})")
+                if whole and size > max_items:
+                    self._check_size(data, value)
+                if strings:
                     self._check_strings(data, value)
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend([(c, depth + 1) for c in children if isinstance(c, (dict, list))])
+                children = value.values() if isinstance(value, dict) else value
+                below.extend([c for c in children if isinstance(c, (dict, list))])
+            level = below
 
     def _check_size(self, root: Any, container: dict[str, Any] | list[Any]) -> None:
         limit = self.limits.max_container_items

@@ -15,8 +15,12 @@ Both sides write the same graph, built from the same workload (``bench/workloads
   normalizing is not timed here (the ingest section's end-to-end rate includes everything).
 
 The section also reports the CPU seconds Neo4j and this Python process spent on each side,
-which say where the difference goes. The end-to-end fraction of the ceiling is computed by
-the report from this section's ``ceiling`` rates and the ingest section's ``e2e`` rates.
+which say where the difference goes, and the **normalizer's CPU per event** on the largest
+size: what the consumer spends on each logged event before the store (read it back as
+``EventReader.read_validated`` does, then ``normalize``), timed per event with the consumer's
+garbage-collector settings (``tune_gc``), median and mean. The end-to-end fraction of the
+ceiling is computed by the report from this section's ``ceiling`` rates and the ingest
+section's ``e2e`` rates.
 
     .venv/bin/python bench/ceiling.py --quick
     .venv/bin/python bench/ceiling.py --sizes 10000,100000
@@ -26,7 +30,9 @@ the report from this section's ``ceiling`` rates and the ingest section's ``e2e`
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import neo4j
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -52,6 +59,8 @@ from _support import (
 )
 from workloads import WorkloadSpec, generate
 
+from olgraph.cli._server import GC_THRESHOLDS
+from olgraph.config import Settings
 from olgraph.ingest.parse import parse_event
 from olgraph.normalize.mutations import Mutation, ReplaceLinks, UpsertEdge, UpsertNode
 from olgraph.normalize.normalizer import normalize
@@ -62,8 +71,42 @@ BATCH_EVENTS = 500
 MAX_NODES = 100_000
 WARM_UP_NODES = 5_000
 ROWS_PER_STATEMENT = 5_000
+NORMALIZER_TARGET_MS = 0.3
+"""Issue 12's target for the normalizer's CPU per event (median, mixed workload)."""
 NodeRows = dict[tuple[str, ...], dict[str, dict[str, Any]]]
 EdgeRows = dict[str, dict[tuple[str, str], dict[str, Any]]]
+
+
+def normalizer_cpu(spec: WorkloadSpec) -> dict[str, Any]:
+    """CPU milliseconds per event the consumer spends before the store: the logged bytes read
+    back (``read_validated``, as ``olgraph serve``'s consumer reads its own log) and normalized.
+    Each event is timed alone, with the consumer's collector thresholds."""
+    reader = Settings().event_reader()
+    logged = []
+    for event in generate(spec):
+        parsed, body = reader.read_event(orjson.dumps(event))
+        logged.append((body, parsed.content_id))
+    saved = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    samples = []
+    try:
+        for body, content_id in logged:
+            started = time.process_time()
+            parsed = reader.read_validated(body, content_id) or reader.read_logged(body)
+            mutations = list(normalize(parsed))
+            samples.append((time.process_time() - started) * 1000)
+            del mutations
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*saved)
+    return {
+        "events": len(samples),
+        "p50_ms": round(statistics.median(samples), 3),
+        "mean_ms": round(statistics.fmean(samples), 3),
+        "p95_ms": round(statistics.quantiles(samples, n=20)[-1], 3),
+    }
 
 
 def mutations_of(spec: WorkloadSpec) -> Iterator[list[Mutation]]:
@@ -253,11 +296,11 @@ def _side(cost: Cost, events: int) -> dict[str, float]:
     }
 
 
-def document(measured: dict[int, dict[str, Any]]) -> dict[str, Any]:
+def document(measured: dict[int, dict[str, Any]], normalizer: dict[str, Any] | None = None) -> dict[str, Any]:
     """The section's result document (format in ``_support``)."""
     sizes = sorted(measured)
     largest = measured[sizes[-1]]
-    return {
+    doc = {
         "title": "Ceiling: Neo4jStore.apply against a hand-written UNWIND loader",
         "ceiling": {str(size): measured[size]["ceiling"]["events_per_second"] for size in sizes},
         "olgraph_store": {str(size): measured[size]["olgraph"]["events_per_second"] for size in sizes},
@@ -315,6 +358,22 @@ def document(measured: dict[int, dict[str, Any]]) -> dict[str, Any]:
             + "; it is part of the end-to-end rate, not of these figures.",
         ],
     }
+    if normalizer is not None:
+        doc["normalizer"] = normalizer
+        doc["summary"].append(
+            {
+                "metric": "normalizer CPU per event (read back + normalize), median",
+                "olgraph": normalizer["p50_ms"],
+                "baseline": NORMALIZER_TARGET_MS,
+                "baseline_name": "issue 12 target",
+                "ratio": round(NORMALIZER_TARGET_MS / normalizer["p50_ms"], 3),
+                "unit": "ms",
+                "note": f"mean {normalizer['mean_ms']} ms, p95 {normalizer['p95_ms']} ms over "
+                f"{normalizer['events']:,} events ({sizes[-1]:,} nodes), one core, the consumer's "
+                "GC settings",
+            }
+        )
+    return doc
 
 
 def _table_row(size: int, m: dict[str, Any]) -> list[Any]:
@@ -358,7 +417,10 @@ def run(config: BenchConfig, max_nodes: int = MAX_NODES, neo4j_uri: str | None =
         for size in sizes:
             measured[size] = asyncio.run(measure_size(uri, pid, size, config.seed))
             log(f"ceiling: {size:,} nodes -> {measured[size]['olgraph_fraction_of_ceiling']} of the ceiling")
-    doc = document(measured)
+    log(f"ceiling: normalizer CPU per event on the {sizes[-1]:,}-node workload")
+    normalizer = normalizer_cpu(WorkloadSpec(kind="mixed", seed=config.seed, nodes=sizes[-1]))
+    log(f"ceiling: normalizer {normalizer}")
+    doc = document(measured, normalizer)
     write_result(SECTION, doc, config.results_dir)
     return doc
 

@@ -72,6 +72,11 @@ BATCH_EVENTS = 1000
 HEADLINE_DEPTH = 10
 TARGET_MS = 100.0  # the issue's target: depth-10 lineage on the 1M-node graph, p95
 SEARCH_TARGET_MS = 50.0  # issue 10: search p95 on the 1M-node graph
+LARGE_ANSWER_TARGET_MS = {"neo4j": 250.0, "embedded": 150.0}
+"""Issue 12's targets for depth-10 lineage and impact with a 10,000-node answer (the fan-out
+table of a 100k- or 1M-node graph), p95 over HTTP."""
+LARGE_ANSWER_NODES = 5_000
+"""Answers at least this large get those rows (the default node cap stops them at 10,000)."""
 SEARCH_TIERS = (
     "search-exact",
     "search-prefix",
@@ -452,12 +457,44 @@ def rows_of(store: str, plan: Plan, timings: dict[Query, Timing], cold: bool) ->
     return rows
 
 
-def p95_of(timings: dict[Query, Timing], anchor: str, label: str, depth: int) -> float | None:
-    """Warm p95 of one query kind, or None when it was not measured."""
+def timing_of(timings: dict[Query, Timing], anchor: str, label: str, depth: int) -> Timing | None:
+    """The timing of one query kind, or None when it was not measured."""
     for q, t in timings.items():
         if (q.anchor, q.label, q.depth) == (anchor, label, depth):
-            return percentiles(t.warm_ms).get("p95")
+            return t
     return None
+
+
+def p95_of(timings: dict[Query, Timing], anchor: str, label: str, depth: int) -> float | None:
+    """Warm p95 of one query kind, or None when it was not measured."""
+    timing = timing_of(timings, anchor, label, depth)
+    return percentiles(timing.warm_ms).get("p95") if timing is not None else None
+
+
+def large_answer_rows(store: str, size: int, http: dict[Query, Timing]) -> list[dict[str, Any]]:
+    """Depth-10 lineage (both ways) and impact of the fan-out table over HTTP, against issue 12's
+    targets for 10,000-node answers (only where the answer is :data:`LARGE_ANSWER_NODES` or more)."""
+    rows = []
+    for label, what in (("both", "lineage both"), ("impact", "impact")):
+        timing = timing_of(http, "fan-out", label, HEADLINE_DEPTH)
+        if timing is None or timing.nodes < LARGE_ANSWER_NODES or not timing.warm_ms:
+            continue
+        p95 = percentiles(timing.warm_ms).get("p95")
+        target = LARGE_ANSWER_TARGET_MS[store]
+        rows.append(
+            {
+                "metric": f"{store} {size} nodes: depth-{HEADLINE_DEPTH} {what}, "
+                f"{timing.nodes:,}-node answer, HTTP p95",
+                "olgraph": p95,
+                "baseline": target,
+                "baseline_name": "issue 12 target",
+                "ratio": round(target / p95, 2) if p95 else None,
+                "unit": "ms",
+                "note": f"olgraph serve, warm, {len(timing.warm_ms)} samples"
+                + (", truncated at the node cap" if timing.truncated else ""),
+            }
+        )
+    return rows
 
 
 def read_side_rows(store: str, size: int, timings: dict[Query, Timing]) -> list[dict[str, Any]]:
@@ -520,12 +557,14 @@ def look_ahead_rows(size: int, parts: dict[str, Any]) -> list[dict[str, Any]]:
 
 def summary_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Headline rows: depth-10 ``both`` lineage and impact p95 on the largest graph per store,
-    then search and column lineage, and Neo4j's look-ahead against one statement per level."""
+    then search and column lineage, the 10,000-node answers over HTTP, and Neo4j's look-ahead
+    against one statement per level."""
     rows = []
     for store, by_size in results.items():
         size = max(by_size)
         timings = by_size[size]["in_process"]
         rows += read_side_rows(store, size, timings)
+        rows += large_answer_rows(store, size, by_size[size]["http"])
         if "per_level" in by_size[size]:
             rows += look_ahead_rows(size, by_size[size])
         for anchor in ("chain-middle", "fan-out"):

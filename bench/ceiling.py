@@ -300,7 +300,7 @@ def document(measured: dict[int, dict[str, Any]], normalizer: dict[str, Any] | N
     """The section's result document (format in ``_support``)."""
     sizes = sorted(measured)
     largest = measured[sizes[-1]]
-    doc = {
+    doc: dict[str, Any] = {
         "title": "Ceiling: Neo4jStore.apply against a hand-written UNWIND loader",
         "ceiling": {str(size): measured[size]["ceiling"]["events_per_second"] for size in sizes},
         "olgraph_store": {str(size): measured[size]["olgraph"]["events_per_second"] for size in sizes},

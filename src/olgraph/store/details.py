@@ -46,13 +46,19 @@ VERSIONS_IN_DETAIL = 20
 @dataclass(frozen=True, slots=True)
 class NeighbourSpec:
     """Which neighbours to fetch: over ``rel`` (incoming or outgoing), newest first by the first
-    present of the ``order`` properties (ties by key), at most ``limit``."""
+    present of the ``order`` properties (ties by key), at most ``limit``.
+
+    ``facets``: whether the neighbours' facet JSON properties are needed. No view shows a
+    neighbour's facets except a version's schema, and they are most of a node's bytes (a
+    dataset's schema and column lineage, a job's SQL), so a store may leave them out otherwise.
+    """
 
     name: str
     rel: str
     incoming: bool
     order: tuple[str, ...] = ()
     limit: int | None = None
+    facets: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +114,12 @@ DATASET_SPECS = (
     NeighbourSpec("producers", R.PRODUCES.value, incoming=True),
     NeighbourSpec("consumers", R.CONSUMED_BY.value, incoming=False),
     NeighbourSpec(
-        "versions", R.VERSION_OF.value, incoming=True, order=("createdAt",), limit=VERSIONS_IN_DETAIL
+        "versions",
+        R.VERSION_OF.value,
+        incoming=True,
+        order=("createdAt",),
+        limit=VERSIONS_IN_DETAIL,
+        facets=True,  # a version's schema
     ),
 )
 RUN_SPECS = (

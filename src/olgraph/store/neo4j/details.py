@@ -19,7 +19,14 @@ from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
 from olgraph.store.neo4j.cypher import label_name, rel_name
 from olgraph.store.neo4j.read import RUN_ORDER, node_map, records, skip_limit, view_of
 
-_ITEM = "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}"
+_NOT_FACET = " OR ".join(f"k STARTS WITH '{prefix}'" for prefix in common.FACET_PREFIXES)
+_ITEMS = {
+    True: "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}",
+    False: f"{{key: m.key, labels: labels(m), props: [k IN keys(m) WHERE NOT ({_NOT_FACET}) | [k, m[k]]], "
+    "edge: properties(e)}",
+}
+"""A neighbour as a statement returns it: with all its properties, or (``spec.facets`` false)
+without its facet JSON, as ``[name, value]`` pairs (Cypher cannot build a map of dynamic keys)."""
 
 
 def _pattern(spec: NeighbourSpec) -> str:
@@ -40,7 +47,7 @@ def _subqueries(spec: NeighbourSpec) -> str:
     if spec.limit != 0:
         parts.append(
             f"CALL (n) {{ MATCH {_pattern(spec)} WITH m, e {_order(spec)}{limit} "
-            f"RETURN collect({_ITEM}) AS s_{spec.name} }}"
+            f"RETURN collect({_ITEMS[spec.facets]}) AS s_{spec.name} }}"
         )
     if spec.limit is not None:
         parts.append(f"CALL (n) {{ MATCH {_pattern(spec)} RETURN count(m) AS c_{spec.name} }}")
@@ -62,9 +69,11 @@ def neighbourhood_query(label: Label, specs: tuple[NeighbourSpec, ...]) -> str:
 
 
 def _neighbour(item: dict[str, Any]) -> Neighbour:
-    return Neighbour(
-        str(item["key"]), frozenset(item["labels"]), details.clean(item["props"]), details.clean(item["edge"])
-    )
+    props = item["props"]
+    if isinstance(props, list):  # [name, value] pairs: the properties without facets
+        props = dict(props)
+    labels = frozenset(item["labels"])
+    return Neighbour(str(item["key"]), labels, details.clean(props), details.clean(item["edge"]))
 
 
 async def neighbourhoods(
@@ -175,13 +184,13 @@ MATCH (n:{label_name(label.value)} {{key: $key}})
 CALL (n) {{ MATCH {_pattern(spec)} RETURN count(m) AS total }}
 CALL (n) {{
   MATCH {_pattern(spec)} WITH m, e {_order(spec)} SKIP $offset LIMIT $limit
-  RETURN collect({_ITEM}) AS items
+  RETURN collect({_ITEMS[spec.facets]}) AS items
 }}
 RETURN total, items
 """
 
 
-_VERSIONS = NeighbourSpec("versions", "VERSION_OF", incoming=True, order=("createdAt",))
+_VERSIONS = NeighbourSpec("versions", "VERSION_OF", incoming=True, order=("createdAt",), facets=True)
 _CHILDREN = NeighbourSpec("children", "CHILD_OF", incoming=True, order=details.RUN_START)
 
 

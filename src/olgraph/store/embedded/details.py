@@ -12,7 +12,7 @@ from olgraph.store import common, details
 from olgraph.store.base import Page
 from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
-from olgraph.store.embedded.query import RUN_ORDER, get_node
+from olgraph.store.embedded.query import RUN_ORDER
 from olgraph.store.embedded.rows import key_set, load_nodes, loads
 
 
@@ -210,5 +210,10 @@ def get_details(conn: sqlite3.Connection, jobs: list[str], datasets: list[str], 
     run_details = {key: details.run_detail(hood, roots.get(key)) for key, hood in run_hoods.items()}
     latest = {key: [run_details[k] for k in run_keys.get(key, []) if k in run_details] for key in found_jobs}
     refs = {io.ref.dataset for found in latest.values() for d in found for io in (*d.inputs, *d.outputs)}
-    nodes = {k: n for k in sorted(refs) if (n := get_node(conn, k)) is not None}
+    rows = load_nodes(conn, refs)
+    nodes = {
+        k: common.node_view(k, row.labels, row.props)
+        for k in sorted(refs)
+        if (row := rows.get(k)) is not None and common.node_type(row.labels) is not None
+    }
     return NodeDetails(found_jobs, found_datasets, latest, nodes)

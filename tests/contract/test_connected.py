@@ -69,6 +69,18 @@ async def test_connected_reaches_siblings_through_a_shared_input(siblings: Graph
     assert not found.truncated
 
 
+async def test_connected_answers_the_nodes_it_reaches_by_their_identity_alone(siblings: GraphStore) -> None:
+    """Its caller reads what it shows of each node afterwards, in one call: the walk ships no
+    properties past the start's (jobs' SQL, datasets' facets)."""
+    found = await siblings.connected(_job("a"), depth=5, max_nodes=100)
+    reached = sorted((n for n in found.nodes if n.id != _job("a")), key=lambda n: n.id)
+    assert [(n.id, n.type, n.namespace, n.name, n.deleted, n.props) for n in reached] == [
+        (_ds(name), "dataset", NS, name, False, {}) for name in ("raw", "x", "y", "z")
+    ] + [(_job(name), "job", "etl", name, False, {}) for name in ("b", "c")]
+    start = next(n for n in found.nodes if n.id == _job("a"))
+    assert start.props["lastSeenAt"] == stored_time(1)
+
+
 async def test_connected_stops_at_its_depth_and_says_so(siblings: GraphStore) -> None:
     found = await siblings.connected(_job("a"), depth=3, max_nodes=100)
     assert set(found.distances) == {_job("a"), _ds("raw"), _ds("x"), _job("b"), _ds("y")}

@@ -43,13 +43,16 @@ class Traversal:
     ``hop_types`` cost one step of distance, followed forward downstream and backward
     upstream (``undirected``: both ways at every step, whatever the walk's direction).
     ``alias_types`` cost nothing: followed both ways, or, when ``alias_directed``, only from
-    their source to their target.
+    their source to their target. ``shape_only``: the nodes reached are answered with their
+    identity alone (key, type, namespace, name, deleted), no other properties: for callers
+    that want the graph's shape and read what they show of its nodes in one call afterwards.
     """
 
     hop_types: tuple[str, ...] = LINEAGE_TYPES
     alias_types: tuple[str, ...] = (ALIAS_TYPE,)
     alias_directed: bool = False
     undirected: bool = False
+    shape_only: bool = False
 
 
 DATASET_LINEAGE = Traversal()
@@ -66,10 +69,14 @@ COLUMN_IMPACT = Traversal(
 """Column lineage where a dataset influenced as a whole passes it on through all its columns."""
 
 CONNECTED = Traversal(
-    hop_types=(RelType.CONSUMED_BY.value, RelType.PRODUCES.value), alias_types=(), undirected=True
+    hop_types=(RelType.CONSUMED_BY.value, RelType.PRODUCES.value),
+    alias_types=(),
+    undirected=True,
+    shape_only=True,
 )
 """Jobs and the datasets they read and write, each relationship followed both ways: everything
-linked to the start through jobs' inputs and outputs (what Marquez calls lineage)."""
+linked to the start through jobs' inputs and outputs (what Marquez calls lineage). Its nodes
+past the start carry no properties (the Marquez graph reads its nodes' details at once)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,6 +74,7 @@ def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
     """Answer one walk request with a single UNION ALL statement."""
     parts: list[str] = []
     hops, aliases = request.traversal.hop_types, request.traversal.alias_types
+    node_props = _SHAPE_PROPS if request.traversal.shape_only else "n.props"
     for name, side, type_names, frontier in (
         ("downstream", "out", hops, request.downstream),
         ("upstream", "in", hops, request.upstream),
@@ -90,7 +91,7 @@ def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
             excluded = key_set(conn, request.exclude, "key_set_exclude")
             exclude = f" AND e.{far} NOT IN (SELECT x.value FROM {excluded} x)"
         parts.append(
-            f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, n.props FROM {keys} f "
+            f"SELECT e.type, e.src, e.dst, e.props, n.key, n.labels, {node_props} FROM {keys} f "
             f"CROSS JOIN {table} ON e.type IN {types} AND e.{near} = f.value{exclude} "
             f"CROSS JOIN nodes n ON n.key = e.{far}"
         )
@@ -102,8 +103,20 @@ def expand(conn: sqlite3.Connection, request: ExpandRequest) -> ExpandResponse:
         if common.node_type(label_set) is None:
             continue
         edges.append(common.edge_view(rel, src, dst, loads(props)))
-        nodes[key] = common.node_view(key, label_set, loads(node_props))
+        found = loads(node_props)
+        if request.traversal.shape_only:
+            found = {name: value for name, value in found.items() if value is not None}
+        nodes[key] = common.node_view(key, label_set, found)
     return ExpandResponse(edges=edges, nodes=nodes)
+
+
+_SHAPE_PROPS = (
+    "json_object('namespace', n.namespace, 'name', n.name, 'deleted', "
+    "CASE WHEN n.hidden THEN json('true') END)"
+)
+"""A reached node's props when the traversal wants its shape only: its identity (the columns
+that copy it), as JSON (its ``null`` values are dropped after reading, as Neo4j leaves out
+absent properties)."""
 
 
 def _walk(conn: sqlite3.Connection, key: str, spec: WalkSpec) -> LineageWalk:

@@ -16,14 +16,12 @@ from olgraph.store import common, details
 from olgraph.store.base import Page
 from olgraph.store.detail_views import DatasetDetail, JobView, NodeDetails, RunDetail, VersionDetail
 from olgraph.store.details import Neighbour, Neighbourhood, NeighbourSpec
-from olgraph.store.neo4j.cypher import label_name, rel_name
+from olgraph.store.neo4j.cypher import label_name, public_pairs, rel_name
 from olgraph.store.neo4j.read import RUN_ORDER, node_map, records, skip_limit, view_of
 
-_NOT_FACET = " OR ".join(f"k STARTS WITH '{prefix}'" for prefix in common.FACET_PREFIXES)
 _ITEMS = {
     True: "{key: m.key, labels: labels(m), props: properties(m), edge: properties(e)}",
-    False: f"{{key: m.key, labels: labels(m), props: [k IN keys(m) WHERE NOT ({_NOT_FACET}) | [k, m[k]]], "
-    "edge: properties(e)}",
+    False: f"{{key: m.key, labels: labels(m), props: {public_pairs('m')}, edge: properties(e)}}",
 }
 """A neighbour as a statement returns it: with all its properties, or (``spec.facets`` false)
 without its facet JSON, as ``[name, value]`` pairs (Cypher cannot build a map of dynamic keys)."""

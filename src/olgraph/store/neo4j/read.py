@@ -62,9 +62,16 @@ _NODE_FIELDS = (
 )
 
 
-def node_map(var: str) -> str:
-    """Cypher map of a node as :func:`view_of` reads it."""
-    return _NODE_FIELDS.replace("{n}", var)
+_SHAPE_FIELDS = (
+    "{key: {n}.key, id: elementId({n}), labels: labels({n}), "
+    "props: [k IN ['namespace', 'name', 'deleted'] WHERE {n}[k] IS NOT NULL | [k, {n}[k]]]}"
+)
+
+
+def node_map(var: str, shape_only: bool = False) -> str:
+    """Cypher map of a node as :func:`view_of` reads it (``shape_only``: with no properties but
+    those of its identity, see :class:`~olgraph.store.walk.Traversal`)."""
+    return (_SHAPE_FIELDS if shape_only else _NODE_FIELDS).replace("{n}", var)
 
 
 def edge_map(var: str) -> str:
@@ -129,7 +136,7 @@ CALL () {{
   UNWIND $up AS id MATCH (a) WHERE elementId(a) = id
   MATCH (a)<-[e:{hops}]-(b) WHERE NOT b.key IN $exclude RETURN e, b
 }}
-RETURN {EDGE_FIELDS} AS edge, {node_map("b")} AS node, [] AS aliases LIMIT {PROBE_LIMIT}
+RETURN {EDGE_FIELDS} AS edge, {node_map("b", traversal.shape_only)} AS node, [] AS aliases LIMIT {PROBE_LIMIT}
 """
 
 
@@ -190,7 +197,7 @@ def reach_query(traversal: Traversal, levels: int = AHEAD) -> str:
             branches.append(f"{_ahead('down', '-', hops, '->', levels)}\n  RETURN m, true AS down")
             branches.append(f"{_ahead('up', '<-', hops, '-', levels)}\n  RETURN m, false AS down")
     union = "\n  UNION ALL\n  ".join(branches)
-    aliases = _aliases_of("b", traversal)
+    aliases, node = _aliases_of("b", traversal), node_map("b", traversal.shape_only)
     return f"""
 CALL () {{
   {union}
@@ -201,7 +208,7 @@ CALL (m, down) {{
     UNION ALL
     MATCH (m)<-[e:{hops}]-(b) WHERE NOT down RETURN e, b
   }}
-  RETURN collect({{edge: {EDGE_FIELDS}, node: {node_map("b")}, aliases: {aliases}}}) AS hops
+  RETURN collect({{edge: {EDGE_FIELDS}, node: {node}, aliases: {aliases}}}) AS hops
 }}
 RETURN m.key AS key, elementId(m) AS id, down, hops
 """

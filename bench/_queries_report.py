@@ -23,6 +23,8 @@ LARGE_ANSWER_TARGET_MS = {"neo4j": 250.0, "embedded": 150.0}
 table of a 100k- or 1M-node graph), p95 over HTTP."""
 LARGE_ANSWER_NODES = 5_000
 """Answers at least this large get those rows (the default node cap stops them at 10,000)."""
+IN_PROCESS = "in-process store API, warm"
+"""The note of rows measured through the store API in-process."""
 
 
 def rows_of(store: str, plan: Plan, timings: dict[Query, Timing], cold: bool) -> list[list[Any]]:
@@ -50,6 +52,20 @@ def p95_of(timings: dict[Query, Timing], anchor: str, label: str, depth: int) ->
     return percentiles(timing.warm_ms).get("p95") if timing is not None else None
 
 
+def _row(metric: str, ours: float | None, baseline: float | None, name: str, note: str) -> dict[str, Any]:
+    """A headline row of a latency in ms against ``baseline`` (a target or the same query another
+    way); the ratio is baseline / olgraph, above 1 when olgraph is faster."""
+    return {
+        "metric": metric,
+        "olgraph": ours,
+        "baseline": baseline,
+        "baseline_name": name,
+        "ratio": round(baseline / ours, 2) if ours and baseline else None,
+        "unit": "ms",
+        "note": note,
+    }
+
+
 def large_answer_rows(store: str, size: int, http: dict[Query, Timing]) -> list[dict[str, Any]]:
     """Depth-10 lineage (both ways) and impact of the fan-out table over HTTP, against issue 12's
     targets for 10,000-node answers (only where the answer is :data:`LARGE_ANSWER_NODES` or more)."""
@@ -60,19 +76,11 @@ def large_answer_rows(store: str, size: int, http: dict[Query, Timing]) -> list[
             continue
         p95 = percentiles(timing.warm_ms).get("p95")
         target = LARGE_ANSWER_TARGET_MS[store]
-        rows.append(
-            {
-                "metric": f"{store} {size} nodes: depth-{HEADLINE_DEPTH} {what}, "
-                f"{timing.nodes:,}-node answer, HTTP p95",
-                "olgraph": p95,
-                "baseline": target,
-                "baseline_name": "issue 12 target",
-                "ratio": round(target / p95, 2) if p95 else None,
-                "unit": "ms",
-                "note": f"olgraph serve, warm, {len(timing.warm_ms)} samples"
-                + (", truncated at the node cap" if timing.truncated else ""),
-            }
-        )
+        answer = f"{timing.nodes:,}-node answer"
+        metric = f"{store} {size} nodes: depth-{HEADLINE_DEPTH} {what}, {answer}, HTTP p95"
+        note = f"olgraph serve, warm, {len(timing.warm_ms)} samples"
+        note += ", truncated at the node cap" if timing.truncated else ""
+        rows.append(_row(metric, p95, target, "issue 12 target", note))
     return rows
 
 
@@ -83,30 +91,12 @@ def read_side_rows(store: str, size: int, timings: dict[Query, Timing]) -> list[
         p95 = p95_of(timings, tier, "search", 0)
         if p95 is None:
             continue
-        rows.append(
-            {
-                "metric": f"{store} {size} nodes: {tier.replace('-', ' ')} p95 (20 hits)",
-                "olgraph": p95,
-                "baseline": SEARCH_TARGET_MS,
-                "baseline_name": "issue 10 target",
-                "ratio": round(SEARCH_TARGET_MS / p95, 2) if p95 else None,
-                "unit": "ms",
-                "note": "in-process store API, warm",
-            }
-        )
+        metric = f"{store} {size} nodes: {tier.replace('-', ' ')} p95 (20 hits)"
+        rows.append(_row(metric, p95, SEARCH_TARGET_MS, "issue 10 target", IN_PROCESS))
     column = p95_of(timings, "column", "column both", 5)
     if column is not None:
-        rows.append(
-            {
-                "metric": f"{store} {size} nodes: depth-5 column lineage (both) p95",
-                "olgraph": column,
-                "baseline": TARGET_MS,
-                "baseline_name": "the lineage target",
-                "ratio": round(TARGET_MS / column, 2) if column else None,
-                "unit": "ms",
-                "note": "in-process store API, warm",
-            }
-        )
+        metric = f"{store} {size} nodes: depth-5 column lineage (both) p95"
+        rows.append(_row(metric, column, TARGET_MS, "the lineage target", IN_PROCESS))
     return rows
 
 
@@ -120,17 +110,8 @@ def look_ahead_rows(size: int, parts: dict[str, Any]) -> list[dict[str, Any]]:
     ):
         now = p95_of(parts["in_process"], anchor, label, depth)
         before = p95_of(parts["per_level"], anchor, label, depth)
-        rows.append(
-            {
-                "metric": f"neo4j {size} nodes: depth-{depth} lineage {label} p95, {anchor}, look-ahead",
-                "olgraph": now,
-                "baseline": before,
-                "baseline_name": "one statement per level",
-                "ratio": round(before / now, 2) if now and before else None,
-                "unit": "ms",
-                "note": "in-process store API, warm, same run",
-            }
-        )
+        metric = f"neo4j {size} nodes: depth-{depth} lineage {label} p95, {anchor}, look-ahead"
+        rows.append(_row(metric, now, before, "one statement per level", f"{IN_PROCESS}, same run"))
     return rows
 
 
@@ -152,17 +133,8 @@ def summary_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str
                 if p95 is None:  # not measured (--read-side-only)
                     continue
                 what = "lineage both" if label == "both" else "impact"
-                rows.append(
-                    {
-                        "metric": f"{store} {size} nodes: depth-{HEADLINE_DEPTH} {what} p95, {anchor}",
-                        "olgraph": p95,
-                        "baseline": TARGET_MS,
-                        "baseline_name": "issue 5 target",
-                        "ratio": round(TARGET_MS / p95, 2) if p95 else None,
-                        "unit": "ms",
-                        "note": "in-process store API, warm",
-                    }
-                )
+                metric = f"{store} {size} nodes: depth-{HEADLINE_DEPTH} {what} p95, {anchor}"
+                rows.append(_row(metric, p95, TARGET_MS, "issue 5 target", IN_PROCESS))
     return rows
 
 

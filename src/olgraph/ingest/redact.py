@@ -207,7 +207,9 @@ class _QuickCheck:
 
     def __init__(self) -> None:
         words = {w for triggers in _TRIGGERS.values() for w in triggers} | set(_KEY_TRIGGERS)
-        self.words = tuple(word.encode() for word in sorted(words))
+        # A word containing another ("password", "pass") is found only where the shorter one is.
+        needed = {w for w in words if not any(other != w and other in w for other in words)}
+        self.words = tuple(word.encode() for word in sorted(needed))
         self.url = re.compile(DEFAULT_VALUE_PATTERNS[0].encode())
 
     def clean(self, data: Any) -> bool:

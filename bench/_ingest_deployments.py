@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -193,6 +194,15 @@ def deployment(
     ``launcher``: how Python runs olgraph (see :meth:`OlgraphProcess.start`).
     """
     data_dir = config.work_dir / "ingest" / f"{mode}-{tag}-{uuid.uuid4().hex[:6]}"
+    try:
+        yield from _deployment(mode, data_dir, kafka, neo4j, tag=tag, launcher=launcher)
+    finally:  # a soak leaves gigabytes behind: every deployment is fresh, none is reused
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _deployment(
+    mode: str, data_dir: Path, kafka: str, neo4j: str, *, tag: str, launcher: Sequence[str]
+) -> Iterator[Deployment]:
     if mode == "embedded":
         with OlgraphProcess.start(["serve"], data_dir=data_dir, launcher=launcher) as serve:
             url = str(serve.url)
@@ -230,7 +240,10 @@ def api_only(config: BenchConfig, kafka: str, neo4j: str) -> Iterator[OlgraphPro
     topic = f"bench.accept.{uuid.uuid4().hex[:8]}"
     create_topics(kafka, topic)
     data_dir = config.work_dir / "ingest" / f"api-{uuid.uuid4().hex[:6]}"
-    with OlgraphProcess.start(
-        ["api", "--kafka-bootstrap", kafka, "--topic", topic, "--neo4j-uri", neo4j], data_dir=data_dir
-    ) as api:
-        yield api
+    try:
+        with OlgraphProcess.start(
+            ["api", "--kafka-bootstrap", kafka, "--topic", topic, "--neo4j-uri", neo4j], data_dir=data_dir
+        ) as api:
+            yield api
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -189,7 +189,7 @@ def paced(dep: Deployment, ndjson: Path, rate: float, seconds: float) -> dict[st
     before = dep.applied()
     pace = ("--rate", f"{rate:.3f}", "--seconds", f"{seconds:g}")
     with loadgen("paced", "--url", dep.url, "--ndjson", str(ndjson), *pace) as pacer:
-        result = result_of(pacer)
+        result = result_of(pacer, timeout=seconds + E2E_TIMEOUT)  # it paces for ``seconds`` first
     accepted = sum(n for status, n in result["statuses"].items() if status.startswith("2"))
     started = time.monotonic()
     wait_for(dep, before + accepted)

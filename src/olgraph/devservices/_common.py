@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -228,12 +228,16 @@ def choose_port(preferred: int, taken: Iterable[int] = (), host: str = "127.0.0.
             return port
 
 
-def reuse_ports(record: Path, defaults: Mapping[str, int], host: str = "127.0.0.1") -> dict[str, int]:
+def reuse_ports(
+    record: Path, defaults: Mapping[str, int], host: str = "127.0.0.1", *, avoid: Collection[int] = ()
+) -> dict[str, int]:
     """Choose one port per name, preferring the one ``record`` remembers from the last start.
 
     A restarted server then keeps its address (clients and tests that stop and restart it
     reconnect where they were); a remembered or default port that is busy is replaced by a
     free one. The choice is written back to ``record``, which outlives ``down()``.
+    ``avoid``: ports not taken even when remembered (a service's well-known ports, when it was
+    asked for free ones but its folder remembers them from a start that was not).
     Example: ``reuse_ports(root / "ports.json", {"bolt": 7687, "http": 7474})``.
     """
     remembered = read_json(record) or {}
@@ -242,7 +246,7 @@ def reuse_ports(record: Path, defaults: Mapping[str, int], host: str = "127.0.0.
         preferred = remembered.get(name)
         if not isinstance(preferred, int) or not 0 < preferred < 65536:  # 0 default: any free port
             preferred = default
-        chosen[name] = choose_port(preferred, taken=chosen.values(), host=host)
+        chosen[name] = choose_port(preferred, taken=[*chosen.values(), *avoid], host=host)
     record.parent.mkdir(parents=True, exist_ok=True)
     write_json(record, chosen)
     return chosen

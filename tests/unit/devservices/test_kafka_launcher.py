@@ -171,6 +171,19 @@ def test_a_restart_prefers_the_remembered_ports(tmp_path: Path) -> None:
     assert reuse_ports(tmp_path / "ports.json", {"port": 9092, "controller_port": 9093}) == remembered
 
 
+def test_ports_to_avoid_are_not_taken_even_when_remembered(tmp_path: Path) -> None:
+    """A dev service asked for free ports must not take the well-known ones its folder
+    remembers from an earlier start that had them (another server may expect them)."""
+    well_known = {"port": _free_port(), "controller_port": _free_port()}
+    write_json(tmp_path / "ports.json", well_known)
+
+    chosen = reuse_ports(tmp_path / "ports.json", dict.fromkeys(well_known, 0), avoid=well_known.values())
+
+    assert not set(chosen.values()) & set(well_known.values())
+    assert chosen["port"] != chosen["controller_port"]
+    assert reuse_ports(tmp_path / "ports.json", dict.fromkeys(well_known, 0)) == chosen  # then kept
+
+
 def test_a_busy_remembered_port_is_replaced_and_never_doubled(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -36,31 +36,8 @@ from typing import Any
 
 import orjson
 from _loadgen_http import Connection, _request
-from _loadgen_kafka import MESSAGE_BYTES, consume, kafka_keys, kafka_raw, produce
-from _loadgen_paced import RUN_POLL_TIMEOUT, new_runs, paced
-
-__all__ = [
-    "JSON",
-    "MESSAGE_BYTES",
-    "RUN_POLL_TIMEOUT",
-    "WRK_SCRIPT",
-    "Connection",
-    "baseline_app",
-    "bodies_of",
-    "consume",
-    "kafka_keys",
-    "kafka_raw",
-    "main",
-    "new_runs",
-    "paced",
-    "produce",
-    "read_lines",
-    "run_wrk",
-    "send_all",
-    "serve_baseline",
-]
-
-JSON = {"Content-Type": "application/json"}
+from _loadgen_kafka import kafka_raw
+from _loadgen_paced import paced
 
 WRK_SCRIPT = r"""
 -- Cycles through pre-serialized bodies (one event per line, or arrays of `batch` lines).

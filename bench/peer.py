@@ -41,27 +41,15 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _peer_http import (
-    INGEST_TIMEOUT,
-    REQUEST_TIMEOUT,
-    WARMUP,
     Ingest,
     compat_lineage,
     ingest,
     lineage_table,
     marquez_lineage,
-    olgraph_lineage,
     olgraph_with_compat,
-    time_lineage,
 )
 from _peer_report import (
-    LABELS,
-    SIDES,
     build_document,
-    charts,
-    ingest_table,
-    lineage_tables,
-    notes,
-    summary_rows,
 )
 from _support import (
     BenchConfig,
@@ -77,39 +65,6 @@ from workloads import WorkloadSpec, generate, lineage_anchors
 
 from marquez import marquez_server
 from olgraph.errors import ServiceError
-
-__all__ = [
-    "CLIENTS",
-    "DEPTHS",
-    "INGEST_TIMEOUT",
-    "LABELS",
-    "MAX_NODES",
-    "REQUEST_TIMEOUT",
-    "SECTION",
-    "SIDES",
-    "WARMUP",
-    "Ingest",
-    "Peer",
-    "build_document",
-    "charts",
-    "compat_lineage",
-    "ingest",
-    "ingest_table",
-    "lineage_table",
-    "lineage_tables",
-    "main",
-    "marquez_lineage",
-    "measure_size",
-    "notes",
-    "olgraph_lineage",
-    "olgraph_with_compat",
-    "run",
-    "run_marquez",
-    "run_olgraph_embedded",
-    "run_olgraph_neo4j",
-    "summary_rows",
-    "time_lineage",
-]
 
 SECTION = "peer"
 DEPTHS = (1, 5, 10, 20)

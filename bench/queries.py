@@ -42,49 +42,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _queries_build import BATCH_EVENTS, batches, build, ensure_embedded, ensure_neo4j
+from _queries_build import ensure_embedded, ensure_neo4j
 from _queries_measure import (
-    Call,
-    http_call,
-    measure,
     measure_http,
     measure_per_level,
     measure_store,
-    read_side_anchors,
-    read_side_queries,
-    store_call,
-    timed,
 )
 from _queries_plan import (
-    CHAIN_DEPTH,
-    COLUMN_DEPTHS,
-    DEPTHS,
-    DIRECTIONS,
-    SEARCH_TIERS,
     SECTION,
     Plan,
-    Query,
-    Timing,
     plan_for,
-    query_set,
 )
 from _queries_report import (
-    COLUMNS,
-    HEADLINE_DEPTH,
-    LARGE_ANSWER_NODES,
-    LARGE_ANSWER_TARGET_MS,
-    SEARCH_TARGET_MS,
-    TARGET_MS,
-    charts,
     document,
-    large_answer_rows,
-    look_ahead_rows,
-    notes,
-    p95_of,
-    read_side_rows,
-    rows_of,
-    summary_rows,
-    timing_of,
 )
 from _support import (
     BenchConfig,
@@ -98,58 +68,6 @@ from _support import (
 
 from olgraph.store.embedded import EmbeddedStore
 from olgraph.store.neo4j import Neo4jStore
-
-__all__ = [
-    "BATCH_EVENTS",
-    "CHAIN_DEPTH",
-    "COLUMNS",
-    "COLUMN_DEPTHS",
-    "DEPTHS",
-    "DIRECTIONS",
-    "HEADLINE_DEPTH",
-    "LARGE_ANSWER_NODES",
-    "LARGE_ANSWER_TARGET_MS",
-    "SEARCH_TARGET_MS",
-    "SEARCH_TIERS",
-    "SECTION",
-    "TARGET_MS",
-    "Call",
-    "Plan",
-    "Query",
-    "Timing",
-    "batches",
-    "build",
-    "charts",
-    "document",
-    "ensure_embedded",
-    "ensure_neo4j",
-    "http_call",
-    "large_answer_rows",
-    "look_ahead_rows",
-    "main",
-    "measure",
-    "measure_http",
-    "measure_per_level",
-    "measure_store",
-    "neo4j_at",
-    "notes",
-    "p95_of",
-    "plan_for",
-    "query_set",
-    "read_side_anchors",
-    "read_side_queries",
-    "read_side_rows",
-    "rows_of",
-    "run",
-    "run_async",
-    "run_embedded",
-    "run_neo4j",
-    "store_call",
-    "summary_rows",
-    "timed",
-    "timing_of",
-]
-
 
 # --------------------------------------------------------------------------- one store, one size
 

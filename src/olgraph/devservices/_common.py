@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -229,23 +229,25 @@ def choose_port(preferred: int, taken: Iterable[int] = (), host: str = "127.0.0.
 
 
 def reuse_ports(
-    record: Path, defaults: Mapping[str, int], host: str = "127.0.0.1", *, avoid: Collection[int] = ()
+    record: Path, defaults: Mapping[str, int], host: str = "127.0.0.1", *, any_port: bool = False
 ) -> dict[str, int]:
     """Choose one port per name, preferring the one ``record`` remembers from the last start.
 
     A restarted server then keeps its address (clients and tests that stop and restart it
     reconnect where they were); a remembered or default port that is busy is replaced by a
     free one. The choice is written back to ``record``, which outlives ``down()``.
-    ``avoid``: ports not taken even when remembered (a service's well-known ports, when it was
-    asked for free ones but its folder remembers them from a start that was not).
+    ``any_port``: free ports of the system's choosing instead of ``defaults`` (a service's
+    well-known ports), which are then never taken, even when ``record`` remembers them from a
+    start that was not asked for free ports.
     Example: ``reuse_ports(root / "ports.json", {"bolt": 7687, "http": 7474})``.
     """
     remembered = read_json(record) or {}
+    avoid = list(defaults.values()) if any_port else []
     chosen: dict[str, int] = {}
     for name, default in defaults.items():
         preferred = remembered.get(name)
-        if not isinstance(preferred, int) or not 0 < preferred < 65536:  # 0 default: any free port
-            preferred = default
+        if not isinstance(preferred, int) or not 0 < preferred < 65536:
+            preferred = 0 if any_port else default  # 0: any free port
         chosen[name] = choose_port(preferred, taken=[*chosen.values(), *avoid], host=host)
     record.parent.mkdir(parents=True, exist_ok=True)
     write_json(record, chosen)

@@ -366,10 +366,7 @@ def status(cache_dir: Path | None = None) -> ServiceInfo | None:
 
 def _start(paths: KafkaPaths, java_home: Path, *, any_port: bool = False) -> KafkaState:
     defaults = {"port": DEFAULT_PORT, "controller_port": DEFAULT_CONTROLLER_PORT}
-    if any_port:
-        ports = reuse_ports(paths.ports_file, dict.fromkeys(defaults, 0), avoid=defaults.values())
-    else:
-        ports = reuse_ports(paths.ports_file, defaults)
+    ports = reuse_ports(paths.ports_file, defaults, any_port=any_port)
     for folder in (paths.data, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     paths.server_properties.write_text(

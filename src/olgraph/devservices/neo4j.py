@@ -389,12 +389,7 @@ def status(cache_dir: Path | None = None) -> ServiceInfo | None:
 def _start(paths: Neo4jPaths, java_home: Path, *, any_port: bool = False) -> Neo4jState:
     # The last run's ports (kept in ports.json by down()) first: a restarted server keeps its address.
     well_known = {"bolt": DEFAULT_BOLT_PORT, "http": DEFAULT_HTTP_PORT}
-    if any_port:  # never the well-known ports, even if this folder's last start had them
-        ports = reuse_ports(
-            paths.root / "ports.json", dict.fromkeys(well_known, 0), avoid=well_known.values()
-        )
-    else:
-        ports = reuse_ports(paths.root / "ports.json", well_known)
+    ports = reuse_ports(paths.root / "ports.json", well_known, any_port=any_port)
     bolt_port, http_port = ports["bolt"], ports["http"]
     if not port_is_free(http_port, reuse_address=False):
         # Neo4j's HTTP server cannot bind over TIME_WAIT connections (left by Browser clients

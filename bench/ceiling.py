@@ -59,7 +59,7 @@ from _support import (
 )
 from workloads import WorkloadSpec, generate
 
-from olgraph.cli._server import GC_THRESHOLDS
+from olgraph.cli._server import tune_gc
 from olgraph.config import Settings
 from olgraph.ingest.parse import parse_event
 from olgraph.normalize.mutations import Mutation, ReplaceLinks, UpsertEdge, UpsertNode
@@ -87,9 +87,7 @@ def normalizer_cpu(spec: WorkloadSpec) -> dict[str, Any]:
         parsed, body = reader.read_event(orjson.dumps(event))
         logged.append((body, parsed.content_id))
     saved = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()  # as the consumer does once it has started; undone below
     samples = []
     try:
         for body, content_id in logged:

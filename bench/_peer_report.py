@@ -131,6 +131,7 @@ def lineage_tables(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         "Marquez API on olgraph (embedded) p95",
         "Marquez API on olgraph nodes",
         "Marquez/Marquez API on olgraph (embedded) p95",
+        "fewest calls timed",
     ]
     tables = []
     for size, m in measured.items():
@@ -154,12 +155,19 @@ def lineage_tables(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
                     _side(row, "embedded_marquez_api", "p95"),
                     _side(row, "olgraph_marquez_api", "nodes"),
                     _ratio(theirs[1], _side(row, "embedded_marquez_api", "p95")),
+                    _fewest_calls(row),
                 ]
             )
         tables.append(
             {"title": f"Lineage ms, {size:,} nodes (warm, both directions)", "columns": columns, "rows": rows}
         )
     return tables
+
+
+def _fewest_calls(row: dict[str, Any]) -> int | None:
+    """The smallest sample count among a depth's timed series (a series stops early when slow)."""
+    counts = [series["n"] for series in row.values() if isinstance(series, dict) and "n" in series]
+    return min(counts, default=None)
 
 
 def charts(measured: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ Python process, in the same order, to:
   stops when ``/api/v1/stats`` says every accepted event is applied (queryable).
 
 Every answer's status is counted; non-2xx answers are reported with an example body. Then
-lineage (``direction=both``) is timed warm on the same dataset nodes (``lineage_anchors``)
-at depths 1, 5, 10 and 20 on Marquez and olgraph-on-Neo4j. The node ids are the same strings
+lineage (``direction=both``) is timed warm on the same dataset nodes (``lineage_anchors``;
+200 calls per series, fewer once a series has taken a minute and has 20) at depths 1, 5, 10
+and 20 on Marquez and olgraph-on-Neo4j. The node ids are the same strings
 on both sides (``dataset:<namespace>:<name>``: olgraph's keys are Marquez's node ids). Marquez's
 depth counts job-to-job steps while olgraph's counts edges (dataset→job is one), so olgraph is
 also timed at twice the depth (``olgraph_2x``), the comparable walk. Both olgraph servers also
@@ -69,7 +70,9 @@ from olgraph.errors import ServiceError
 SECTION = "peer"
 DEPTHS = (1, 5, 10, 20)
 CLIENTS = 8
-MAX_NODES = 100_000
+MAX_NODES = 10_000
+"""The largest size a full run measures. Marquez ingests about 25 events/s, so 100k nodes (13,580
+events) take it 8-9 minutes before its lineage is timed: ``--peer-max-nodes 100000`` for that."""
 
 
 # --- one size ---------------------------------------------------------------------------------------

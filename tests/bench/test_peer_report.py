@@ -72,6 +72,14 @@ def test_notes_list_every_kind_of_rejected_answer() -> None:
     assert any("8 concurrent clients" in note for note in found)
 
 
+def test_the_lineage_table_shows_the_fewest_calls_a_depth_was_timed_with() -> None:
+    data = measured(marquez=True)
+    data[5000]["lineage"]["10"]["marquez"]["n"] = 21
+    table = build_document(data, None, 8, 50)["tables"][1]
+    column = table["columns"].index("fewest calls timed")
+    assert [row[column] for row in table["rows"]] == [50, 21]
+
+
 def test_the_document_renders_into_the_report(tmp_path: Path) -> None:
     doc = build_document(measured(marquez=True), None, 8, 50)
     assert doc["ingest"] == {"5000": {"olgraph_neo4j": 498.5, "olgraph_embedded": 250.0, "marquez": 99.9}}

@@ -59,12 +59,6 @@ def workload(config: BenchConfig, seed: int, nodes: int) -> tuple[Path, Summary]
     return path, summary
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
-
-
 def machine_busy_seconds() -> float:
     """CPU seconds every core of the machine spent busy since boot (``/proc/stat``)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

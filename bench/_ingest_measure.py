@@ -21,7 +21,6 @@ from _ingest_deployments import (
     Deployment,
     api_only,
     baseline_server,
-    cpu_seconds,
     create_topics,
     deployment,
     loadgen,
@@ -31,7 +30,7 @@ from _ingest_deployments import (
     scrape,
     workload,
 )
-from _support import BenchConfig, log, percentiles
+from _support import BenchConfig, cpu_seconds, log, percentiles
 from loadgen import run_wrk
 from workloads import Summary
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from _support import (
     OlgraphProcess,
     log,
     percentiles,
+    tree_cpu_seconds,
     wait_applied,
 )
 
@@ -47,6 +48,9 @@ class Ingest:
     statuses: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
     peak_rss_mib: float | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process tree of the side spent from the first POST until queryable, by
+    role (``server``, ``database``)."""
 
     @property
     def stored(self) -> int:
@@ -57,6 +61,11 @@ class Ingest:
     def rate(self) -> float:
         """Stored events per second, until queryable."""
         return round(self.stored / self.seconds, 1) if self.seconds else 0.0
+
+    def cpu_ms_per_event(self) -> dict[str, float]:
+        """CPU milliseconds per stored event, by role and ``total``."""
+        spent = {**self.cpu_seconds, "total": sum(self.cpu_seconds.values())} if self.cpu_seconds else {}
+        return {role: round(seconds * 1000 / max(self.stored, 1), 2) for role, seconds in spent.items()}
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -70,6 +79,8 @@ class Ingest:
             "rejected": self.events - self.stored,
             "examples": self.examples,
             "peak_rss_mib": self.peak_rss_mib,
+            "cpu_seconds": {role: round(seconds, 2) for role, seconds in self.cpu_seconds.items()},
+            "cpu_ms_per_event": self.cpu_ms_per_event(),
         }
 
 
@@ -97,15 +108,24 @@ async def _post_all(url: str, bodies: Sequence[bytes], clients: int, result: Ing
         await asyncio.wait_for(asyncio.gather(*(worker(client) for _ in range(clients))), INGEST_TIMEOUT)
 
 
-def ingest(base_url: str, bodies: Sequence[bytes], clients: int, *, wait: bool) -> Ingest:
-    """Post the workload; with ``wait``, the clock runs on until olgraph has applied every 2xx event."""
+def ingest(
+    base_url: str, bodies: Sequence[bytes], clients: int, *, wait: bool, cpu: Mapping[str, int] | None = None
+) -> Ingest:
+    """Post the workload; with ``wait``, the clock runs on until olgraph has applied every 2xx event.
+
+    ``cpu`` names the processes whose CPU counts (role to the pid at the root of its process tree,
+    e.g. ``{"server": ..., "database": ...}``): their CPU seconds over the same span are kept.
+    """
     result = Ingest(len(bodies))
+    roots = dict(cpu or {})
+    before = {role: tree_cpu_seconds(pid) for role, pid in roots.items()}
     started = time.perf_counter()
     asyncio.run(_post_all(f"{base_url}/api/v1/lineage", bodies, clients, result))
     result.accept_seconds = time.perf_counter() - started
     if wait:
         wait_applied(base_url, result.stored, timeout=INGEST_TIMEOUT)
     result.seconds = time.perf_counter() - started
+    result.cpu_seconds = {role: tree_cpu_seconds(pid) - before[role] for role, pid in roots.items()}
     return result
 
 

@@ -26,7 +26,8 @@ def _side(row: dict[str, Any], side: str, key: str) -> Any:
 
 
 def summary_rows(measured: dict[int, dict[str, Any]], marquez_error: str | None) -> list[dict[str, Any]]:
-    """Headline rows per size: ingest rate (olgraph/Marquez) and depth-10 lineage p95 (Marquez/olgraph)."""
+    """Headline rows per size: ingest rate (olgraph/Marquez), CPU per event and depth-10 lineage p95
+    (both Marquez/olgraph)."""
     missing = f"Marquez did not run: {marquez_error.splitlines()[0]}" if marquez_error else None
     base = {"baseline_name": f"Marquez {MARQUEZ_VERSION}"}
     rows: list[dict[str, Any]] = []
@@ -46,6 +47,7 @@ def summary_rows(measured: dict[int, dict[str, Any]], marquez_error: str | None)
                     "note": missing or f"olgraph serve on {store}, one event per POST",
                 }
             )
+        rows += _cpu_rows(m, size, base, missing)
         row = m["lineage"].get("10")
         if row is None:
             continue
@@ -65,6 +67,48 @@ def summary_rows(measured: dict[int, dict[str, Any]], marquez_error: str | None)
             )
         rows += _compat_rows(row, size, base, missing)
     return rows
+
+
+def _cpu_rows(
+    m: dict[str, Any], size: int, base: dict[str, Any], missing: str | None
+) -> list[dict[str, Any]]:
+    """CPU per stored event until queryable, servers and databases together (Marquez/olgraph)."""
+    theirs = m["ingest"]["marquez"]
+    theirs_ms = theirs.cpu_ms_per_event().get("total") if theirs else None
+    out = []
+    for key, store in (("olgraph_neo4j", "Neo4j"), ("olgraph_embedded", "embedded")):
+        spent = m["ingest"][key].cpu_ms_per_event()
+        ours_ms = spent.get("total")
+        if ours_ms is None:
+            continue
+        what = "olgraph serve + Neo4j" if "database" in spent else "olgraph serve"
+        if key == "olgraph_neo4j" and "database" not in spent:
+            what += " (Neo4j's CPU not readable: not started by this run)"
+        out.append(
+            {
+                **base,
+                "metric": f"CPU per event until queryable, {store}, {size:,} nodes",
+                "olgraph": ours_ms,
+                "baseline": theirs_ms,
+                "ratio": _ratio(theirs_ms, ours_ms),
+                "unit": "ms",
+                "note": missing or f"{what} against Marquez + PostgreSQL",
+            }
+        )
+    return out
+
+
+def cpu_table(measured: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """One row per size and side: CPU ms per stored event of the server, the database and both."""
+    rows = []
+    for size, m in measured.items():
+        for side in SIDES:
+            result = m["ingest"][side]
+            spent = result.cpu_ms_per_event() if result else {}
+            if spent:
+                rows.append([size, LABELS[side], spent.get("server"), spent.get("database"), spent["total"]])
+    columns = ["nodes", "side", "server CPU ms/event", "database CPU ms/event", "total CPU ms/event"]
+    return {"title": "CPU per event until queryable (one event per POST)", "columns": columns, "rows": rows}
 
 
 def _compat_rows(
@@ -217,6 +261,10 @@ def notes(measured: dict[int, dict[str, Any]], marquez_error: str | None, client
         f"One Python load process, {clients} concurrent clients, one event per POST /api/v1/lineage, "
         "events handed out in workload order. Marquez's 201 means stored; olgraph's time runs until "
         "/api/v1/stats shows every accepted event applied.",
+        "CPU per event: user + system seconds over the same span of each side's process trees, divided "
+        "by the events stored: Marquez's JVM (server) and PostgreSQL's postmaster with its backends "
+        "(database); olgraph serve (server) and, on Neo4j, the Neo4j JVM (database). The load "
+        "generator is not counted on either side.",
         "Marquez stores jobs, job versions, runs, run states, datasets, dataset versions (one per run "
         "output), fields and the raw event; olgraph stores the graph of docs/graph-model.md (jobs, runs, "
         "datasets, versions, fields with column lineage, owners) plus the raw event in its log.",
@@ -242,7 +290,7 @@ def build_document(
     return {
         "title": f"Peer: Marquez {MARQUEZ_VERSION}",
         "summary": summary_rows(measured, marquez_error),
-        "tables": [ingest_table(measured), *lineage_tables(measured)],
+        "tables": [ingest_table(measured), cpu_table(measured), *lineage_tables(measured)],
         "charts": charts(measured),
         "notes": notes(measured, marquez_error, clients),
         "ingest": {

@@ -404,6 +404,49 @@ def proc_memory_mib(pid: int, field_name: str) -> float:
     raise ValueError(f"{field_name} not in /proc/{pid}/status")
 
 
+_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name (which may hold spaces): field 3 onwards."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (``/proc/<pid>/stat``)."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and everything it started: its own and its live descendants'
+    user + system time, plus what their exited (reaped) children left in ``cutime``/``cstime``.
+
+    PostgreSQL serves each connection from a child of the postmaster, and a server may run helper
+    processes: a difference of two readings is what the whole tree spent between them.
+    """
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat_fields(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):  # exited while we looked
+            continue
+        stats[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    if pid not in stats:
+        raise ProcessLookupError(f"no process {pid}")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        fields = stats[current]
+        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        todo += children.get(current, [])
+    return total / _CLOCK_TICK
+
+
 def wait_applied(url: str, accepted: int, timeout: float = 3600.0, poll: float = 0.05) -> dict[str, Any]:
     """Poll an embedded server's ``/api/v1/stats`` until ``accepted`` events are applied or failed."""
     deadline = time.monotonic() + timeout

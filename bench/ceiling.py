@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import statistics
 import sys
 import time
@@ -50,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (
     BenchConfig,
     config_from,
+    cpu_seconds,
     log,
     neo4j_auth,
     neo4j_store_options,
@@ -220,10 +220,7 @@ async def empty(driver: neo4j.AsyncDriver) -> None:
 
 def _cpu_seconds(pid: int | None) -> float:
     """User + system CPU seconds of ``pid`` (0 when unknown)."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0 if pid is None else cpu_seconds(pid)
 
 
 @dataclass
@@ -393,7 +390,8 @@ def _neo4j(config: BenchConfig, uri: str | None) -> AbstractContextManager[str]:
     return nullcontext(uri) if uri else service("neo4j", config.services_cache, config.neo4j_env)
 
 
-def _neo4j_pid(config: BenchConfig, uri: str | None) -> int | None:
+def neo4j_pid(config: BenchConfig, uri: str | None = None) -> int | None:
+    """The pid of the dev Neo4j started in ``config.services_cache`` (None with ``uri``: not ours)."""
     if uri:
         return None  # somebody else's server: its CPU is not ours to read
     from olgraph.devservices import launchers  # noqa: PLC0415
@@ -407,7 +405,7 @@ def run(config: BenchConfig, max_nodes: int = MAX_NODES, neo4j_uri: str | None =
     sizes = [size for size in config.sizes if size <= max_nodes] or [min(config.sizes)]
     measured: dict[int, dict[str, Any]] = {}
     with _neo4j(config, neo4j_uri) as uri:
-        pid = _neo4j_pid(config, neo4j_uri)
+        pid = neo4j_pid(config, neo4j_uri)
         # A fresh Neo4j runs its first statements interpreted and plans them once: an unmeasured
         # pass of both writers first, so neither side pays for that (the first one measured did).
         log(f"ceiling: warm-up pass on {WARM_UP_NODES:,} nodes (not reported)")

@@ -71,12 +71,14 @@ BUILD_MARKER = "build.complete"
 
 @dataclass
 class MarquezServer:
-    """A running Marquez: its API ``url``, JVM ``pid`` and the log to read when it misbehaves."""
+    """A running Marquez: its API ``url``, JVM ``pid``, the log to read when it misbehaves and
+    the pid of its PostgreSQL's postmaster (whose children serve the connections)."""
 
     url: str
     admin_url: str
     pid: int
     log_path: Path
+    postgres_pid: int
 
     def rss_mib(self) -> float:
         """Current resident memory of the JVM (PostgreSQL not included), MiB."""
@@ -111,6 +113,11 @@ def marquez_server(
     root.mkdir(parents=True, exist_ok=True)
     with postgres_cluster(root, durable=durable) as pg_port:
         yield from _run_marquez(root, build, java_home, pg_port, heap)
+
+
+def postmaster_pid(root: Path) -> int:
+    """The running postmaster of the cluster in ``root/pgdata`` (first line of ``postmaster.pid``)."""
+    return int((root / "pgdata" / "postmaster.pid").read_text().split()[0])
 
 
 # --- build -----------------------------------------------------------------------------------------
@@ -323,7 +330,8 @@ def _run_marquez(
     pid = spawn_detached(
         [*argv, "server", str(config)], {**os.environ, "JAVA_HOME": str(java_home)}, log_path
     )
-    server = MarquezServer(f"http://{HOST}:{app_port}", f"http://{HOST}:{admin_port}", pid, log_path)
+    urls = f"http://{HOST}:{app_port}", f"http://{HOST}:{admin_port}"
+    server = MarquezServer(*urls, pid, log_path, postmaster_pid(root))
     try:
         _wait_ready(server)
         yield server

@@ -9,7 +9,9 @@ Python process, in the same order, to:
 - **olgraph serve** on the dev Neo4j (emptied first) and **olgraph serve** embedded: the clock
   stops when ``/api/v1/stats`` says every accepted event is applied (queryable).
 
-Every answer's status is counted; non-2xx answers are reported with an example body. Then
+Every answer's status is counted; non-2xx answers are reported with an example body, and the
+CPU seconds each side's process trees spent over the same span (Marquez's JVM and PostgreSQL's
+postmaster with its backends; ``olgraph serve`` and the Neo4j JVM) per stored event. Then
 lineage (``direction=both``) is timed warm on the same dataset nodes (``lineage_anchors``;
 200 calls per series, fewer once a series has taken a minute and has 20) at depths 1, 5, 10
 and 20 on Marquez and olgraph-on-Neo4j. The node ids are the same strings
@@ -61,7 +63,7 @@ from _support import (
     service,
     write_result,
 )
-from ceiling import empty
+from ceiling import empty, neo4j_pid
 from workloads import WorkloadSpec, generate, lineage_anchors
 
 from marquez import marquez_server
@@ -84,6 +86,7 @@ class Peer:
 
     config: BenchConfig
     neo4j_uri: str
+    neo4j_pid: int | None
     clients: int
     calls: int
     marquez_error: str | None = None
@@ -104,7 +107,8 @@ def run_marquez(peer: Peer, bodies: Sequence[bytes], anchors: dict[int, str]) ->
     try:
         with marquez_server(peer.config.work_dir, peer.config.services_cache) as marquez:
             log(f"Marquez: posting {len(bodies)} events")
-            result = ingest(marquez.url, bodies, peer.clients, wait=False)
+            cpu = {"server": marquez.pid, "database": marquez.postgres_pid}
+            result = ingest(marquez.url, bodies, peer.clients, wait=False, cpu=cpu)
             result.peak_rss_mib = marquez.peak_rss_mib()
             log(f"Marquez: {result.rate} events/s, statuses {dict(result.statuses)}")
             for depth, node in sorted(anchors.items()):
@@ -122,7 +126,8 @@ def run_olgraph_neo4j(peer: Peer, bodies: Sequence[bytes], anchors: dict[int, st
     data_dir = peer.fresh_dir("olgraph-neo4j")
     with olgraph_with_compat(["serve", "--neo4j-uri", peer.neo4j_uri], data_dir) as (server, url, compat):
         log(f"olgraph (Neo4j): posting {len(bodies)} events")
-        result = ingest(url, bodies, peer.clients, wait=True)
+        cpu = {"server": server.pid} | ({"database": peer.neo4j_pid} if peer.neo4j_pid else {})
+        result = ingest(url, bodies, peer.clients, wait=True, cpu=cpu)
         result.peak_rss_mib = server.peak_rss_mib()
         log(f"olgraph (Neo4j): {result.rate} events/s, statuses {dict(result.statuses)}")
         lineage = lineage_table(url, compat, anchors, peer.calls)
@@ -135,7 +140,7 @@ def run_olgraph_embedded(
     """Ingest into ``olgraph serve`` with the embedded store; time its Marquez-compatible lineage."""
     with olgraph_with_compat(["serve"], peer.fresh_dir("olgraph-embedded")) as (server, url, compat):
         log(f"olgraph (embedded): posting {len(bodies)} events")
-        result = ingest(url, bodies, peer.clients, wait=True)
+        result = ingest(url, bodies, peer.clients, wait=True, cpu={"server": server.pid})
         result.peak_rss_mib = server.peak_rss_mib()
         log(f"olgraph (embedded): {result.rate} events/s")
         lineage = compat_lineage(compat, anchors, peer.calls)
@@ -179,7 +184,7 @@ def run(config: BenchConfig, max_nodes: int = MAX_NODES, clients: int = CLIENTS)
     calls = 50 if config.quick else 200
     measured: dict[int, dict[str, Any]] = {}
     with service("neo4j", config.services_cache, config.neo4j_env) as uri:
-        peer = Peer(config, uri, clients, calls)
+        peer = Peer(config, uri, neo4j_pid(config), clients, calls)
         for size in sizes:
             measured[size] = measure_size(peer, size)
     doc = build_document(measured, peer.marquez_error, clients, calls)

@@ -34,6 +34,7 @@ from _support import (
     OlgraphProcess,
     config_from,
     log,
+    neo4j_store_options,
     percentiles,
     section_parser,
     service,
@@ -56,7 +57,7 @@ async def _query_failures(uri: str, cache: Path, samples: int) -> dict[str, Any]
     from olgraph.errors import StoreUnavailable  # noqa: PLC0415
     from olgraph.store.neo4j import Neo4jStore  # noqa: PLC0415
 
-    store = Neo4jStore(uri)
+    store = Neo4jStore(uri, *neo4j_store_options(uri))  # the dev Neo4j has a password
     await store.open()
     launchers()["neo4j"].down(cache)
     query_ms: list[float] = []

@@ -35,7 +35,6 @@ BENCH = Path(__file__).resolve().parent
 E2E_TIMEOUT = 1800.0
 POLL = 0.1
 PARTITIONS = 3  # as docker compose creates the events topic
-_CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -57,13 +56,6 @@ def workload(config: BenchConfig, seed: int, nodes: int) -> tuple[Path, Summary]
     with path.open("wb") as out:
         summary = write_ndjson(WorkloadSpec(kind="mixed", seed=seed, nodes=nodes), out)
     return path, summary
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds every core of the machine spent busy since boot (``/proc/stat``)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    return (sum(fields[:8]) - idle) / _CLOCK_TICK
 
 
 @contextlib.contextmanager

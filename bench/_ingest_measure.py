@@ -24,13 +24,12 @@ from _ingest_deployments import (
     create_topics,
     deployment,
     loadgen,
-    machine_busy_seconds,
     metric_total,
     result_of,
     scrape,
     workload,
 )
-from _support import BenchConfig, cpu_seconds, log, percentiles
+from _support import BenchConfig, cpu_seconds, log, machine_busy_seconds, percentiles
 from loadgen import run_wrk
 from workloads import Summary
 

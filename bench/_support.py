@@ -418,6 +418,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine spent busy since boot (``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / _CLOCK_TICK
+
+
 def tree_cpu_seconds(pid: int) -> float:
     """CPU seconds of a process and everything it started: its own and its live descendants'
     user + system time, plus what their exited (reaped) children left in ``cutime``/``cstime``.
